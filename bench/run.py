@@ -1,0 +1,146 @@
+"""Benchmark runner: each (workload, framework) runs in its own subprocess so peak RSS is per framework.
+
+    python bench/run.py [W1 W2 W3 ...] [--frameworks tfnb,tf,torch,numpy] [--steps N] [--warmup N] [--json PATH]
+"""
+import argparse
+import importlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+# id -> (module in bench/workloads, keyword arguments)
+WORKLOADS = {
+    "W1": ("w1_overhead", {}),
+    "W1v": ("w1_overhead", {"variable": True}),
+    "W2": ("w2_softmax", {}),
+    "W3": ("w3_mlp", {}),
+}
+GROUPS = {"W1": ["W1", "W1v"]}   # asking for W1 reports both of its variants
+FRAMEWORKS = ["tfnb", "tf", "torch", "numpy"]
+MARK = "@@RESULT "
+
+
+def load_tf(framework):
+    """The TF1-style module for a graph framework; raises ImportError when it is not usable."""
+    if framework == "tfnb":
+        import tfnb as tf
+        if not hasattr(tf, "Session"):   # e.g. an unfinished package imported as a namespace package
+            raise ImportError("tfnb has no Session yet")
+        return tf
+    import tensorflow.compat.v1 as tf
+    tf.disable_eager_execution()
+    return tf
+
+
+def child(wid, framework, steps, warmup):
+    """Run one workload on one framework in this process; print a result line for the parent."""
+    sys.path[:0] = [ROOT, BENCH]
+    name, kwargs = WORKLOADS[wid]
+    mod = importlib.import_module("workloads." + name)
+    res = {"workload": wid, "framework": framework, "unit": mod.UNIT}
+    try:
+        if framework in ("tfnb", "tf"):
+            tf = load_tf(framework)
+            run = lambda **kw: mod.build_and_run(tf, **kw)
+        elif framework == "torch":
+            import torch  # noqa: F401  (import here so a missing torch is a skip)
+            run = mod.torch_run
+        else:
+            run = mod.numpy_run
+    except Exception as e:  # missing, or a package that fails while importing
+        res["skipped"] = f"not importable: {type(e).__name__}: {e}"
+    else:
+        try:
+            out = run(steps=steps or mod.STEPS, warmup=mod.WARMUP if warmup is None else warmup, **kwargs)
+            scale = 1e6 if mod.UNIT == "us" else 1e3
+            times = [t * scale for t in out["times"]]
+            res.update(median=statistics.median(times), min=min(times), max=max(times), steps=len(times),
+                       final_loss=out["losses"][-1])
+        except Exception as e:  # report, never abort the whole run
+            res["error"] = f"{type(e).__name__}: {e}"
+    res["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(MARK + json.dumps(res), flush=True)
+
+
+def spawn(wid, framework, steps, warmup):
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", wid, framework]
+    if steps:
+        cmd += ["--steps", str(steps)]
+    if warmup is not None:
+        cmd += ["--warmup", str(warmup)]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+    for line in reversed(p.stdout.splitlines()):
+        if line.startswith(MARK):
+            return json.loads(line[len(MARK):])
+    tail = (p.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"workload": wid, "framework": framework, "error": f"exit {p.returncode}: {tail}"}
+
+
+def fmt(v, spec=".4g"):
+    return "–" if v is None else format(v, spec)
+
+
+def table(results):
+    head = ["workload", "framework", "median", "min–max", "unit", "RSS MB", "×tfnb", "×numpy", "final loss"]
+    by = {(r["workload"], r["framework"]): r for r in results}
+    rows, notes = [head], {}
+    for r in results:
+        if "median" not in r:   # skipped or failed: the note runs on after the first two columns
+            notes[len(rows)] = r.get("skipped") or "ERROR " + r.get("error", "?")
+            rows.append([r["workload"], r["framework"]])
+            continue
+        ratios = []
+        for ref in ("tfnb", "numpy"):
+            base = by.get((r["workload"], ref), {}).get("median")
+            ratios.append(f"{r['median'] / base:.2f}" if base else "–")
+        unit = "µs/run" if r["unit"] == "us" else "ms/step"
+        rows.append([r["workload"], r["framework"], fmt(r["median"]), f"{fmt(r['min'])}–{fmt(r['max'])}", unit,
+                     fmt(r["rss_mb"], ".0f"), *ratios, fmt(r["final_loss"], ".6g")])
+    width = [max(len(row[i]) for row in rows if len(row) > i) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, width)) for row in rows]
+    return "\n".join(line + "  " + notes[i] if i in notes else line.rstrip() for i, line in enumerate(lines))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("workloads", nargs="*", help=f"ids among {', '.join(WORKLOADS)} (default: all)")
+    ap.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    ap.add_argument("--steps", type=int, help="measured steps (default: per workload)")
+    ap.add_argument("--warmup", type=int, help="untimed warm-up steps (default: per workload)")
+    ap.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    ap.add_argument("--child", nargs=2, metavar=("WORKLOAD", "FRAMEWORK"), help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        return child(*a.child, a.steps, a.warmup)
+
+    wids = []
+    for w in a.workloads or list(WORKLOADS):
+        for wid in GROUPS.get(w, [w]):
+            if wid not in WORKLOADS:
+                ap.error(f"unknown workload {wid!r}; known: {', '.join(WORKLOADS)}")
+            if wid not in wids:
+                wids.append(wid)
+    fws = [f for f in a.frameworks.split(",") if f]
+    for f in fws:
+        if f not in FRAMEWORKS:
+            ap.error(f"unknown framework {f!r}; known: {', '.join(FRAMEWORKS)}")
+
+    results = []
+    for wid in wids:
+        for f in fws:
+            print(f"running {wid} on {f} ...", file=sys.stderr, flush=True)
+            results.append(spawn(wid, f, a.steps, a.warmup))
+    print(table(results))
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(results, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()

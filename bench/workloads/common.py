@@ -1,0 +1,42 @@
+"""Shared data, initial weights and timing loop: identical for every framework."""
+import time
+
+import numpy as np
+
+N_BATCHES = 4
+
+
+def make_batches(batch, dim, classes, seed=1):
+    """N_BATCHES random (x, one-hot labels, int labels) batches; x float32 uniform in [0, 0.1).
+
+    The small input scale keeps plain SGD at the workloads' learning rates stable (inputs in [0, 1) make W2 at
+    lr 0.5 oscillate chaotically), so float32 runs on different frameworks end within rounding of each other.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(N_BATCHES):
+        x = rng.random((batch, dim), dtype=np.float32) * np.float32(0.1)
+        labels = rng.integers(0, classes, batch)
+        out.append((x, np.eye(classes, dtype=np.float32)[labels], labels))
+    return out
+
+
+def init_params(sizes, seed=0):
+    """[(W, b), ...] for layer sizes [in, hidden..., out]: He-normal float32 weights, zero biases."""
+    rng = np.random.default_rng(seed)
+    return [(rng.standard_normal((n_in, n_out), dtype=np.float32) * np.float32(np.sqrt(2.0 / n_in)),
+             np.zeros(n_out, np.float32))
+            for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+
+
+def timed(step, steps, warmup):
+    """Call step(i) warmup + steps times; time the last `steps` calls. step returns the loss."""
+    times, losses = [], []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        loss = step(i)
+        t1 = time.perf_counter()
+        if i >= warmup:
+            times.append(t1 - t0)
+        losses.append(float(loss))
+    return dict(times=times, losses=losses)

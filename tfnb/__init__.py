@@ -1,0 +1,40 @@
+"""tfnb: a notebook-first dataflow ML system with the TensorFlow 1.x API.
+
+``import tfnb as tf`` and write classic TF1 graph code. This module only
+re-exports the public names; the logic lives in ``tfnb.framework`` (the graph),
+``tfnb.ops`` (op definitions), ``tfnb.runtime`` (sessions) and ``tfnb.train``.
+"""
+from .framework import dtypes as _dtypes
+from .framework import errors
+from .framework.dtypes import (DType, as_dtype, bool_ as bool, complex64, complex128, double,
+                               float16, float32, float64, half, int8, int16, int32, int64, resource,
+                               string, uint8, uint16, uint32, uint64, variant)
+from .framework.device_spec import DeviceSpec
+from .framework.graph import (Graph, GraphKeys, IndexedSlices, Operation, Tensor, add_to_collection,
+                              add_to_collections, colocate_with, control_dependencies, device,
+                              get_collection, get_collection_ref, get_default_graph, name_scope,
+                              reset_default_graph)
+from .framework.registry import NOT_DIFFERENTIABLE
+from .framework.tensor_shape import Dimension, TensorShape
+from .ops.array_ops import *  # noqa: F401,F403
+from .ops.control_flow_ops import *  # noqa: F401,F403
+from .ops.core import (constant, convert_to_tensor, is_tensor,  # noqa: F401
+                       register_tensor_conversion_function)
+from .ops.gradients import AggregationMethod, gradients, hessians, stop_gradient  # noqa: F401
+from .ops.math_ops import *  # noqa: F401,F403
+from .ops.variables import *  # noqa: F401,F403
+from .runtime.eager import disable_eager_execution, enable_eager_execution, executing_eagerly
+from .runtime.session import (ConfigProto, InteractiveSession, RunMetadata, RunOptions, Session,
+                              get_default_session)
+
+from .ops import math_ops as _math_ops
+
+from .ops.array_ops import range_ as range  # noqa: E402,A001 - TF1 name
+abs = _math_ops.abs  # noqa: A001
+pow = _math_ops.pow  # noqa: A001
+round = _math_ops.round  # noqa: A001
+tuple = tuple  # noqa: A001 - tf.tuple is re-exported below
+from .ops.control_flow_ops import tuple  # noqa: E402,F811,A001
+
+__version__ = "0.1.0"
+newaxis = None

@@ -1,0 +1,198 @@
+"""Element types of tensors, with the names and predicates of TensorFlow 1.x.
+
+A :class:`DType` wraps a NumPy dtype. Instances are interned, so ``a is b``
+holds for equal types and comparisons are cheap. ``resource`` and ``variant``
+have no NumPy counterpart: they type handles (to variables, tensor arrays)
+that flow through the graph but never become arrays.
+"""
+import numpy as np
+
+__all__ = ["DType", "as_dtype"]
+
+
+class DType:
+    """The type of a tensor's elements, e.g. ``tf.float32``.
+
+    Example:
+        >>> tf.as_dtype("float32").is_floating
+        True
+    """
+
+    __slots__ = ("name", "_np", "_enum")
+
+    def __init__(self, name, np_dtype, enum):
+        self.name = name
+        self._np = np_dtype
+        self._enum = enum
+
+    # --- conversions ---
+    @property
+    def as_numpy_dtype(self):
+        """The NumPy scalar type (``np.float32``), as TF1 returns it."""
+        if self._np is None:
+            raise TypeError("dtype %s has no NumPy equivalent" % self.name)
+        return self._np.type
+
+    @property
+    def np(self):
+        """The ``numpy.dtype`` instance (None for handle types)."""
+        return self._np
+
+    @property
+    def as_datatype_enum(self):
+        return self._enum
+
+    @property
+    def base_dtype(self):
+        return self
+
+    @property
+    def real_dtype(self):
+        return {complex64: float32, complex128: float64}.get(self, self)
+
+    # --- predicates ---
+    @property
+    def is_floating(self):
+        return self._np is not None and self._np.kind == "f"
+
+    @property
+    def is_integer(self):
+        return self._np is not None and self._np.kind in "iu"
+
+    @property
+    def is_unsigned(self):
+        return self._np is not None and self._np.kind == "u"
+
+    @property
+    def is_complex(self):
+        return self._np is not None and self._np.kind == "c"
+
+    @property
+    def is_bool(self):
+        return self is bool_
+
+    @property
+    def is_numeric(self):
+        return self._np is not None and self._np.kind in "iufc"
+
+    @property
+    def is_differentiable(self):
+        return self.is_floating or self.is_complex
+
+    @property
+    def size(self):
+        return 0 if self._np is None else self._np.itemsize
+
+    @property
+    def min(self):
+        if self.is_floating:
+            return float(np.finfo(self._np).min)
+        if self.is_integer:
+            return int(np.iinfo(self._np).min)
+        if self is bool_:
+            return False
+        raise TypeError("Cannot find minimum value of %s." % self.name)
+
+    @property
+    def max(self):
+        if self.is_floating:
+            return float(np.finfo(self._np).max)
+        if self.is_integer:
+            return int(np.iinfo(self._np).max)
+        if self is bool_:
+            return True
+        raise TypeError("Cannot find maximum value of %s." % self.name)
+
+    def is_compatible_with(self, other):
+        return as_dtype(other) is self
+
+    def __repr__(self):
+        return "tf.%s" % self.name
+
+    def __str__(self):
+        return "<dtype: %r>" % self.name
+
+    def __eq__(self, other):
+        if other is None:
+            return False
+        if isinstance(other, DType):
+            return other is self
+        try:
+            return as_dtype(other) is self
+        except TypeError:
+            return False
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return self._enum
+
+    def __reduce__(self):
+        return as_dtype, (self.name,)
+
+
+def _make(name, np_type, enum):
+    return DType(name, None if np_type is None else np.dtype(np_type), enum)
+
+
+float16 = half = _make("float16", np.float16, 19)
+float32 = _make("float32", np.float32, 1)
+float64 = double = _make("float64", np.float64, 2)
+int8 = _make("int8", np.int8, 6)
+int16 = _make("int16", np.int16, 5)
+int32 = _make("int32", np.int32, 3)
+int64 = _make("int64", np.int64, 9)
+uint8 = _make("uint8", np.uint8, 4)
+uint16 = _make("uint16", np.uint16, 17)
+uint32 = _make("uint32", np.uint32, 22)
+uint64 = _make("uint64", np.uint64, 23)
+bool_ = _make("bool", np.bool_, 10)
+complex64 = _make("complex64", np.complex64, 8)
+complex128 = _make("complex128", np.complex128, 18)
+string = _make("string", np.object_, 7)
+resource = _make("resource", None, 20)
+variant = _make("variant", None, 21)
+
+_ALL = [float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
+        bool_, complex64, complex128, string, resource, variant]
+_BY_NAME = {d.name: d for d in _ALL}
+_BY_NAME.update({"half": float16, "double": float64, "float": float32})
+_BY_ENUM = {d._enum: d for d in _ALL}
+_BY_NP = {d._np: d for d in _ALL if d._np is not None}
+# NumPy's bytes/str arrays are TF strings too.
+_PY_TYPES = {float: float32, int: int32, bool: bool_, complex: complex128, str: string, bytes: string}
+
+
+def as_dtype(type_value):
+    """Converts a DType, NumPy dtype/type, name string or enum into a :class:`DType`.
+
+    Raises:
+        TypeError: if the value names no known type.
+    """
+    if isinstance(type_value, DType):
+        return type_value
+    if isinstance(type_value, str):
+        d = _BY_NAME.get(type_value)
+        if d is not None:
+            return d
+    elif isinstance(type_value, int) and not isinstance(type_value, bool) and type_value in _BY_ENUM:
+        return _BY_ENUM[type_value]
+    elif type_value in _PY_TYPES:
+        return _PY_TYPES[type_value]
+    try:
+        npd = np.dtype(type_value)
+    except TypeError:
+        npd = None
+    if npd is not None:
+        if npd.kind in "SUO":
+            return string
+        d = _BY_NP.get(npd)
+        if d is not None:
+            return d
+    raise TypeError("Cannot convert value %r to a TensorFlow DType." % (type_value,))
+
+
+# Integer division in TF's `truediv` promotes to these float types.
+TRUEDIV_RESULT = {int8: float32, uint8: float32, int16: float32, uint16: float32,
+                  int32: float64, int64: float64}

@@ -1,0 +1,488 @@
+"""Variables: named state that lives in a session and survives across ``run`` calls.
+
+A ``tf.Variable`` is a handle op (``VarHandleOp``) naming a slot in each
+session's state, plus ops that read and write it. As with TF's resource
+variables, every *use* of a variable as a tensor creates a fresh
+``ReadVariableOp`` in the current context, so a read written inside
+``tf.control_dependencies([update])`` really happens after the update.
+Writes never mutate the stored array in place; they install a new array, so
+values read earlier in a step are unaffected.
+
+Example:
+    >>> w = tf.Variable(tf.zeros([2]), name="w")
+    >>> inc = w.assign_add([1.0, 2.0])
+    >>> with tf.Session() as sess:
+    ...     sess.run(w.initializer); sess.run(inc)
+"""
+import numpy as np
+
+from ..framework import dtypes, errors
+from ..framework.graph import GraphKeys, get_default_graph, name_scope
+from ..framework.registry import NOT_DIFFERENTIABLE, register_op
+from ..framework.tensor_shape import TensorShape, as_shape, unknown_shape
+from . import core
+from .core import convert_to_tensor
+
+__all__ = ["Variable", "VariableV1", "assign", "assign_add", "assign_sub", "global_variables",
+           "all_variables", "trainable_variables", "local_variables", "model_variables",
+           "moving_average_variables", "variables_initializer", "initialize_variables",
+           "global_variables_initializer", "initialize_all_variables", "local_variables_initializer",
+           "initialize_local_variables", "is_variable_initialized", "report_uninitialized_variables",
+           "assert_variables_initialized"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Ops
+# ----------------------------------------------------------------------------------------------
+def _handle_kernel(op, ctx):
+    a = op._attrs
+    slot = ctx.state.variable_slot(a["shared_name"] or op.name, a["dtype"], a["shape"], op.location)
+
+    def var_handle():
+        return slot
+    return var_handle
+
+
+register_op("VarHandleOp", infer=lambda op: [(dtypes.resource, TensorShape([]))],
+            kernel=_handle_kernel, grad=NOT_DIFFERENTIABLE, stateful=True,
+            doc="The handle of a variable's slot in the running session.")
+
+
+def _handle_spec(handle):
+    """(dtype, shape) a resource handle refers to, from its VarHandleOp."""
+    h = handle.op
+    if h.type == "VarHandleOp":
+        return h._attrs["dtype"], h._attrs["shape"]
+    return None, unknown_shape()
+
+
+def _read_infer(op):
+    dt, shape = _handle_spec(op._inputs[0])
+    return [(op._attrs["dtype"], shape)]
+
+
+register_op("ReadVariableOp", infer=_read_infer,
+            kernel=lambda op, ctx: lambda h: h.read(),
+            grad=lambda op, g: [g], stateful=True)
+
+
+def _check_assign_shape(op):
+    dt, shape = _handle_spec(op._inputs[0])
+    v = op._inputs[1]
+    if dt is not None and v.dtype is not dt:
+        raise TypeError("Cannot assign a %s value to variable %s of dtype %s"
+                        % (v.dtype.name, op._inputs[0].op.name, dt.name))
+    if op._attrs.get("validate_shape", True) and not shape.is_compatible_with(v._shape):
+        raise ValueError("Shapes %s and %s are incompatible: cannot assign a value of shape %s to "
+                         "variable %s" % (shape, v._shape, v._shape, op._inputs[0].op.name))
+    return dt or v.dtype, shape if shape.ndims is not None else v._shape
+
+
+def _assign_infer(op):
+    dt, shape = _check_assign_shape(op)
+    return [(dt, shape)]
+
+
+def _assign_kernel(op, ctx):
+    xp = ctx.xp
+    npd = op._inputs[1].dtype.np
+    _, shape = _handle_spec(op._inputs[0])
+    want = shape.as_tuple() if shape.is_fully_defined() and op._attrs.get("validate_shape", True) \
+        else None
+
+    def assign_variable(h, v):
+        v = xp.array(v, dtype=npd, copy=True)
+        if want is not None and v.shape != want:
+            raise errors.InvalidArgumentError(
+                None, None, "Trying to assign to variable %s with a value of wrong shape: expected "
+                "%s, got %s" % (h.name, list(want), list(v.shape)))
+        if xp is np:
+            v.flags.writeable = False
+        return h.write(v)
+    return assign_variable
+
+
+def _update_kernel(fn_name):
+    def make(op, ctx):
+        f = getattr(ctx.xp, fn_name)
+        np_mode = ctx.xp is np
+
+        def update_variable(h, delta):
+            v = f(h.read(), delta)
+            if v.shape != h.value.shape:
+                raise errors.InvalidArgumentError(
+                    None, None, "Cannot update variable %s of shape %s with a value of shape %s"
+                    % (h.name, list(h.value.shape), list(np.shape(delta))))
+            if np_mode and isinstance(v, np.ndarray):
+                v.flags.writeable = False
+            return h.write(v)
+        return update_variable
+    return make
+
+
+for _name, _fn in (("AssignVariableOp", None), ("AssignAddVariableOp", "add"),
+                   ("AssignSubVariableOp", "subtract")):
+    register_op(_name, infer=_assign_infer,
+                kernel=_assign_kernel if _fn is None else _update_kernel(_fn),
+                grad=NOT_DIFFERENTIABLE, stateful=True, side_effects=True)
+
+register_op("VarIsInitializedOp", infer=lambda op: [(dtypes.bool_, TensorShape([]))],
+            kernel=lambda op, ctx: lambda h: np.asarray(h.value is not None),
+            grad=NOT_DIFFERENTIABLE, stateful=True)
+
+
+def _report_kernel(op, ctx):
+    def report(*handles):
+        return np.array([h.name.encode() for h in handles if h.value is None], dtype=object)
+    return report
+
+
+register_op("ReportUninitializedVariables",
+            infer=lambda op: [(dtypes.string, TensorShape([None]))],
+            kernel=_report_kernel, grad=NOT_DIFFERENTIABLE, stateful=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# The Variable object
+# ----------------------------------------------------------------------------------------------
+class Variable:
+    """A variable: state in the session, read and written by ops of the graph.
+
+    Args:
+        initial_value: a Tensor or value convertible to one (or a callable returning it).
+        trainable: add to ``TRAINABLE_VARIABLES`` (optimizers' default var_list).
+        collections: graph collections to add it to (default ``[GLOBAL_VARIABLES]``).
+        validate_shape: require the initial value's shape to be fully known.
+        name: name of the handle op (made unique; ``v.name`` is ``name + ":0"``).
+        dtype: convert the initial value to this dtype.
+
+    The value belongs to each session: initialize it with ``sess.run(v.initializer)``
+    or ``tf.global_variables_initializer()``; reading it before raises
+    ``FailedPreconditionError``. In an interactive (eager) session it is initialized
+    at once.
+    """
+
+    def __init__(self, initial_value=None, trainable=None, collections=None, validate_shape=True,
+                 caching_device=None, name=None, variable_def=None, dtype=None,
+                 expected_shape=None, import_scope=None, constraint=None, use_resource=None,
+                 synchronization=None, aggregation=None, shape=None):
+        if variable_def is not None:
+            self._init_from_def(variable_def, import_scope)
+            return
+        if initial_value is None:
+            raise ValueError("initial_value must be specified.")
+        trainable = True if trainable is None else bool(trainable)
+        if collections is None:
+            collections = [GraphKeys.GLOBAL_VARIABLES]
+        collections = list(collections)
+        if trainable and GraphKeys.TRAINABLE_VARIABLES not in collections:
+            collections.append(GraphKeys.TRAINABLE_VARIABLES)
+        graph = get_default_graph()
+        self._graph = graph
+        self._trainable = trainable
+        self._constraint = constraint
+        self._save_slice_info = None
+        with graph.control_dependencies(None), name_scope(name, "Variable") as scope:
+            handle_name = scope[:-1]
+            with name_scope("Initializer"):
+                if callable(initial_value):
+                    initial_value = initial_value()
+                init = convert_to_tensor(initial_value, dtype=dtype, name="initial_value")
+            if init.dtype is dtypes.resource:
+                raise TypeError("A variable cannot hold a resource handle")
+            var_shape = init.shape if shape is None else as_shape(shape)
+            if validate_shape and not var_shape.is_fully_defined():
+                raise ValueError("initial_value must have a shape specified: %s" % init)
+            if not validate_shape and shape is None:
+                var_shape = unknown_shape()
+            self._dtype = init.dtype
+            self._shape = var_shape
+            self._initial_value = init
+            self._handle = core.op("VarHandleOp", [], {
+                "dtype": init.dtype, "shape": var_shape, "shared_name": handle_name,
+                "container": ""}, name=handle_name + "/")._outputs[0]
+            self._initializer_op = self._assign_op("AssignVariableOp", init, "Assign",
+                                                   validate_shape).op
+            ev = graph._eager_evaluator
+            if ev is not None and ev.value(init) is not None:
+                ev.session.run(self._initializer_op)
+            with name_scope("Read"):
+                self._snapshot = self._read("ReadVariableOp")
+        self._caching_device = caching_device
+        for c in collections:
+            graph.add_to_collection(c, self)
+
+    def _init_from_def(self, d, import_scope):
+        """Rebuilds a Variable object over an imported graph (see graph_io)."""
+        g = get_default_graph()
+        prefix = (import_scope + "/") if import_scope else ""
+        self._graph = g
+        self._handle = g.as_graph_element(prefix + d["handle"])
+        self._initializer_op = g.as_graph_element(prefix + d["initializer"])
+        self._snapshot = g.as_graph_element(prefix + d["snapshot"])
+        self._initial_value = g.as_graph_element(prefix + d["initial_value"]) \
+            if d.get("initial_value") else None
+        self._trainable = d.get("trainable", True)
+        self._dtype = self._snapshot.dtype
+        self._shape = self._snapshot.shape
+        self._constraint = None
+        self._caching_device = None
+        self._save_slice_info = None
+
+    def to_def(self, export_scope=None):
+        def strip(n):
+            if export_scope and n.startswith(export_scope + "/"):
+                return n[len(export_scope) + 1:]
+            return n
+        return {"handle": strip(self._handle.name), "initializer": strip(self._initializer_op.name),
+                "snapshot": strip(self._snapshot.name), "trainable": self._trainable,
+                "initial_value": strip(self._initial_value.name) if self._initial_value is not None
+                else None}
+
+    to_proto = to_def
+
+    @staticmethod
+    def from_proto(variable_def, import_scope=None):
+        return Variable(variable_def=variable_def, import_scope=import_scope)
+
+    # --- ops on the variable ---
+    def _read(self, name="ReadVariableOp"):
+        return core.out("ReadVariableOp", [self._handle], {"dtype": self._dtype}, name=name)
+
+    def _assign_op(self, op_type, value, name, validate_shape=True):
+        v = convert_to_tensor(value, dtype=self._dtype)
+        with self._graph.as_default():
+            return core.out(op_type, [self._handle, v], {"validate_shape": validate_shape}, name=name)
+
+    def value(self):
+        """A tensor reading the variable now (a new read op in the current context)."""
+        return self._read()
+
+    def read_value(self):
+        with name_scope("Read"):
+            return self._read()
+
+    def _dense_tensor(self, dtype=None, name=None):
+        if dtype is not None and dtypes.as_dtype(dtype) is not self._dtype:
+            raise ValueError("Incompatible type conversion requested to type '%s' for variable of "
+                             "type '%s'" % (dtypes.as_dtype(dtype).name, self._dtype.name))
+        return self._read()
+
+    def _as_graph_element(self):
+        return self._snapshot
+
+    def _gradient_target(self):
+        return self._handle
+
+    def assign(self, value, use_locking=None, name=None, read_value=True):
+        """Sets the variable to ``value`` when run; the op's output is the new value."""
+        return self._assign_op("AssignVariableOp", value, name or "AssignVariableOp")
+
+    def assign_add(self, delta, use_locking=None, name=None, read_value=True):
+        return self._assign_op("AssignAddVariableOp", delta, name or "AssignAddVariableOp")
+
+    def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
+        return self._assign_op("AssignSubVariableOp", delta, name or "AssignSubVariableOp")
+
+    def load(self, value, session=None):
+        """Writes ``value`` into the variable in ``session`` (default session) right away."""
+        from ..runtime.session import _session_for
+        sess = _session_for(session, self._handle)
+        ph_val = np.asarray(value, dtype=self._dtype.np)
+        sess.run(self.assign(core.constant(ph_val)).op)
+
+    def eval(self, session=None):
+        return self._snapshot.eval(session=session)
+
+    def numpy(self):
+        return self._snapshot.numpy()
+
+    def initialized_value(self):
+        """The value after initialization (initializes the variable first if needed)."""
+        with self._graph.control_dependencies([self._initializer_op]):
+            return self._read()
+
+    # --- properties ---
+    @property
+    def name(self):
+        return self._handle.name
+
+    @property
+    def op(self):
+        return self._handle.op
+
+    @property
+    def handle(self):
+        return self._handle
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def shape(self):
+        return self._shape
+
+    def get_shape(self):
+        return self._shape
+
+    def set_shape(self, shape):
+        self._shape = self._shape.merge_with(shape)
+
+    @property
+    def graph(self):
+        return self._graph
+
+    @property
+    def device(self):
+        return self._handle.op.device
+
+    @property
+    def initializer(self):
+        return self._initializer_op
+
+    @property
+    def initial_value(self):
+        return self._initial_value
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @property
+    def constraint(self):
+        return self._constraint
+
+    def __repr__(self):
+        ev = self._graph._eager_evaluator
+        v = None if ev is None else ev.value(self._snapshot)
+        base = "<tf.Variable '%s' shape=%s dtype=%s" % (self.name, self._shape, self._dtype.name)
+        if v is not None:
+            return base + ", numpy=\n%s>" % np.array2string(np.asarray(v), threshold=100)
+        return base + ">"
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+    def __ne__(self, other):
+        return self is not other
+
+    def __iter__(self):
+        return iter(self._read())
+
+    def __array__(self, dtype=None, copy=None):
+        v = np.asarray(self.numpy())
+        return v if dtype is None else v.astype(dtype)
+
+
+def _forward_operator(name):
+    def op_method(self, *args):
+        return getattr(self._read(), name)(*args)
+    op_method.__name__ = name
+    return op_method
+
+
+for _op_name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+                 "__rtruediv__", "__div__", "__rdiv__", "__floordiv__", "__rfloordiv__", "__mod__",
+                 "__rmod__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__",
+                 "__abs__", "__lt__", "__le__", "__gt__", "__ge__", "__getitem__", "__and__",
+                 "__rand__", "__or__", "__ror__", "__invert__"):
+    setattr(Variable, _op_name, _forward_operator(_op_name))
+
+VariableV1 = Variable
+
+
+# ----------------------------------------------------------------------------------------------
+# Functions
+# ----------------------------------------------------------------------------------------------
+def _as_variable(ref):
+    if isinstance(ref, Variable):
+        return ref
+    raise TypeError("Expected a tf.Variable, got %r" % (ref,))
+
+
+def assign(ref, value, validate_shape=None, use_locking=None, name=None):
+    """``ref = value`` when run; returns the assigned value."""
+    v = _as_variable(ref)
+    return v._assign_op("AssignVariableOp", value, name or "Assign",
+                        True if validate_shape is None else validate_shape)
+
+
+def assign_add(ref, value, use_locking=None, name=None):
+    return _as_variable(ref).assign_add(value, name=name or "AssignAdd")
+
+
+def assign_sub(ref, value, use_locking=None, name=None):
+    return _as_variable(ref).assign_sub(value, name=name or "AssignSub")
+
+
+def global_variables(scope=None):
+    return get_default_graph().get_collection(GraphKeys.GLOBAL_VARIABLES, scope)
+
+
+all_variables = global_variables
+
+
+def trainable_variables(scope=None):
+    return get_default_graph().get_collection(GraphKeys.TRAINABLE_VARIABLES, scope)
+
+
+def local_variables(scope=None):
+    return get_default_graph().get_collection(GraphKeys.LOCAL_VARIABLES, scope)
+
+
+def model_variables(scope=None):
+    return get_default_graph().get_collection(GraphKeys.MODEL_VARIABLES, scope)
+
+
+def moving_average_variables(scope=None):
+    return get_default_graph().get_collection(GraphKeys.MOVING_AVERAGE_VARIABLES, scope)
+
+
+def variables_initializer(var_list, name="init"):
+    """One op that runs the initializers of ``var_list``."""
+    from .control_flow_ops import group, no_op
+    if var_list:
+        return group(*[v.initializer for v in var_list], name=name)
+    return no_op(name=name)
+
+
+initialize_variables = variables_initializer
+
+
+def global_variables_initializer():
+    """Initializes every variable in ``GLOBAL_VARIABLES`` when run."""
+    return variables_initializer(global_variables())
+
+
+initialize_all_variables = global_variables_initializer
+
+
+def local_variables_initializer():
+    return variables_initializer(local_variables())
+
+
+initialize_local_variables = local_variables_initializer
+
+
+def is_variable_initialized(variable):
+    return core.out("VarIsInitializedOp", [_as_variable(variable)._handle])
+
+
+def report_uninitialized_variables(var_list=None, name="report_uninitialized_variables"):
+    """A 1-D string tensor naming the variables not yet initialized in the session."""
+    if var_list is None:
+        var_list = global_variables() + local_variables()
+    if not var_list:
+        return core.constant(np.array([], dtype=object), dtype=dtypes.string, name=name)
+    return core.out("ReportUninitializedVariables", [v._handle for v in var_list], name=name)
+
+
+def assert_variables_initialized(var_list=None):
+    from .control_flow_ops import group
+    var_list = global_variables() if var_list is None else var_list
+    return group(*[core.out("ReadVariableOp", [v._handle], {"dtype": v.dtype}) for v in var_list])
+

@@ -1,0 +1,368 @@
+"""Sessions: where a graph runs and where its variables live.
+
+``Session.run(fetches, feed_dict)`` looks up a compiled :class:`~.plan.Plan` keyed by
+the fetch structure and the fed tensors (building and caching it on first use),
+converts and checks the feeds, calls the plan, and rebuilds the fetch structure.
+The graph may keep growing: new ops leave existing plans valid; only rewiring an
+existing node (``_add_control_input``, ``_update_input``) drops the cache.
+
+A failed run leaves the session as it was: the variables the plan could write are
+restored, and a plan that failed to compile is not cached.
+
+Example:
+    >>> x = tf.placeholder(tf.float32, [None])
+    >>> y = x * 2.0
+    >>> with tf.Session() as sess:
+    ...     sess.run(y, {x: [1.0, 2.0]})
+    array([2., 4.], dtype=float32)
+"""
+import contextlib
+import threading
+
+import numpy as np
+
+from ..framework import errors
+from ..framework.graph import Operation, Tensor, get_default_graph
+from .fetch import FetchMapper, fetch_key
+from .plan import compile_plan, describe_feed_mismatch, map_runtime_error
+from .state import KernelContext, SessionState, VariableSlot
+
+__all__ = ["Session", "InteractiveSession", "get_default_session", "ConfigProto", "RunOptions",
+           "RunMetadata"]
+
+
+class _DefaultSessionStack(threading.local):
+    def __init__(self):
+        super().__init__()
+        self.stack = []
+
+
+_default_session_stack = _DefaultSessionStack()
+
+
+def get_default_session():
+    """The innermost session entered with ``with sess:``/``as_default()``, or None."""
+    stack = _default_session_stack.stack
+    return stack[-1] if stack else None
+
+
+def _session_for(session, element):
+    """The session to evaluate ``element`` in (explicit, else default); checks the graph."""
+    if session is None:
+        session = get_default_session()
+        if session is None:
+            raise ValueError("Cannot evaluate tensor using `eval()`: No default session is "
+                             "registered. Use `with sess.as_default()` or pass an explicit "
+                             "session to `eval(session=sess)`")
+    if element.graph is not session.graph:
+        raise ValueError("Cannot use the given session to evaluate tensor: the tensor's graph "
+                         "is different from the session's graph.")
+    return session
+
+
+class ConfigProto:
+    """Session options (TF1 names). Device-related fields are honoured by the placer."""
+
+    def __init__(self, allow_soft_placement=False, log_device_placement=False, device_count=None,
+                 inter_op_parallelism_threads=0, intra_op_parallelism_threads=0, gpu_options=None,
+                 graph_options=None, operation_timeout_in_ms=0, **kwargs):
+        self.allow_soft_placement = allow_soft_placement
+        self.log_device_placement = log_device_placement
+        self.device_count = dict(device_count or {})
+        self.inter_op_parallelism_threads = inter_op_parallelism_threads
+        self.intra_op_parallelism_threads = intra_op_parallelism_threads
+        self.gpu_options = gpu_options
+        self.graph_options = graph_options
+        self.operation_timeout_in_ms = operation_timeout_in_ms
+        self.extra = kwargs
+
+
+class RunOptions:
+    NO_TRACE = 0
+    SOFTWARE_TRACE = 1
+    HARDWARE_TRACE = 2
+    FULL_TRACE = 3
+
+    def __init__(self, trace_level=0, timeout_in_ms=0, output_partition_graphs=False):
+        self.trace_level = trace_level
+        self.timeout_in_ms = timeout_in_ms
+        self.output_partition_graphs = output_partition_graphs
+
+
+class RunMetadata:
+    def __init__(self):
+        self.step_stats = None
+        self.partition_graphs = []
+        self.cost_graph = None
+
+
+class _FeedCheck:
+    """Converts one feed value to its tensor's dtype and checks it against the static shape."""
+
+    __slots__ = ("tensor", "dtype", "dims")
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+        self.dtype = tensor.dtype.np
+        self.dims = tensor._shape.as_tuple()
+
+    def __call__(self, value):
+        if isinstance(value, (Tensor, Operation)):
+            raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed "
+                            "values include Python scalars, strings, lists, numpy ndarrays, or "
+                            "TensorHandles. (feeding %s)" % self.tensor.name)
+        if type(value) is not np.ndarray or value.dtype is not self.dtype:
+            if isinstance(value, int) and not isinstance(value, bool) and self.dtype.kind in "iu":
+                info = np.iinfo(self.dtype)
+                if not info.min <= value <= info.max:
+                    raise TypeError("Type of feed value %r for Tensor '%s' is not compatible with "
+                                    "dtype %s" % (value, self.tensor.name, self.tensor.dtype.name))
+            try:
+                value = np.asarray(value, dtype=self.dtype)
+            except (ValueError, TypeError) as e:
+                raise TypeError("Cannot convert feed value for Tensor '%s' (dtype %s): %s"
+                                % (self.tensor.name, self.tensor.dtype.name, e)) from None
+        dims = self.dims
+        if dims is not None:
+            shp = value.shape
+            if len(shp) != len(dims) or any(d is not None and d != s for d, s in zip(dims, shp)):
+                raise ValueError(describe_feed_mismatch(self.tensor, shp))
+        return value
+
+
+class _CacheEntry:
+    __slots__ = ("plan", "mapper", "feed_checks", "mutation", "n_fetch")
+
+
+class BaseSession:
+    """Runs one graph; holds its variables' values and a cache of compiled plans."""
+
+    def __init__(self, target="", graph=None, config=None):
+        self._graph = graph if graph is not None else get_default_graph()
+        self._target = target
+        self._config = config if config is not None else ConfigProto()
+        self._state = SessionState()
+        self._ctx = KernelContext(self._state, np, "/job:localhost/replica:0/task:0/device:CPU:0",
+                                  self)
+        self._cache = {}
+        self._closed = False
+        self._default_ctx = None
+
+    # --- properties ---
+    @property
+    def graph(self):
+        return self._graph
+
+    @property
+    def graph_def(self):
+        return self._graph.as_graph_def()
+
+    @property
+    def sess_str(self):
+        return self._target
+
+    @property
+    def config(self):
+        return self._config
+
+    def list_devices(self):
+        from .devices import local_devices
+        return local_devices(self._config)
+
+    # --- lifecycle ---
+    def close(self):
+        """Releases the session's state. Running a closed session raises RuntimeError."""
+        self._closed = True
+        self._cache.clear()
+        self._state = SessionState()
+
+    def __enter__(self):
+        if self._default_ctx is None:
+            self._default_ctx = self.as_default()
+            self._graph_ctx = self._graph.as_default()
+            self._graph_ctx.__enter__()
+            self._default_ctx.__enter__()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._default_ctx is not None:
+            self._default_ctx.__exit__(exc_type, exc, tb)
+            self._graph_ctx.__exit__(exc_type, exc, tb)
+            self._default_ctx = None
+        self.close()
+        return False
+
+    @contextlib.contextmanager
+    def as_default(self):
+        """Makes this the default session for ``Tensor.eval()`` and ``Operation.run()``."""
+        stack = _default_session_stack.stack
+        stack.append(self)
+        try:
+            yield self
+        finally:
+            if stack and stack[-1] is self:
+                stack.pop()
+            elif self in stack:
+                stack.remove(self)
+
+    # --- running ---
+    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        """Computes ``fetches`` (any nesting of tensors/ops/names), feeding ``feed_dict``.
+
+        Returns:
+            The fetched values as NumPy arrays (None for ops) in the structure of ``fetches``.
+
+        Raises:
+            TypeError, ValueError: bad fetch or feed (checked before anything runs).
+            tf.errors.OpError: a failure while running, naming the op that failed.
+        """
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        if feed_dict:
+            feed_keys = tuple(feed_dict)
+            feed_vals = feed_dict.values()
+        else:
+            feed_keys = ()
+            feed_vals = ()
+        try:
+            key = (fetch_key(fetches), feed_keys)
+            entry = self._cache.get(key)
+        except TypeError:  # unhashable inside the fetch structure: build without caching
+            key = None
+            entry = None
+        if entry is None or entry.mutation != self._graph._mutation_count:
+            entry = self._build(fetches, feed_keys)
+            if key is not None:
+                self._cache[key] = entry
+        feeds = [chk(v) for chk, v in zip(entry.feed_checks, feed_vals)]
+        plan = entry.plan
+        slots = plan.written_slots
+        saved = [(s.value, s.version) for s in slots] if slots else None
+        try:
+            values = plan.fn(feeds)
+        except BaseException as exc:
+            if saved is not None:
+                for s, (v, ver) in zip(slots, saved):
+                    if s.value is not v:
+                        s.value = v
+                        s.version = ver + 1 if s.version != ver else ver
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            raise map_runtime_error(plan, exc) from None
+        if run_metadata is not None and options is not None and getattr(options, "trace_level", 0):
+            run_metadata.step_stats = None  # step traces arrive with the devices issue
+        return entry.mapper.build([_to_user(v) for v in values])
+
+    def _build(self, fetches, feed_keys):
+        graph = self._graph
+        mapper = FetchMapper(graph, fetches)
+        feed_tensors = []
+        for k in feed_keys:
+            try:
+                t = graph.as_graph_element(k, allow_tensor=True, allow_operation=False)
+            except (KeyError, ValueError, TypeError) as e:
+                raise TypeError("Cannot interpret feed_dict key as Tensor: %s" % (e,)) from None
+            if not graph.is_feedable(t):
+                raise ValueError("Tensor %s may not be fed." % t.name)
+            if t in feed_tensors:
+                raise ValueError("Tensor %s is fed more than once in feed_dict" % t.name)
+            feed_tensors.append(t)
+        for t in mapper.tensors:
+            if not graph.is_fetchable(t):
+                raise ValueError("Operation %r has been marked as not fetchable." % t.op.name)
+        plan = compile_plan(self._ctx, mapper.tensors, mapper.targets, feed_tensors)
+        entry = _CacheEntry()
+        entry.plan = plan
+        entry.mapper = mapper
+        entry.feed_checks = [_FeedCheck(t) for t in feed_tensors]
+        entry.mutation = graph._mutation_count
+        return entry
+
+    def make_callable(self, fetches, feed_list=None, accept_options=False):
+        """A function ``f(*feed_values)`` running ``fetches`` with ``feed_list`` fed, positionally."""
+        feed_list = list(feed_list or [])
+        entry = self._build(fetches, tuple(feed_list))
+        checks = entry.feed_checks
+        plan = entry.plan
+        mapper = entry.mapper
+
+        def call(*args, **kwargs):
+            if self._closed:
+                raise RuntimeError("Attempted to use a closed Session.")
+            if len(args) != len(checks):
+                raise TypeError("callable takes %d feed values, got %d" % (len(checks), len(args)))
+            feeds = [c(v) for c, v in zip(checks, args)]
+            try:
+                values = plan.fn(feeds)
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                raise map_runtime_error(plan, exc) from None
+            return mapper.build([_to_user(v) for v in values])
+        return call
+
+    # --- introspection ---
+    def cached_plans(self):
+        """The compiled plans in this session's cache (for display and tests)."""
+        return [e.plan for e in self._cache.values()]
+
+    def variable_values(self):
+        """{variable name: value} for every initialized variable of this session."""
+        return {n: s.value for n, s in self._state.variables.items() if s.value is not None}
+
+
+def _to_user(v):
+    """Fetched values are the caller's to keep: never alias read-only session buffers."""
+    if isinstance(v, np.ndarray):
+        if v.ndim == 0:
+            return v[()]  # TF1 returns NumPy scalars (np.float32, ...) for 0-d tensors
+        return v if v.flags.writeable else v.copy()
+    if isinstance(v, VariableSlot):
+        return v.name.encode()
+    return v
+
+
+class Session(BaseSession):
+    """A TF1 session: ``with tf.Session() as sess: sess.run(...)``.
+
+    Args:
+        target: ignored for local sessions (the Dask runtime uses it).
+        graph: the graph to run (default: the default graph).
+        config: a :class:`ConfigProto`.
+    """
+
+
+class InteractiveSession(BaseSession):
+    """A session that installs itself as the default session until closed.
+
+    When eager evaluation is on (the default in IPython/Jupyter, or after
+    ``tf.enable_eager_execution()``) it also evaluates every new tensor whose
+    inputs are computable; see :mod:`tfnb.runtime.eager`.
+    """
+
+    def __init__(self, target="", graph=None, config=None, eager=None):
+        super().__init__(target, graph, config)
+        self._installed = self.as_default()
+        self._installed.__enter__()
+        from . import eager as _eager
+        self._eager = None
+        if eager if eager is not None else _eager.eager_enabled():
+            self._eager = _eager.EagerEvaluator(self)
+            self._graph._eager_evaluator = self._eager
+
+    def close(self):
+        if self._eager is not None and self._graph._eager_evaluator is self._eager:
+            self._graph._eager_evaluator = None
+        self._eager = None
+        if self._installed is not None:
+            self._installed.__exit__(None, None, None)
+            self._installed = None
+        super().close()
+
+
+def _value_now(tensor):
+    """The value of ``tensor``: its eager value if computed, else a run in the default session."""
+    v = tensor.graph._eager_value(tensor)
+    if v is None:
+        v = _session_for(None, tensor).run(tensor)
+    return _to_user(v)

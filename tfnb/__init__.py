@@ -22,6 +22,10 @@ from .ops.core import (constant, convert_to_tensor, is_tensor,  # noqa: F401
                        register_tensor_conversion_function)
 from .ops.gradients import AggregationMethod, gradients, hessians, stop_gradient  # noqa: F401
 from .ops.math_ops import *  # noqa: F401,F403
+from .ops.random_ops import *  # noqa: F401,F403
+from .ops.init_ops import *  # noqa: F401,F403
+from .ops.logging_ops import *  # noqa: F401,F403
+from .ops.check_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
 from .runtime.eager import disable_eager_execution, enable_eager_execution, executing_eagerly
 from .runtime.session import (ConfigProto, InteractiveSession, RunMetadata, RunOptions, Session,

@@ -105,7 +105,6 @@ def _assign_kernel(op, ctx):
 def _update_kernel(fn_name):
     def make(op, ctx):
         f = getattr(ctx.xp, fn_name)
-        np_mode = ctx.xp is np
 
         def update_variable(h, delta):
             v = f(h.read(), delta)
@@ -113,8 +112,6 @@ def _update_kernel(fn_name):
                 raise errors.InvalidArgumentError(
                     None, None, "Cannot update variable %s of shape %s with a value of shape %s"
                     % (h.name, list(h.value.shape), list(np.shape(delta))))
-            if np_mode and isinstance(v, np.ndarray):
-                v.flags.writeable = False
             return h.write(v)
         return update_variable
     return make

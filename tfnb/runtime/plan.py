@@ -98,7 +98,7 @@ class Plan:
     """A compiled step: validated feeds in, fetched values out."""
 
     __slots__ = ("fn", "feed_tensors", "feed_checks", "fetch_tensors", "line_ops", "code_name",
-                 "written_slots", "ops", "source", "__weakref__")
+                 "writes", "ops", "source", "__weakref__")
 
     def run(self, feed_values):
         return self.fn(feed_values)
@@ -208,25 +208,8 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors):
     plan.feed_checks = [(t, _np_dtype(t), t._shape.as_tuple()) for t in feed_tensors]
     plan.fetch_tensors = list(fetch_tensors)
     plan.ops = ops
-    plan.written_slots = _written_slots(ops, ctx)
+    plan.writes = any(op._op_def.side_effects for op in ops)
     return plan
-
-
-def _written_slots(ops, ctx):
-    """Variable slots that side-effecting ops of this plan may write (for rollback)."""
-    slots = []
-    seen = set()
-    for op in ops:
-        if not op._op_def.side_effects:
-            continue
-        for t in op._inputs:
-            h = t._op
-            if h.type == "VarHandleOp":
-                slot = ctx.state.variable_slot(h.get_attr("shared_name") or h.name)
-                if id(slot) not in seen:
-                    seen.add(id(slot))
-                    slots.append(slot)
-    return slots
 
 
 def _wrap_error(exc, op, input_values=None):

@@ -236,19 +236,18 @@ class BaseSession:
                 self._cache[key] = entry
         feeds = [chk(v) for chk, v in zip(entry.feed_checks, feed_vals)]
         plan = entry.plan
-        slots = plan.written_slots
-        saved = [(s.value, s.version) for s in slots] if slots else None
+        state = self._state
+        journal = state.journal = [] if plan.writes else None
         try:
             values = plan.fn(feeds)
         except BaseException as exc:
-            if saved is not None:
-                for s, (v, ver) in zip(slots, saved):
-                    if s.value is not v:
-                        s.value = v
-                        s.version = ver + 1 if s.version != ver else ver
+            if journal:
+                state.rollback(journal)
             if isinstance(exc, KeyboardInterrupt):
                 raise
             raise map_runtime_error(plan, exc) from None
+        finally:
+            state.journal = None
         if run_metadata is not None and options is not None and getattr(options, "trace_level", 0):
             run_metadata.step_stats = None  # step traces arrive with the devices issue
         return entry.mapper.build([_to_user(v) for v in values])
@@ -292,12 +291,18 @@ class BaseSession:
             if len(args) != len(checks):
                 raise TypeError("callable takes %d feed values, got %d" % (len(checks), len(args)))
             feeds = [c(v) for c, v in zip(checks, args)]
+            state = self._state
+            journal = state.journal = [] if plan.writes else None
             try:
                 values = plan.fn(feeds)
             except BaseException as exc:
+                if journal:
+                    state.rollback(journal)
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 raise map_runtime_error(plan, exc) from None
+            finally:
+                state.journal = None
             return mapper.build([_to_user(v) for v in values])
         return call
 

@@ -4,6 +4,8 @@ Two sessions on one graph have independent ``SessionState``: variables live here
 not in the graph. Kernels of stateful ops reach their state through the
 ``KernelContext`` they are compiled with.
 """
+import sys
+
 import numpy as np
 
 from ..framework import errors
@@ -14,20 +16,23 @@ __all__ = ["VariableSlot", "SessionState", "KernelContext"]
 class VariableSlot:
     """The storage of one variable in one session.
 
-    ``value`` is an array that is never mutated in place: a write installs a new
-    array, so a value read earlier in a step stays what it was. ``version`` counts
-    writes; cached eager values remember the versions they were computed from.
+    ``value`` is never mutated while anything else may hold it: a dense write
+    installs a new array, so a value read earlier in a step stays what it was.
+    Sparse row updates (embeddings) change rows in place only when nothing else
+    references the array, and journal the old rows so a failed step can undo them.
+    ``version`` counts writes; cached eager values remember the versions they used.
     """
 
-    __slots__ = ("name", "value", "version", "location", "dtype", "shape")
+    __slots__ = ("name", "value", "version", "location", "dtype", "shape", "_state")
 
-    def __init__(self, name, dtype=None, shape=None, location=None):
+    def __init__(self, name, dtype=None, shape=None, location=None, state=None):
         self.name = name
         self.value = None
         self.version = 0
         self.location = location
         self.dtype = dtype
         self.shape = shape
+        self._state = state
 
     def read(self):
         v = self.value
@@ -38,9 +43,49 @@ class VariableSlot:
         return v
 
     def write(self, value):
+        """Installs ``value`` (an array nobody else mutates) as the new value."""
+        j = self._state.journal if self._state is not None else None
+        if j is not None:
+            j.append((self, self.value, self.version))
+        if isinstance(value, np.generic):
+            value = np.asarray(value)
+        if isinstance(value, np.ndarray) and value.flags.writeable:
+            value.flags.writeable = False
         self.value = value
         self.version += 1
         return value
+
+    def update_rows(self, indices, fn):
+        """Applies ``rows = fn(rows)`` to the rows ``indices`` (unique), in place when safe."""
+        v = self.read()
+        # References: self.value, the local `v`, and getrefcount's argument.
+        inplace = isinstance(v, np.ndarray) and v.base is None and sys.getrefcount(v) <= 3
+        j = self._state.journal if self._state is not None else None
+        if inplace:
+            old_rows = v[indices]
+            if j is not None:
+                j.append((self, (indices, old_rows), self.version))
+            v.flags.writeable = True
+            try:
+                v[indices] = fn(old_rows)
+            finally:
+                v.flags.writeable = False
+            self.version += 1
+            return v
+        new = v.copy()
+        new[indices] = fn(new[indices])
+        return self.write(new)
+
+    def undo(self, saved, version):
+        if isinstance(saved, tuple):  # rows changed in place
+            indices, rows = saved
+            v = self.value
+            v.flags.writeable = True
+            v[indices] = rows
+            v.flags.writeable = False
+        else:
+            self.value = saved
+        self.version = version + 1 if self.version != version else version
 
     @property
     def initialized(self):
@@ -56,12 +101,18 @@ class SessionState:
     def __init__(self):
         self.variables = {}
         self.resources = {}
+        # While a step that writes variables runs: a list of undo entries, replayed on failure.
+        self.journal = None
 
     def variable_slot(self, name, dtype=None, shape=None, location=None):
         slot = self.variables.get(name)
         if slot is None:
-            slot = self.variables[name] = VariableSlot(name, dtype, shape, location)
+            slot = self.variables[name] = VariableSlot(name, dtype, shape, location, self)
         return slot
+
+    def rollback(self, journal):
+        for slot, saved, version in reversed(journal):
+            slot.undo(saved, version)
 
     def resource(self, key, factory):
         """The resource stored under ``key`` (e.g. an op's RNG), created on first use."""

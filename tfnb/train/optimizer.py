@@ -1,0 +1,233 @@
+"""The Optimizer base class (TF1 API) and plain gradient descent.
+
+``minimize(loss)`` = ``compute_gradients`` (symbolic ``tf.gradients``) +
+``apply_gradients`` (one update op per variable, grouped). Subclasses write
+``_create_slots``/``_prepare``/``_apply_dense``/``_apply_sparse`` only. Dense
+updates install new arrays; sparse updates (``IndexedSlices`` from
+``gather``/``embedding_lookup``) touch only the rows that were used.
+"""
+import numpy as np
+
+from ..framework.graph import GraphKeys, IndexedSlices, get_default_graph, name_scope
+from ..framework.registry import NOT_DIFFERENTIABLE, register_op
+from ..ops import core
+from ..ops.control_flow_ops import group
+from ..ops.gradients import gradients
+from ..ops.math_ops import cast
+from ..ops.variables import Variable, trainable_variables
+
+__all__ = ["Optimizer", "GradientDescentOptimizer"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Update ops shared by optimizers
+# ----------------------------------------------------------------------------------------------
+def _apply_gd_kernel(op, ctx):
+    def apply_gradient_descent(h, lr, delta):
+        return h.write(h.read() - lr * delta)
+    return apply_gradient_descent
+
+
+def _sparse_apply_gd_kernel(op, ctx):
+    xp = ctx.xp
+
+    def sparse_apply_gradient_descent(h, lr, values, indices):
+        uniq, inv = xp.unique(indices, return_inverse=True)
+        summed = xp.zeros((uniq.shape[0],) + values.shape[1:], values.dtype)
+        xp.add.at(summed, inv.reshape(-1), values.reshape((-1,) + values.shape[1:]))
+        step = lr * summed
+        return h.update_rows(uniq, lambda rows: rows - step)
+    return sparse_apply_gradient_descent
+
+
+def _no_outputs(op):
+    return []
+
+
+register_op("ResourceApplyGradientDescent", infer=_no_outputs, kernel=_apply_gd_kernel,
+            grad=NOT_DIFFERENTIABLE, stateful=True, side_effects=True,
+            doc="var -= lr * delta")
+register_op("ResourceSparseApplyGradientDescent", infer=_no_outputs,
+            kernel=_sparse_apply_gd_kernel, grad=NOT_DIFFERENTIABLE, stateful=True,
+            side_effects=True, doc="var[indices] -= lr * values (duplicates summed)")
+
+
+class Optimizer:
+    """Base class of optimizers: computes gradients and applies updates to variables.
+
+    Example:
+        >>> train_op = tf.train.GradientDescentOptimizer(0.5).minimize(loss)
+        >>> sess.run(train_op, feed_dict)
+    """
+
+    GATE_NONE = 0
+    GATE_OP = 1
+    GATE_GRAPH = 2
+
+    def __init__(self, use_locking, name):
+        if not name:
+            raise ValueError("Must specify the optimizer name")
+        self._use_locking = use_locking
+        self._name = name
+        self._slots = {}  # slot name -> {var: slot variable}
+
+    def get_name(self):
+        return self._name
+
+    # --- public API ---
+    def minimize(self, loss, global_step=None, var_list=None, gate_gradients=GATE_OP,
+                 aggregation_method=None, colocate_gradients_with_ops=False, name=None,
+                 grad_loss=None):
+        """Adds ops that compute gradients of ``loss`` and update ``var_list`` (default: trainable)."""
+        grads_and_vars = self.compute_gradients(
+            loss, var_list=var_list, gate_gradients=gate_gradients,
+            aggregation_method=aggregation_method,
+            colocate_gradients_with_ops=colocate_gradients_with_ops, grad_loss=grad_loss)
+        vars_with_grad = [v for g, v in grads_and_vars if g is not None]
+        if not vars_with_grad:
+            raise ValueError(
+                "No gradients provided for any variable, check your graph for ops that do not "
+                "support gradients, between variables %s and loss %s."
+                % ([str(v.name) for _, v in grads_and_vars], loss))
+        return self.apply_gradients(grads_and_vars, global_step=global_step, name=name)
+
+    def compute_gradients(self, loss, var_list=None, gate_gradients=GATE_OP,
+                          aggregation_method=None, colocate_gradients_with_ops=False,
+                          grad_loss=None):
+        """A list of (gradient or None, variable) pairs for ``loss``."""
+        if callable(loss):
+            raise ValueError("loss must be a Tensor in graph mode, not a callable")
+        loss = core.convert_to_tensor(loss)
+        if not loss.dtype.is_floating:
+            raise ValueError("Invalid type %s for %s, expected: [float16, float32, float64]."
+                             % (loss.dtype.name, loss.name))
+        if var_list is None:
+            var_list = trainable_variables() + loss.graph.get_collection(
+                GraphKeys.TRAINABLE_RESOURCE_VARIABLES)
+        else:
+            var_list = list(var_list)
+        if not var_list:
+            raise ValueError("No variables to optimize.")
+        for v in var_list:
+            if not isinstance(v, Variable):
+                raise TypeError("Argument is not a tf.Variable: %r" % (v,))
+        grads = gradients(loss, var_list, grad_ys=grad_loss,
+                          aggregation_method=aggregation_method)
+        return list(zip(grads, var_list))
+
+    def apply_gradients(self, grads_and_vars, global_step=None, name=None):
+        """Adds the update ops for (gradient, variable) pairs; returns an op running them all."""
+        grads_and_vars = tuple(grads_and_vars)
+        if not grads_and_vars:
+            raise ValueError("No variables provided.")
+        converted = []
+        for g, v in grads_and_vars:
+            if g is not None and not isinstance(g, IndexedSlices):
+                g = core.convert_to_tensor(g)
+                if g.dtype is not v.dtype:
+                    raise TypeError("Gradient for %s has dtype %s, the variable has %s"
+                                    % (v.name, g.dtype.name, v.dtype.name))
+            converted.append((g, v))
+        var_list = [v for g, v in converted if g is not None]
+        if not var_list:
+            raise ValueError("No gradients provided for any variable: %s"
+                             % ([str(v.name) for _, v in converted],))
+        graph = var_list[0].graph
+        with graph.as_default(), graph.control_dependencies(None):
+            self._create_slots(var_list)
+        update_ops = []
+        with graph.as_default(), name_scope(name, self._name) as scope:
+            self._prepare()
+            for g, v in converted:
+                if g is None:
+                    continue
+                with name_scope("update_" + v.op.name):
+                    if isinstance(g, IndexedSlices):
+                        update_ops.append(self._apply_sparse_duplicate_indices(g, v))
+                    else:
+                        update_ops.append(self._apply_dense(g, v))
+            if global_step is None:
+                apply_op = self._finish(update_ops, scope[:-1] if scope else "update")
+            else:
+                with graph.control_dependencies([self._finish(update_ops, "update")]):
+                    apply_op = global_step.assign_add(
+                        core.constant(1, dtype=global_step.dtype), name=scope[:-1] or None).op
+        train_ops = graph.get_collection_ref(GraphKeys.TRAIN_OP)
+        if apply_op not in train_ops:
+            train_ops.append(apply_op)
+        return apply_op
+
+    # --- slots ---
+    def get_slot_names(self):
+        return sorted(self._slots)
+
+    def get_slot(self, var, name):
+        return self._slots.get(name, {}).get(var)
+
+    def variables(self):
+        out = []
+        for d in self._slots.values():
+            out.extend(d.values())
+        return out
+
+    def _zeros_slot(self, var, slot_name, op_name):
+        return self._get_or_make_slot(var, np.zeros(var.shape.as_list(), var.dtype.np),
+                                      slot_name, op_name)
+
+    def _get_or_make_slot(self, var, value, slot_name, op_name):
+        d = self._slots.setdefault(slot_name, {})
+        if var not in d:
+            with get_default_graph().name_scope(None):
+                d[var] = Variable(value, trainable=False, name="%s/%s" % (var.op.name, op_name),
+                                  dtype=var.dtype)
+        return d[var]
+
+    # --- for subclasses ---
+    def _create_slots(self, var_list):
+        pass
+
+    def _prepare(self):
+        pass
+
+    def _apply_dense(self, grad, var):
+        raise NotImplementedError(type(self).__name__ + " must implement _apply_dense")
+
+    def _apply_sparse_duplicate_indices(self, grad, var):
+        return self._apply_sparse(grad, var)
+
+    def _apply_sparse(self, grad, var):
+        raise NotImplementedError(type(self).__name__ + " must implement _apply_sparse")
+
+    def _finish(self, update_ops, name_scope_):
+        return group(*update_ops, name=name_scope_)
+
+    def _lr(self, var, value):
+        """A hyper-parameter as a tensor of the variable's dtype."""
+        t = core.convert_to_tensor(value) if not isinstance(value, (int, float)) else \
+            core.constant(value, dtype=var.dtype)
+        if not (t.dtype.is_floating or t.dtype.is_integer):
+            raise TypeError("Hyper-parameter %s of %s must be numeric, got %s"
+                            % (t.name, self._name, t.dtype.name))
+        return t if t.dtype is var.dtype else cast(t, var.dtype)
+
+
+class GradientDescentOptimizer(Optimizer):
+    """``var -= learning_rate * gradient``.
+
+    Args:
+        learning_rate: a float or a scalar float Tensor (e.g. a decayed schedule).
+    """
+
+    def __init__(self, learning_rate, use_locking=False, name="GradientDescent"):
+        super().__init__(use_locking, name)
+        self._learning_rate = learning_rate
+
+    def _apply_dense(self, grad, var):
+        lr = self._lr(var, self._learning_rate)
+        return core.op("ResourceApplyGradientDescent", [var.handle, lr, grad], name="ApplyGD")
+
+    def _apply_sparse(self, grad, var):
+        lr = self._lr(var, self._learning_rate)
+        return core.op("ResourceSparseApplyGradientDescent",
+                       [var.handle, lr, grad.values, grad.indices], name="SparseApplyGD")
+

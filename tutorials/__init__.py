@@ -1,0 +1,1 @@
+"""Tutorial programs as importable modules (the notebooks call them)."""

@@ -23,6 +23,8 @@ pay nothing for it.
 """
 import sys
 
+import numpy as np
+
 from ..framework import errors
 from ..framework import graph as _graph
 from .state import VariableSlot
@@ -82,7 +84,8 @@ class EagerEvaluator:
         except errors.OpError:
             return  # e.g. a placeholder: not computable without a feed
         try:
-            out = kernel(*vals)
+            with np.errstate(all="ignore"):
+                out = kernel(*vals)
         except errors.FailedPreconditionError:
             return  # e.g. reads an uninitialized variable
         except Exception as exc:  # noqa: BLE001 - reported with the op's name, as in TF eager

@@ -239,7 +239,8 @@ class BaseSession:
         state = self._state
         journal = state.journal = [] if plan.writes else None
         try:
-            values = plan.fn(feeds)
+            with np.errstate(all="ignore"):  # NaN/Inf are values in TF, not warnings
+                values = plan.fn(feeds)
         except BaseException as exc:
             if journal:
                 state.rollback(journal)
@@ -294,7 +295,8 @@ class BaseSession:
             state = self._state
             journal = state.journal = [] if plan.writes else None
             try:
-                values = plan.fn(feeds)
+                with np.errstate(all="ignore"):
+                    values = plan.fn(feeds)
             except BaseException as exc:
                 if journal:
                     state.rollback(journal)

@@ -1,0 +1,909 @@
+"""Graph export and import: ``GraphDef``, ``tf.import_graph_def``, ``tf.train.write_graph``.
+
+A graph is saved as data -- JSON, never pickle -- so a file received from
+someone else can only describe ops, never run code when it is read. The same
+content has two forms: indented JSON text (``GraphDef.to_text()``, ``str(gd)``)
+and a compact binary form (``SerializeToString()``: a magic header followed by
+gzip-compressed JSON). ``GraphDef.FromString``/``ParseFromString`` read either.
+
+Format, version 1 (one JSON object)::
+
+    {"format": "tfnb.GraphDef", "version": 1, "producer": "tfnb 0.1.0",
+     "nodes": [NODE, ...],                 # in creation order
+     "collections": {KEY: [ITEM, ...]},    # graph collections with string keys
+     "skipped_collections": [KEY, ...]}    # collections that could not be represented
+
+    NODE = {"name": "layer/w", "op": "MatMul",
+            "input": ["x", "w:1", "^init"],   # "node" is output 0, "node:i" output i, "^node" a control input
+            "device": "/device:CPU:0",
+            "attr": {NAME: VALUE, ...},
+            "outputs": [{"dtype": "float32", "shape": [null, 3]}, ...],  # shape null: unknown rank
+            "colocate_with": "other"}         # optional
+
+    VALUE = null | true/false | int | float | "str" | [VALUE, ...] (a list)
+          | {"tuple": [VALUE, ...]} | {"dict": {"key": VALUE}} | {"bytes": BASE64}
+          | {"float": "nan" | "inf" | "-inf"} | {"complex": [re, im]}
+          | {"dtype": "float32"} | {"shape": [2, null] | null}
+          | {"tensor": ARRAY} | {"npscalar": ARRAY}
+    ARRAY = {"dtype": "int64", "shape": [2, 3], "b64": BASE64 of the little-endian bytes}
+          | {"dtype": "string", "shape": [2], "strings": [BASE64, ...]}
+
+    ITEM = {"tensor": "name:0"} | {"op": "name"} | {"variable": Variable.to_def()} | {"value": VALUE}
+
+The binary form is ``MAGIC`` (``b"\\x89TFNB-GraphDef\\r\\n\\x1a\\n"``) followed by
+the gzip stream of the same JSON. ``version`` is the format version: readers
+refuse a newer one. Importing re-creates every op through the registry, so
+shapes and dtypes are inferred anew and checked against the recorded ``outputs``.
+
+Example:
+    >>> gd = tf.get_default_graph().as_graph_def()
+    >>> path = tf.train.write_graph(gd, "/tmp/logs", "graph.json")
+    >>> with tf.Graph().as_default():
+    ...     tf.import_graph_def(tfnb.GraphDef.FromString(open(path, "rb").read()))
+"""
+import base64
+import binascii
+import contextlib
+import gzip
+import json
+import math
+import os
+import tempfile
+import zlib
+
+import numpy as np
+
+from . import dtypes as _dtypes
+from .graph import _VALID_OP_NAME, Graph, Operation, Tensor, get_default_graph
+from .registry import get_op_def
+from .tensor_shape import TensorShape
+
+__all__ = ["GraphDef", "NodeDef", "import_graph_def", "write_graph", "export_meta_graph_dict",
+           "import_meta_graph_dict"]
+
+FORMAT = "tfnb.GraphDef"
+META_FORMAT = "tfnb.MetaGraphDef"
+VERSION = 1
+MAGIC = b"\x89TFNB-GraphDef\r\n\x1a\n"
+
+# Element types an exported array may have (all but strings are stored as raw bytes).
+_ARRAY_DTYPES = frozenset(d.np.name for d in (
+    _dtypes.float16, _dtypes.float32, _dtypes.float64, _dtypes.int8, _dtypes.int16, _dtypes.int32,
+    _dtypes.int64, _dtypes.uint8, _dtypes.uint16, _dtypes.uint32, _dtypes.uint64, _dtypes.bool_,
+    _dtypes.complex64, _dtypes.complex128))
+_NODE_KEYS = frozenset(("name", "op", "input", "device", "attr", "outputs", "colocate_with"))
+# An attr that only mirrors the recorded output shapes (TF's add_shapes); not given to ops.
+_SHAPES_ATTR = "_output_shapes"
+
+
+def _producer():
+    from .. import __version__
+    return "tfnb %s" % __version__
+
+
+# ----------------------------------------------------------------------------------------------
+# Attr values <-> JSON
+# ----------------------------------------------------------------------------------------------
+def _b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text):
+    if not isinstance(text, str):
+        raise ValueError("expected a base64 string, got %s" % type(text).__name__)
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError) as e:
+        raise ValueError("bad base64 data: %s" % e) from None
+
+
+def _encode_array(a):
+    shape = [int(d) for d in a.shape]
+    if a.dtype.kind in "OSU":
+        items = []
+        for s in a.reshape(-1).tolist():
+            if isinstance(s, str):
+                s = s.encode("utf-8")
+            if not isinstance(s, bytes):
+                raise TypeError("a string array holds a %s element" % type(s).__name__)
+            items.append(_b64(s))
+        return {"dtype": "string", "shape": shape, "strings": items}
+    if a.dtype.name not in _ARRAY_DTYPES:
+        raise TypeError("arrays of dtype %s are not supported" % a.dtype)
+    little = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+    return {"dtype": a.dtype.name, "shape": shape, "b64": _b64(little.tobytes())}
+
+
+def _decode_array(d):
+    if not isinstance(d, dict):
+        raise ValueError("an array must be an object, got %s" % type(d).__name__)
+    shape = d.get("shape")
+    if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool)
+                                              and n >= 0 for n in shape):
+        raise ValueError("bad array shape %r" % (shape,))
+    count = math.prod(shape)
+    name = d.get("dtype")
+    if name == "string":
+        items = d.get("strings")
+        if set(d) != {"dtype", "shape", "strings"} or not isinstance(items, list) \
+                or len(items) != count:
+            raise ValueError("a string array needs 'strings' with %d entries" % count)
+        arr = np.empty(count, dtype=object)
+        for i, s in enumerate(items):
+            arr[i] = _unb64(s)
+        arr = arr.reshape(shape)
+    else:
+        if name not in _ARRAY_DTYPES:
+            raise ValueError("unsupported array dtype %r" % (name,))
+        if set(d) != {"dtype", "shape", "b64"}:
+            raise ValueError("a %s array needs exactly 'dtype', 'shape' and 'b64'" % name)
+        raw = _unb64(d["b64"])
+        little = np.dtype(name).newbyteorder("<")
+        if len(raw) != count * little.itemsize:
+            raise ValueError("array data has %d bytes; shape %s of %s needs %d"
+                             % (len(raw), shape, name, count * little.itemsize))
+        arr = np.frombuffer(raw, dtype=little).astype(np.dtype(name)).reshape(shape)
+    arr.flags.writeable = False
+    return arr
+
+
+def _encode(v):
+    """``v`` as a JSON value (see the module docstring); TypeError if it has no representation."""
+    if isinstance(v, np.ndarray):
+        return {"tensor": _encode_array(v)}
+    if isinstance(v, np.generic):
+        return {"npscalar": _encode_array(np.asarray(v))}
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        return float(v) if math.isfinite(v) else {"float": repr(float(v))}
+    if isinstance(v, complex):
+        return {"complex": [_encode(v.real), _encode(v.imag)]}
+    if isinstance(v, bytes):
+        return {"bytes": _b64(v)}
+    if isinstance(v, list):
+        return [_encode(x) for x in v]
+    if isinstance(v, tuple):
+        return {"tuple": [_encode(x) for x in v]}
+    if isinstance(v, dict):
+        bad = [k for k in v if not isinstance(k, str)]
+        if bad:
+            raise TypeError("dict keys must be strings, got %r" % (bad[0],))
+        return {"dict": {k: _encode(x) for k, x in v.items()}}
+    if isinstance(v, _dtypes.DType):
+        return {"dtype": v.name}
+    if isinstance(v, TensorShape):
+        dims = v.as_tuple()
+        return {"shape": None if dims is None else list(dims)}
+    if callable(v):
+        raise TypeError("it holds a Python callable (%r), which cannot be exported" % (v,))
+    raise TypeError("values of type %s cannot be exported" % type(v).__name__)
+
+
+def _decode_float(text):
+    if text not in ("nan", "inf", "-inf"):
+        raise ValueError("bad special float %r" % (text,))
+    return float(text)
+
+
+def _decode_dtype(name):
+    try:
+        return _dtypes.as_dtype(name) if isinstance(name, str) else None
+    except TypeError:
+        return None
+
+
+def _decode_shape(dims):
+    if dims is None:
+        return TensorShape(None)
+    if not isinstance(dims, list) or not all(
+            d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0) for d in dims):
+        raise ValueError("bad shape %r" % (dims,))
+    return TensorShape(dims)
+
+
+def _decode_tagged(tag, body):
+    if tag == "tuple" and isinstance(body, list):
+        return tuple(_decode(x) for x in body)
+    if tag == "dict" and isinstance(body, dict):
+        return {k: _decode(x) for k, x in body.items()}
+    if tag == "bytes":
+        return _unb64(body)
+    if tag == "float":
+        return _decode_float(body)
+    if tag == "complex" and isinstance(body, list) and len(body) == 2:
+        re_, im = (_decode(x) for x in body)
+        if isinstance(re_, (int, float)) and isinstance(im, (int, float)):
+            return complex(re_, im)
+    if tag == "dtype":
+        dt = _decode_dtype(body)
+        if dt is not None:
+            return dt
+    if tag == "shape":
+        return _decode_shape(body)
+    if tag == "tensor":
+        return _decode_array(body)
+    if tag == "npscalar":
+        a = _decode_array(body)
+        if a.ndim == 0:
+            return a[()]
+    raise ValueError("bad %r value: %s" % (tag, json.dumps(body)[:80]))
+
+
+def _decode(v):
+    """Inverse of :func:`_encode`; ValueError for anything it would not have produced."""
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, list):
+        return [_decode(x) for x in v]
+    if isinstance(v, dict) and len(v) == 1:
+        (tag, body), = v.items()
+        return _decode_tagged(tag, body)
+    raise ValueError("unrecognized value %s" % json.dumps(v)[:80])
+
+
+def _frozen_copy(v):
+    """A copy of an attr value that later edits of a GraphDef cannot reach (arrays read-only)."""
+    if isinstance(v, np.ndarray):
+        a = np.array(v, copy=True)
+        a.flags.writeable = False
+        return a
+    if isinstance(v, list):
+        return [_frozen_copy(x) for x in v]
+    if isinstance(v, tuple):
+        return tuple(_frozen_copy(x) for x in v)
+    if isinstance(v, dict):
+        return {k: _frozen_copy(x) for k, x in v.items()}
+    return v
+
+
+# ----------------------------------------------------------------------------------------------
+# NodeDef / GraphDef
+# ----------------------------------------------------------------------------------------------
+def _tensor_ref(t):
+    """How a NodeDef names an input: ``op`` for output 0, ``op:i`` otherwise (as TF)."""
+    return t._op._name if t._value_index == 0 else "%s:%d" % (t._op._name, t._value_index)
+
+
+def _encode_outputs(outputs):
+    return [{"dtype": dt.name, "shape": _encode(shape)["shape"]} for dt, shape in outputs]
+
+
+def node_to_dict(op, add_shapes=False):
+    """The JSON form of one Operation (the ``NODE`` object of the format).
+
+    Raises:
+        TypeError: an attr of ``op`` has no JSON representation (e.g. a Python callable);
+            the message names the node, its op type and the attr.
+    """
+    attr = {}
+    for key, value in op._attrs.items():
+        try:
+            attr[key] = _encode(value)
+        except TypeError as e:
+            raise TypeError("Cannot export attr %r of node %r (op %s): %s"
+                            % (key, op._name, op.type, e)) from None
+    outputs = [(t._dtype, t._shape) for t in op._outputs]
+    if add_shapes:
+        attr[_SHAPES_ATTR] = [_encode(s) for _, s in outputs]
+    d = {"name": op._name, "op": op.type,
+         "input": [_tensor_ref(t) for t in op._inputs] + ["^" + c._name for c in op._control_inputs],
+         "device": op._device, "attr": attr, "outputs": _encode_outputs(outputs)}
+    if op._colocation is not None:
+        d["colocate_with"] = op._colocation._name
+    return d
+
+
+class NodeDef:
+    """One node of a :class:`GraphDef`, with decoded attrs (as TF's ``NodeDef`` proto).
+
+    Attributes:
+        name: the node's name.
+        op: its op type (a name in the op registry).
+        input: ``"node"``, ``"node:i"`` for data inputs, then ``"^node"`` for control inputs.
+        device: the device constraint ('' for none).
+        attr: dict of attr name -> Python value (ints, DTypes, TensorShapes, arrays, ...).
+        outputs: list of ``(DType, TensorShape)`` recorded at export ([] if unknown).
+        colocate_with: name of the node this one is colocated with, or None.
+    """
+
+    __slots__ = ("name", "op", "input", "device", "attr", "outputs", "colocate_with")
+
+    def __init__(self, name="", op="", input=None, device="", attr=None,  # noqa: A002 - TF name
+                 outputs=None, colocate_with=None):
+        self.name = name
+        self.op = op
+        self.input = list(input or [])
+        self.device = device
+        self.attr = dict(attr or {})
+        self.outputs = list(outputs or [])
+        self.colocate_with = colocate_with
+
+    def as_dict(self):
+        """The JSON form of this node; TypeError if an attr has no representation."""
+        attr = {}
+        for key, value in self.attr.items():
+            try:
+                attr[key] = _encode(value)
+            except TypeError as e:
+                raise TypeError("Cannot export attr %r of node %r (op %s): %s"
+                                % (key, self.name, self.op, e)) from None
+        d = {"name": self.name, "op": self.op, "input": list(self.input), "device": self.device,
+             "attr": attr, "outputs": _encode_outputs(self.outputs)}
+        if self.colocate_with:
+            d["colocate_with"] = self.colocate_with
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        """Builds a NodeDef from its JSON form; ValueError naming the node if malformed."""
+        if not isinstance(d, dict):
+            raise ValueError("a node must be a JSON object, got %s" % type(d).__name__)
+        name = d.get("name")
+        if not isinstance(name, str) or not name:
+            raise ValueError("a node has no valid 'name': %s" % json.dumps(d)[:120])
+        try:
+            extra = set(d) - _NODE_KEYS
+            if extra:
+                raise ValueError("unknown fields %s" % sorted(extra))
+            op = d.get("op")
+            inputs = d.get("input", [])
+            device = d.get("device", "")
+            attr = d.get("attr", {})
+            coloc = d.get("colocate_with")
+            if not isinstance(op, str) or not op:
+                raise ValueError("'op' must be a non-empty string")
+            if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+                raise ValueError("'input' must be a list of strings")
+            if not isinstance(device, str):
+                raise ValueError("'device' must be a string")
+            if not isinstance(attr, dict):
+                raise ValueError("'attr' must be an object")
+            if coloc is not None and not isinstance(coloc, str):
+                raise ValueError("'colocate_with' must be a string")
+            return cls(name, op, inputs, device, {k: _decode(v) for k, v in attr.items()},
+                       _decode_outputs(d.get("outputs", [])), coloc)
+        except ValueError as e:
+            raise ValueError("Malformed node %r in GraphDef: %s" % (name, e)) from None
+
+    def __eq__(self, other):
+        return isinstance(other, NodeDef) and self.as_dict() == other.as_dict()
+
+    def __repr__(self):
+        return "NodeDef(name=%r, op=%r, input=%r)" % (self.name, self.op, self.input)
+
+    def __str__(self):
+        return json.dumps(self.as_dict(), indent=2)
+
+
+def _decode_outputs(outputs):
+    if not isinstance(outputs, list):
+        raise ValueError("'outputs' must be a list")
+    out = []
+    for o in outputs:
+        if not isinstance(o, dict) or set(o) != {"dtype", "shape"}:
+            raise ValueError("each output must be {'dtype', 'shape'}, got %s" % json.dumps(o)[:80])
+        dt = _decode_dtype(o["dtype"])
+        if dt is None:
+            raise ValueError("unknown dtype %r" % (o["dtype"],))
+        out.append((dt, _decode_shape(o["shape"])))
+    return out
+
+
+class _NodeList(list):
+    """The ``node`` field: a list with the proto-style ``add()``."""
+
+    def add(self, **fields):
+        n = NodeDef(**fields)
+        self.append(n)
+        return n
+
+
+class GraphDef:
+    """A serializable description of a graph: its nodes and collections.
+
+    Get one with ``graph.as_graph_def()``; recreate the graph with
+    ``tf.import_graph_def(gd)``. Works like TF's proto where programs touch it:
+    ``len(gd.node)``, ``[n.name for n in gd.node]``, ``gd.SerializeToString()``,
+    ``tf.GraphDef.FromString(data)``, ``gd.ParseFromString(data)``.
+
+    Attributes:
+        node: list of :class:`NodeDef`, in creation order.
+        collections: ``{key: [item, ...]}`` in JSON form (items name graph elements).
+        skipped_collections: keys of collections that could not be exported.
+        producer: the tfnb version that wrote it.
+        version: the format version (see the module docstring).
+    """
+
+    def __init__(self, node=None, collections=None, skipped_collections=None, producer=None,
+                 version=VERSION):
+        self.node = _NodeList(node or [])
+        self.collections = dict(collections or {})
+        self.skipped_collections = list(skipped_collections or [])
+        self.producer = producer if producer is not None else _producer()
+        self.version = version
+
+    # --- JSON form ---
+    def as_dict(self):
+        """The JSON-ready dict (format documented in the module docstring)."""
+        return {"format": FORMAT, "version": self.version, "producer": self.producer,
+                "nodes": [n.as_dict() for n in self.node], "collections": self.collections,
+                "skipped_collections": self.skipped_collections}
+
+    @classmethod
+    def from_dict(cls, d):
+        """Validates and decodes the JSON form.
+
+        Raises:
+            ValueError: not a tfnb GraphDef, a newer format version, or a malformed node.
+        """
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            found = d.get("format") if isinstance(d, dict) else type(d).__name__
+            raise ValueError("Not a tfnb GraphDef: expected format %r, found %r" % (FORMAT, found))
+        _check_version(d.get("version"), "GraphDef")
+        nodes, colls = d.get("nodes", []), d.get("collections", {})
+        skipped, producer = d.get("skipped_collections", []), d.get("producer", "")
+        if not isinstance(nodes, list):
+            raise ValueError("Malformed GraphDef: 'nodes' must be a list")
+        if not isinstance(colls, dict) or not all(isinstance(v, list) for v in colls.values()):
+            raise ValueError("Malformed GraphDef: 'collections' must map keys to lists")
+        if not isinstance(skipped, list) or not isinstance(producer, str):
+            raise ValueError("Malformed GraphDef: bad 'skipped_collections' or 'producer'")
+        return cls([NodeDef.from_dict(n) for n in nodes], colls, skipped, producer, d["version"])
+
+    # --- text and binary forms ---
+    def to_text(self):
+        """Indented JSON text."""
+        return json.dumps(self.as_dict(), indent=1, allow_nan=False)
+
+    __str__ = to_text
+
+    @classmethod
+    def from_text(cls, text):
+        return cls.from_dict(_loads(text))
+
+    def SerializeToString(self):  # noqa: N802 - protobuf method name
+        """The binary form: ``MAGIC`` + gzip-compressed compact JSON (deterministic bytes)."""
+        body = json.dumps(self.as_dict(), separators=(",", ":"), allow_nan=False).encode("utf-8")
+        return MAGIC + gzip.compress(body, mtime=0)
+
+    @classmethod
+    def FromString(cls, data):  # noqa: N802 - protobuf method name
+        """Parses the binary or the text form (bytes or str)."""
+        return cls.from_dict(_loads(data))
+
+    def ParseFromString(self, data):  # noqa: N802 - protobuf method name
+        """Replaces this GraphDef's content with the parsed ``data`` (binary or text)."""
+        other = self.FromString(data)
+        self.__dict__.update(other.__dict__)
+        return len(data)
+
+    def ByteSize(self):  # noqa: N802 - protobuf method name
+        return len(self.SerializeToString())
+
+    def __eq__(self, other):
+        return isinstance(other, GraphDef) and self.as_dict() == other.as_dict()
+
+    def __repr__(self):
+        return "<tfnb.GraphDef with %d nodes, format version %d>" % (len(self.node), self.version)
+
+
+def _check_version(version, what):
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError("Malformed %s: bad format version %r" % (what, version))
+    if version > VERSION:
+        raise ValueError("This %s has format version %d, newer than the newest this tfnb reads "
+                         "(%d); upgrade tfnb to import it." % (what, version, VERSION))
+
+
+def _loads(data):
+    """The JSON object in ``data`` (binary form or JSON text), with clear errors for garbage."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("Expected bytes or str to parse, got %s" % type(data).__name__)
+    data = bytes(data)
+    if data.startswith(MAGIC):
+        try:
+            data = gzip.decompress(data[len(MAGIC):])
+        except (OSError, EOFError, zlib.error) as e:
+            raise ValueError("Corrupt binary GraphDef (damaged or truncated): %s" % e) from None
+    elif not data.lstrip()[:1] == b"{":
+        raise ValueError("Not a tfnb GraphDef: the data starts with %r, neither the binary header "
+                         "%r nor JSON text. (TensorFlow's protobuf files cannot be read.)"
+                         % (data[:16], MAGIC))
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ValueError("Corrupt GraphDef: invalid JSON text: %s" % e) from None
+
+
+# ----------------------------------------------------------------------------------------------
+# Export
+# ----------------------------------------------------------------------------------------------
+def _encode_collection_item(item, graph, variable_class):
+    if isinstance(item, Tensor):
+        return {"tensor": item.name} if item.graph is graph else None
+    if isinstance(item, Operation):
+        return {"op": item.name} if item._graph is graph else None
+    if isinstance(item, variable_class):
+        return {"variable": item.to_def()} if item.graph is graph else None
+    try:
+        return {"value": _encode(item)}
+    except TypeError:
+        return None
+
+
+def _export_collections(graph):
+    """(collections, skipped keys): collections whose every item can be written down."""
+    from ..ops.variables import Variable
+    out, skipped = {}, []
+    for key in graph.get_all_collection_keys():
+        items = [_encode_collection_item(x, graph, Variable) for x in graph.get_collection(key)]
+        if any(i is None for i in items):
+            skipped.append(key)
+        else:
+            out[key] = items
+    return out, skipped
+
+
+def graph_to_def(graph, from_version=None, add_shapes=False):
+    """The :class:`GraphDef` of ``graph`` (backs ``Graph.as_graph_def``).
+
+    Args:
+        graph: the Graph.
+        from_version: if given, only the nodes added since ``graph.version`` was this
+            value (an incremental export; collections are then left out).
+        add_shapes: also mirror each node's output shapes into ``attr["_output_shapes"]``
+            as TF does (the shapes are recorded in ``outputs`` in any case).
+
+    Raises:
+        TypeError: a node has an attr that cannot be exported (names node and attr).
+    """
+    ops = graph.get_operations()
+    if from_version is not None:
+        ops = ops[from_version:]
+        colls, skipped = {}, []
+    else:
+        colls, skipped = _export_collections(graph)
+    nodes = [NodeDef.from_dict(node_to_dict(op, add_shapes)) for op in ops]
+    return GraphDef(nodes, colls, skipped)
+
+
+# ----------------------------------------------------------------------------------------------
+# Import
+# ----------------------------------------------------------------------------------------------
+def _parse_ref(ref):
+    """``"^a"`` -> ("a", None); ``"a:1"`` -> ("a", 1); ``"a"`` -> ("a", 0)."""
+    if ref.startswith("^"):
+        return ref[1:], None
+    name, sep, idx = ref.rpartition(":")
+    if not sep:
+        return ref, 0
+    if not idx.isdigit():
+        raise ValueError("bad tensor reference %r" % ref)
+    return name, int(idx)
+
+
+def _as_graph_def(graph_def):
+    if isinstance(graph_def, GraphDef):
+        return graph_def
+    if isinstance(graph_def, dict):
+        return GraphDef.from_dict(graph_def)
+    raise TypeError("graph_def must be a GraphDef proto, got %s." % type(graph_def).__name__)
+
+
+def _normalize_input_map(input_map, nodes):
+    """{(node, index): Tensor} for data inputs and {node: Operation} for "^node" keys."""
+    graph = get_default_graph()
+    data, ctrl, missing = {}, {}, []
+    for key, value in input_map.items():
+        if not isinstance(key, str):
+            raise TypeError("input_map keys must be tensor names (strings), got %r" % (key,))
+        name, idx = _parse_ref(key)
+        node = nodes.get(name)
+        if node is None or (idx is not None and node.outputs and idx >= len(node.outputs)):
+            missing.append(key)
+            continue
+        if idx is None:
+            value = value.op if isinstance(value, Tensor) else value
+            if not isinstance(value, Operation) or value.graph is not graph:
+                raise TypeError("input_map[%r] must be an Operation of the default graph" % key)
+            ctrl[name] = value
+            continue
+        if not isinstance(value, Tensor):
+            from ..ops.core import convert_to_tensor
+            value = convert_to_tensor(value)
+        if value.graph is not graph:
+            raise ValueError("input_map[%r] is %s, which is not in the default graph" % (key, value.name))
+        if node.outputs and node.outputs[idx][0] is not value.dtype:
+            raise ValueError("input_map[%r] has dtype %s, but %s:%d of the GraphDef is %s"
+                             % (key, value.dtype.name, name, idx, node.outputs[idx][0].name))
+        data[(name, idx)] = value
+    if missing:
+        raise ValueError("Attempted to map inputs that were not found in graph_def: [%s]"
+                         % ", ".join(missing))
+    return data, ctrl
+
+
+def _import_order(node_list, nodes, data_map, ctrl_map):
+    """Nodes ordered so each comes after its (unmapped) inputs; stable for an ordered GraphDef."""
+    deps = {}
+    for n in node_list:
+        d = []
+        for ref in n.input:
+            name, idx = _parse_ref(ref)
+            if (name, idx) in data_map or (idx is None and name in ctrl_map):
+                continue
+            if name not in nodes:
+                raise ValueError("Node %r has input %r, but the GraphDef has no node %r and "
+                                 "input_map does not map it." % (n.name, ref, name))
+            d.append(name)
+        if n.colocate_with:
+            if n.colocate_with not in nodes:
+                raise ValueError("Node %r is colocated with %r, which is not in the GraphDef."
+                                 % (n.name, n.colocate_with))
+            d.append(n.colocate_with)
+        deps[n.name] = d
+    order, state = [], {}  # state: 1 = on the DFS stack, 2 = done
+    for root in node_list:
+        if state.get(root.name):
+            continue
+        state[root.name] = 1
+        stack = [(root.name, iter(deps[root.name]))]
+        while stack:
+            name, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                state[name] = 2
+                order.append(nodes[name])
+            elif state.get(nxt) == 1:
+                raise ValueError("The GraphDef has a cycle through node %r; it cannot be imported."
+                                 % nxt)
+            elif not state.get(nxt):
+                state[nxt] = 1
+                stack.append((nxt, iter(deps[nxt])))
+    return order
+
+
+def _check_importable(graph, node_list, prefix):
+    for n in node_list:
+        try:
+            get_op_def(n.op)
+        except KeyError:
+            raise ValueError("Node %r of the GraphDef has op type %r, which is not registered in "
+                             "tfnb." % (n.name, n.op)) from None
+        full = prefix + n.name
+        if not _VALID_OP_NAME.match(full):
+            raise ValueError("Node name %r in the GraphDef is not a valid node name." % full)
+        if graph._get_operation_by_name_unsafe(full) is not None:
+            raise ValueError("Cannot import node %r: the graph already has a node of that name "
+                             "(pass a different `name` to import_graph_def)." % full)
+
+
+def _create_node(graph, n, prefix, created, data_map, ctrl_map, clear_devices):
+    inputs, ctrl = [], []
+    for ref in n.input:
+        name, idx = _parse_ref(ref)
+        if idx is None:
+            ctrl.append(ctrl_map[name] if name in ctrl_map else created[name])
+        elif (name, idx) in data_map:
+            inputs.append(data_map[(name, idx)])
+        else:
+            src = created[name]
+            if idx >= len(src._outputs):
+                raise ValueError("Node %r has input %r, but node %r has only %d outputs."
+                                 % (n.name, ref, name, len(src._outputs)))
+            inputs.append(src._outputs[idx])
+    attrs = {k: _frozen_copy(v) for k, v in n.attr.items() if k != _SHAPES_ATTR}
+    device = "" if clear_devices else n.device
+    with contextlib.ExitStack() as scopes:
+        scopes.enter_context(graph.control_dependencies(ctrl))
+        if device:
+            scopes.enter_context(graph.device(device))
+        if n.colocate_with:
+            scopes.enter_context(graph.colocate_with(created[n.colocate_with]))
+        op = graph._create_op(n.op, inputs, attrs, name=prefix + n.name + "/")
+    # Control inputs that are also data inputs are dropped by the scope; restore them.
+    op._add_control_inputs([c for c in ctrl if c not in op._control_inputs])
+    # Names taken verbatim are not marked as used; mark them so new ops never collide.
+    graph._names_in_use.setdefault(op.name.lower(), 1)
+    _apply_recorded_outputs(op, n)
+    return op
+
+
+def _apply_recorded_outputs(op, n):
+    """Checks the re-inferred dtypes against the recorded ones; restores refined shapes."""
+    if not n.outputs:
+        return
+    got = [t.dtype for t in op._outputs]
+    want = [dt for dt, _ in n.outputs]
+    if len(got) != len(want) or any(a is not b for a, b in zip(got, want)):
+        raise ValueError("Imported node %r (op %s) produces %s, but the GraphDef recorded %s: "
+                         "it was written by an incompatible tfnb version, or altered."
+                         % (op.name, op.type, [d.name for d in got], [d.name for d in want]))
+    for t, (_, shape) in zip(op._outputs, n.outputs):
+        if t._shape.is_compatible_with(shape):
+            t._shape = t._shape.merge_with(shape)
+
+
+def _restore_collections(graph, gd, prefix):
+    from ..ops.variables import Variable
+    variables = {}
+    for key, items in gd.collections.items():
+        for item in items:
+            if not isinstance(item, dict) or len(item) != 1:
+                raise ValueError("Malformed item in collection %r: %r" % (key, item))
+            (kind, body), = item.items()
+            try:
+                if kind in ("tensor", "op"):
+                    value = graph.as_graph_element(prefix + body, allow_tensor=kind == "tensor",
+                                                   allow_operation=kind == "op")
+                elif kind == "variable":
+                    value = variables.get(body["handle"])
+                    if value is None:
+                        value = Variable(variable_def=body, import_scope=prefix[:-1] or None)
+                        variables[body["handle"]] = value
+                elif kind == "value":
+                    value = _decode(body)
+                else:
+                    raise ValueError("unknown item kind %r" % kind)
+            except (KeyError, TypeError, ValueError) as e:
+                raise ValueError("Cannot restore an item of collection %r: %s" % (key, e)) from None
+            graph.add_to_collection(key, value)
+
+
+def _import(graph_def, input_map, return_elements, name, import_collections, clear_devices=False):
+    """Imports ``graph_def`` into the default graph; returns (name prefix used, return elements)."""
+    gd = _as_graph_def(graph_def)
+    _check_version(gd.version, "GraphDef")
+    graph = get_default_graph()
+    if graph.finalized:
+        raise RuntimeError("Graph is finalized and cannot be modified.")
+    nodes = {}
+    for n in gd.node:
+        if n.name in nodes:
+            raise ValueError("The GraphDef has two nodes named %r." % n.name)
+        nodes[n.name] = n
+    # Before entering the import scope, so converted values never take an imported name.
+    data_map, ctrl_map = _normalize_input_map(dict(input_map or {}), nodes)
+    order = _import_order(gd.node, nodes, data_map, ctrl_map)
+    for ref in return_elements or ():
+        if _parse_ref(ref)[0] not in nodes:
+            raise ValueError("Requested return element %r not found in graph_def." % ref)
+    with graph.name_scope("import" if name is None else name) as prefix:
+        _check_importable(graph, gd.node, prefix)
+        created = {}
+        for n in order:
+            created[n.name] = _create_node(graph, n, prefix, created, data_map, ctrl_map,
+                                           clear_devices)
+        if import_collections:
+            _restore_collections(graph, gd, prefix)
+    if return_elements is None:
+        return prefix, None
+    try:
+        return prefix, [graph.as_graph_element(prefix + ref) for ref in return_elements]
+    except KeyError as e:
+        raise ValueError("Requested return element not found in graph_def: %s" % e) from None
+
+
+def import_graph_def(graph_def, input_map=None, return_elements=None, name=None, op_dict=None,
+                     producer_op_list=None, import_collections=False):
+    """Imports the ops of ``graph_def`` into the default graph.
+
+    Each node is re-created through the op registry (so shapes and dtypes are
+    inferred and checked again) under the name ``name + "/" + node.name``, with its
+    attrs, device (nested inside any enclosing ``tf.device``) and control inputs.
+
+    Args:
+        graph_def: a :class:`GraphDef` (or its ``as_dict()`` form).
+        input_map: ``{"node:i": Tensor}`` replaces those outputs wherever nodes consume
+            them (``"node"`` means ``"node:0"``; ``"^node": Operation`` replaces a control input).
+        return_elements: names to return: ``"node:i"`` gives a Tensor, ``"node"`` an Operation.
+        name: prefix for the imported names, made unique like a name scope (default
+            ``"import"``); ``""`` imports with the original names.
+        op_dict: ignored (deprecated in TF1 too).
+        producer_op_list: ignored (tfnb GraphDefs record every attr; there are no defaults to strip).
+        import_collections: also add the GraphDef's collections to the graph, rebuilding
+            ``tf.Variable`` objects. TF's ``import_graph_def`` never does this; the default
+            (False) keeps that behaviour.
+
+    Returns:
+        The list of ``return_elements`` as Tensors/Operations, or None if not requested.
+
+    Raises:
+        TypeError: ``graph_def`` is not a GraphDef.
+        ValueError: an unknown op type, a missing input, an unknown ``input_map`` key or
+            ``return_elements`` name, a dtype mismatch, or a format version newer than supported.
+
+    Example:
+        >>> c = tf.constant([[1.0, 2.0]])
+        >>> y, = tf.import_graph_def(gd, input_map={"x:0": c}, return_elements=["y:0"])
+    """
+    return _import(graph_def, input_map, return_elements, name, import_collections)[1]
+
+
+# ----------------------------------------------------------------------------------------------
+# Meta graphs and files
+# ----------------------------------------------------------------------------------------------
+def export_meta_graph_dict(graph=None, clear_devices=False):
+    """A JSON-ready dict describing ``graph`` with its collections, to rebuild a model later.
+
+    The dict is ``{"format": "tfnb.MetaGraphDef", "version": 1, "producer": ...,
+    "graph_def": GraphDef.as_dict()}``. Callers (e.g. a Saver) may add their own
+    entries, such as ``"saver_def"``; :func:`import_meta_graph_dict` ignores them.
+
+    Args:
+        graph: the graph (default: the default graph).
+        clear_devices: drop every node's device constraint.
+    """
+    gd = (graph or get_default_graph()).as_graph_def()
+    if clear_devices:
+        for n in gd.node:
+            n.device = ""
+    return {"format": META_FORMAT, "version": VERSION, "producer": gd.producer,
+            "graph_def": gd.as_dict()}
+
+
+def import_meta_graph_dict(meta_graph, import_scope=None, input_map=None, clear_devices=False):
+    """Imports a dict from :func:`export_meta_graph_dict` into the default graph, collections too.
+
+    Args:
+        meta_graph: the dict.
+        import_scope: name scope to import under (made unique); None imports with the
+            original names.
+        input_map: as in :func:`import_graph_def`.
+        clear_devices: ignore the recorded device constraints.
+
+    Returns:
+        ``{name: Variable}`` of the imported global variables, names without the scope (as TF's
+        ``import_scoped_meta_graph``).
+    """
+    if not isinstance(meta_graph, dict) or meta_graph.get("format") != META_FORMAT:
+        raise ValueError("Not a tfnb MetaGraphDef dict (expected format %r)" % META_FORMAT)
+    _check_version(meta_graph.get("version"), "MetaGraphDef")
+    if "graph_def" not in meta_graph:
+        raise ValueError("Malformed MetaGraphDef: no 'graph_def'")
+    graph = get_default_graph()
+    before = set(graph.get_collection("variables"))
+    prefix, _ = _import(meta_graph["graph_def"], input_map, None, import_scope or "", True,
+                        clear_devices)
+    new = [v for v in graph.get_collection("variables") if v not in before]
+    return {v.name[len(prefix):] if v.name.startswith(prefix) else v.name: v for v in new}
+
+
+def write_graph(graph_or_graph_def, logdir, name, as_text=True):
+    """Writes a graph to ``logdir/name`` atomically (a reader never sees a partial file).
+
+    Args:
+        graph_or_graph_def: a Graph or a :class:`GraphDef`.
+        logdir: directory to write into (created if missing).
+        name: file name.
+        as_text: JSON text if True, else the binary form.
+
+    Returns:
+        The path of the file written.
+    """
+    if isinstance(graph_or_graph_def, Graph):
+        gd = graph_or_graph_def.as_graph_def()
+    else:
+        gd = _as_graph_def(graph_or_graph_def)
+    data = gd.to_text().encode("utf-8") if as_text else gd.SerializeToString()
+    path = os.path.join(logdir, name)
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+    return path

@@ -26,6 +26,7 @@ from .ops.random_ops import *  # noqa: F401,F403
 from .ops.init_ops import *  # noqa: F401,F403
 from .ops.logging_ops import *  # noqa: F401,F403
 from .ops.check_ops import *  # noqa: F401,F403
+from .ops.clip_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
 from . import nn, train  # noqa: F401

@@ -93,3 +93,19 @@ def test_plain_scripts_are_lazy():
     assert not tf.executing_eagerly()
     c = tf.constant(1.0) + 1.0
     assert "numpy" not in repr(c)
+
+
+def test_ipython_is_eager_by_default_and_locations_name_the_cell():
+    ipy = pytest.importorskip("IPython.core.interactiveshell")
+    shell = ipy.InteractiveShell.instance()
+    try:
+        res = shell.run_cell("import tfnb as tf\nx = tf.constant([1.0, 2.0])\ny = x * 2.0\ny",
+                             store_history=True)
+        assert res.error_in_exec is None
+        y = shell.user_ns["y"]
+        assert "numpy=[2. 4.]" in repr(y)
+        assert str(y.op.location).startswith("cell In[") and y.op.location.lineno == 3
+    finally:
+        tf.get_default_graph()._eager_evaluator.session.close()
+        ipy.InteractiveShell.clear_instance()
+        tf.reset_default_graph()

@@ -860,8 +860,10 @@ class Graph:
         v = self._eager_value(t)
         if v is not None:
             import numpy as np
-            return "<tf.Tensor '%s' %s dtype=%s numpy=\n%s>" % (
-                t.name, shape, t._dtype.name, np.array2string(np.asarray(v), threshold=100))
+            text = np.array2string(np.asarray(v), threshold=100)
+            sep = "\n" if "\n" in text else ""
+            return "<tf.Tensor '%s' %s dtype=%s numpy=%s%s>" % (t.name, shape, t._dtype.name, sep,
+                                                                 text)
         return "<tf.Tensor '%s' %s dtype=%s>" % (t.name, shape, t._dtype.name)
 
     def _op_repr(self, op):

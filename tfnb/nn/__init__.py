@@ -1,3 +1,4 @@
 """``tf.nn``: neural-network ops (re-exports; definitions live in tfnb.ops)."""
+from ..ops.conv_ops import *  # noqa: F401,F403
 from ..ops.math_ops import sigmoid, tanh  # noqa: F401
 from ..ops.nn_ops import *  # noqa: F401,F403

@@ -1,2 +1,5 @@
-"""``tf.train``: optimizers, and later checkpoints and training helpers."""
+"""``tf.train``: optimizers, learning-rate schedules, moving averages (checkpoints come next)."""
+from .learning_rate_decay import *  # noqa: F401,F403
+from .moving_averages import *  # noqa: F401,F403
 from .optimizer import GradientDescentOptimizer, Optimizer  # noqa: F401
+from .optimizers import *  # noqa: F401,F403

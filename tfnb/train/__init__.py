@@ -1,5 +1,6 @@
-"""``tf.train``: optimizers, learning-rate schedules, moving averages (checkpoints come next)."""
+"""``tf.train``: optimizers, learning-rate schedules, moving averages checkpoints."""
 from .learning_rate_decay import *  # noqa: F401,F403
 from .moving_averages import *  # noqa: F401,F403
 from .optimizer import GradientDescentOptimizer, Optimizer  # noqa: F401
 from .optimizers import *  # noqa: F401,F403
+from .saver import *  # noqa: F401,F403

@@ -1,0 +1,531 @@
+"""Checkpoints: ``tf.train.Saver`` and the functions that read checkpoint directories.
+
+Format (version 1), for a save path ``PREFIX`` (e.g. ``/tmp/model.ckpt-100``):
+
+* ``PREFIX.index`` -- JSON: ``{"format": "tfnb.checkpoint", "version": 1, "data_file": NAME,
+  "sha256": HEX, "tensors": {var_name: {"dtype": "float32", "shape": [3, 2]}}}``;
+* ``PREFIX.data-<first 16 hex of sha256>`` -- a NumPy ``.npz`` archive (no pickle: load it with
+  ``np.load(path, allow_pickle=False)``), one array per variable name;
+* ``PREFIX.meta`` -- the graph and collections (``tfnb.framework.graph_io`` format), if written;
+* ``checkpoint`` in the directory -- TF1's text state file naming the latest checkpoints.
+
+Writes are atomic: each file is written under a temporary name, flushed to disk and renamed;
+the index is renamed last, so it only ever points at a complete data file, and a crash or
+Ctrl-C during a save leaves every earlier checkpoint readable. A restore first reads and
+checks every tensor (presence, dtype, shape, checksum) and only then assigns, inside one
+``run``: a bad checkpoint raises a typed error and changes no variable.
+"""
+import hashlib
+import json
+import os
+import re
+import time
+
+import numpy as np
+
+from ..framework import dtypes, errors
+from ..framework.graph import GraphKeys, get_default_graph, name_scope
+from ..framework.registry import NOT_DIFFERENTIABLE, register_op
+from ..framework.tensor_shape import TensorShape
+from ..ops import core
+from ..ops.array_ops import placeholder_with_default
+from ..ops.control_flow_ops import group
+from ..ops.variables import Variable, global_variables
+
+__all__ = ["Saver", "latest_checkpoint", "get_checkpoint_state", "checkpoint_exists",
+           "list_variables", "load_variable", "load_checkpoint", "CheckpointState",
+           "update_checkpoint_state", "NewCheckpointReader", "import_meta_graph",
+           "export_meta_graph", "SaverDef"]
+
+FORMAT = "tfnb.checkpoint"
+VERSION = 1
+
+
+class SaverDef:
+    V1 = 1
+    V2 = 2
+
+
+# ----------------------------------------------------------------------------------------------
+# File I/O
+# ----------------------------------------------------------------------------------------------
+def _atomic_write(path, data):
+    tmp = "%s.tmp-%d-%d" % (path, os.getpid(), time.monotonic_ns())
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _npz_bytes(arrays):
+    """An uncompressed .npz archive of ``arrays`` (what ``np.savez`` writes, any key names)."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+        for name, a in arrays.items():
+            with z.open(name + ".npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asarray(a, order="C"), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _as_str(x):
+    """A path from a string tensor's value (bytes, str, or a 0-d object array of them)."""
+    if isinstance(x, np.ndarray):
+        x = x.item()
+    return x.decode() if isinstance(x, bytes) else str(x)
+
+
+def write_checkpoint(prefix, arrays):
+    """Writes ``arrays`` ({name: ndarray}) as checkpoint ``prefix``, atomically."""
+    d = os.path.dirname(os.path.abspath(prefix))
+    if not os.path.isdir(d):
+        raise errors.NotFoundError(None, None, "Parent directory of %s doesn't exist, can't save."
+                                   % prefix)
+    for n, a in arrays.items():
+        if a.dtype == object:
+            raise errors.UnimplementedError(None, None, "Cannot checkpoint string variable %s" % n)
+    blob = _npz_bytes(arrays)
+    digest = hashlib.sha256(blob).hexdigest()
+    data_name = "%s.data-%s" % (os.path.basename(prefix), digest[:16])
+    _atomic_write(os.path.join(d, data_name), blob)
+    index = {"format": FORMAT, "version": VERSION, "data_file": data_name, "sha256": digest,
+             "tensors": {n: {"dtype": dtypes.as_dtype(a.dtype).name, "shape": list(a.shape)}
+                         for n, a in arrays.items()}}
+    _atomic_write(prefix + ".index", json.dumps(index, indent=1).encode())
+    # Earlier data files of this prefix are no longer referenced.
+    pat = re.compile(re.escape(os.path.basename(prefix)) + r"\.data-[0-9a-f]{16}$")
+    for f in os.listdir(d):
+        if pat.match(f) and f != data_name:
+            try:
+                os.remove(os.path.join(d, f))
+            except OSError:
+                pass
+    return prefix
+
+
+def _read_index(prefix):
+    path = prefix + ".index"
+    if not os.path.exists(path):
+        raise errors.NotFoundError(None, None, "Unsuccessful TensorSliceReader constructor: Failed "
+                                   "to find any matching files for %s" % prefix)
+    try:
+        with open(path, "rb") as f:
+            index = json.loads(f.read().decode())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise errors.DataLossError(None, None, "Checkpoint index %s is corrupted: %s" % (path, e)) \
+            from None
+    if not isinstance(index, dict) or index.get("format") != FORMAT:
+        raise errors.DataLossError(None, None, "%s is not a tfnb checkpoint index" % path)
+    if index.get("version", 0) > VERSION:
+        raise errors.UnimplementedError(None, None, "Checkpoint %s has format version %s; this tfnb "
+                                        "reads up to %d" % (prefix, index.get("version"), VERSION))
+    return index
+
+
+class CheckpointReader:
+    """Reads a checkpoint's tensors, verifying the data file against the index's checksum."""
+
+    def __init__(self, prefix):
+        self._prefix = prefix
+        self._index = _read_index(prefix)
+        self._arrays = None
+
+    def _load(self):
+        if self._arrays is None:
+            d = os.path.dirname(os.path.abspath(self._prefix))
+            path = os.path.join(d, self._index["data_file"])
+            try:
+                with open(path, "rb") as f:
+                    blob = f.read()
+            except FileNotFoundError:
+                raise errors.DataLossError(None, None, "Checkpoint data file %s is missing" % path) \
+                    from None
+            if hashlib.sha256(blob).hexdigest() != self._index["sha256"]:
+                raise errors.DataLossError(None, None, "Checkpoint data file %s is truncated or "
+                                           "corrupted (checksum mismatch)" % path)
+            import io
+            try:
+                with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+                    self._arrays = {k: z[k] for k in z.files}
+            except (ValueError, OSError) as e:
+                raise errors.DataLossError(None, None, "Cannot read %s: %s" % (path, e)) from None
+        return self._arrays
+
+    def get_variable_to_shape_map(self):
+        return {n: list(t["shape"]) for n, t in self._index["tensors"].items()}
+
+    def get_variable_to_dtype_map(self):
+        return {n: dtypes.as_dtype(t["dtype"]) for n, t in self._index["tensors"].items()}
+
+    def has_tensor(self, name):
+        return name in self._index["tensors"]
+
+    def get_tensor(self, name):
+        if name not in self._index["tensors"]:
+            raise errors.NotFoundError(None, None, "Key %s not found in checkpoint %s"
+                                       % (name, self._prefix))
+        return self._load()[name]
+
+
+NewCheckpointReader = CheckpointReader
+
+
+def load_checkpoint(ckpt_dir_or_file):
+    return CheckpointReader(_resolve(ckpt_dir_or_file))
+
+
+def _resolve(ckpt_dir_or_file):
+    if os.path.isdir(ckpt_dir_or_file):
+        p = latest_checkpoint(ckpt_dir_or_file)
+        if p is None:
+            raise ValueError("Couldn't find 'checkpoint' file or checkpoints in given directory %s"
+                             % ckpt_dir_or_file)
+        return p
+    return ckpt_dir_or_file
+
+
+def list_variables(ckpt_dir_or_file):
+    """[(name, shape)] of the tensors in a checkpoint (a prefix or a directory)."""
+    m = load_checkpoint(ckpt_dir_or_file).get_variable_to_shape_map()
+    return sorted(m.items())
+
+
+def load_variable(ckpt_dir_or_file, name):
+    return load_checkpoint(ckpt_dir_or_file).get_tensor(name)
+
+
+def checkpoint_exists(checkpoint_prefix):
+    return os.path.exists(checkpoint_prefix + ".index")
+
+
+# ----------------------------------------------------------------------------------------------
+# The "checkpoint" state file (TF1's text format)
+# ----------------------------------------------------------------------------------------------
+class CheckpointState:
+    def __init__(self, model_checkpoint_path, all_model_checkpoint_paths=None,
+                 all_model_checkpoint_timestamps=None):
+        self.model_checkpoint_path = model_checkpoint_path
+        self.all_model_checkpoint_paths = list(all_model_checkpoint_paths or [])
+        self.all_model_checkpoint_timestamps = list(all_model_checkpoint_timestamps or [])
+
+    def __repr__(self):
+        return "CheckpointState(%r, %r)" % (self.model_checkpoint_path, self.all_model_checkpoint_paths)
+
+
+def _state_path(checkpoint_dir, latest_filename=None):
+    return os.path.join(checkpoint_dir, latest_filename or "checkpoint")
+
+
+def update_checkpoint_state(save_dir, model_checkpoint_path, all_model_checkpoint_paths=None,
+                            latest_filename=None, all_model_checkpoint_timestamps=None):
+    paths = list(all_model_checkpoint_paths or [])
+    if not paths or paths[-1] != model_checkpoint_path:
+        paths.append(model_checkpoint_path)
+    lines = ['model_checkpoint_path: "%s"' % _rel(save_dir, model_checkpoint_path)]
+    lines += ['all_model_checkpoint_paths: "%s"' % _rel(save_dir, p) for p in paths]
+    if all_model_checkpoint_timestamps:
+        lines += ["all_model_checkpoint_timestamps: %r" % t for t in all_model_checkpoint_timestamps]
+    _atomic_write(_state_path(save_dir, latest_filename), ("\n".join(lines) + "\n").encode())
+
+
+def _rel(save_dir, path):
+    try:
+        if os.path.dirname(os.path.abspath(path)) == os.path.abspath(save_dir):
+            return os.path.basename(path)
+    except ValueError:
+        pass
+    return path
+
+
+def get_checkpoint_state(checkpoint_dir, latest_filename=None):
+    """Parses the ``checkpoint`` file of ``checkpoint_dir``; None if there is none."""
+    path = _state_path(checkpoint_dir, latest_filename)
+    if not os.path.exists(path):
+        return None
+    model = None
+    all_paths, stamps = [], []
+    with open(path) as f:
+        for line in f:
+            m = re.match(r'\s*(\w+)\s*:\s*"?(.*?)"?\s*$', line)
+            if not m:
+                continue
+            key, val = m.groups()
+            if key == "model_checkpoint_path":
+                model = val
+            elif key == "all_model_checkpoint_paths":
+                all_paths.append(val)
+            elif key == "all_model_checkpoint_timestamps":
+                stamps.append(float(val))
+
+    def absolute(p):
+        return p if os.path.isabs(p) else os.path.join(checkpoint_dir, p)
+    if model is None:
+        return None
+    return CheckpointState(absolute(model), [absolute(p) for p in all_paths], stamps)
+
+
+def latest_checkpoint(checkpoint_dir, latest_filename=None):
+    """The prefix of the most recent checkpoint in ``checkpoint_dir``, or None."""
+    st = get_checkpoint_state(checkpoint_dir, latest_filename)
+    if st and st.model_checkpoint_path and checkpoint_exists(st.model_checkpoint_path):
+        return st.model_checkpoint_path
+    return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Save / restore ops
+# ----------------------------------------------------------------------------------------------
+def _save_kernel(op, ctx):
+    names = op._attrs["names"]
+
+    def save_tensors(filename, *values):
+        prefix = _as_str(filename)
+        arrays = {n: np.asarray(v) for n, v in zip(names, values)}
+        write_checkpoint(prefix, arrays)
+        return np.asarray(prefix.encode(), dtype=object)
+    return save_tensors
+
+
+register_op("SaveTensors", infer=lambda op: [(dtypes.string, TensorShape([]))],
+            kernel=_save_kernel, grad=NOT_DIFFERENTIABLE, stateful=True, side_effects=True,
+            doc="Writes its inputs as a checkpoint named by its first input; outputs the prefix.")
+
+
+def _restore_infer(op):
+    return [(dt, TensorShape(s)) for dt, s in zip(op._attrs["dtypes"], op._attrs["shapes"])]
+
+
+def _restore_kernel(op, ctx):
+    names, dts, shapes = op._attrs["names"], op._attrs["dtypes"], op._attrs["shapes"]
+
+    def restore_tensors(filename):
+        prefix = _as_str(filename)
+        reader = CheckpointReader(prefix)
+        out = []
+        for n, dt, shp in zip(names, dts, shapes):
+            if not reader.has_tensor(n):
+                raise errors.NotFoundError(None, None, "Key %s not found in checkpoint %s"
+                                           % (n, prefix))
+            v = reader.get_tensor(n)
+            if dtypes.as_dtype(v.dtype) is not dt:
+                raise errors.InvalidArgumentError(
+                    None, None, "tensor_name = %s; expected dtype %s does not equal original dtype "
+                    "%s in checkpoint %s" % (n, dt.name, dtypes.as_dtype(v.dtype).name, prefix))
+            if shp is not None and None not in shp and tuple(v.shape) != tuple(shp):
+                raise errors.InvalidArgumentError(
+                    None, None, "Assign requires shapes of both tensors to match. variable %s has "
+                    "shape %s, checkpoint %s has shape %s" % (n, list(shp), prefix, list(v.shape)))
+            out.append(v)
+        return tuple(out) if len(out) != 1 else out[0]
+    return restore_tensors
+
+
+register_op("RestoreTensors", infer=_restore_infer, kernel=_restore_kernel,
+            grad=NOT_DIFFERENTIABLE, stateful=True,
+            doc="Reads and checks every named tensor of a checkpoint before any is assigned.")
+
+
+def _var_dict(var_list):
+    """{checkpoint name: Variable} from a list, a dict, or None (all saveable variables)."""
+    if var_list is None:
+        var_list = global_variables() + get_default_graph().get_collection(GraphKeys.SAVEABLE_OBJECTS)
+    if isinstance(var_list, dict):
+        items = list(var_list.items())
+    else:
+        items = []
+        for v in var_list:
+            if isinstance(v, (list, tuple)):
+                items.extend((x.op.name, x) for x in v)
+            else:
+                items.append((v.op.name, v))
+    out = {}
+    for name, v in items:
+        if not isinstance(v, Variable):
+            raise TypeError("Saver can only save tf.Variable objects, got %r for %s" % (v, name))
+        if name in out and out[name] is not v:
+            raise ValueError("At least two variables have the same name: %s" % name)
+        out[name] = v
+    return out
+
+
+class Saver:
+    """Saves and restores variables.
+
+    Args:
+        var_list: None (all global variables), a list of variables (saved under their op
+            names), or a dict {checkpoint name: variable}.
+        max_to_keep: how many recent checkpoints to keep (0 or None: all).
+        keep_checkpoint_every_n_hours: additionally keep one checkpoint per this many hours.
+
+    Example:
+        >>> saver = tf.train.Saver()
+        >>> path = saver.save(sess, "/tmp/model.ckpt", global_step=step)
+        >>> saver.restore(sess, tf.train.latest_checkpoint("/tmp"))
+    """
+
+    def __init__(self, var_list=None, reshape=False, sharded=False, max_to_keep=5,
+                 keep_checkpoint_every_n_hours=10000.0, name=None, restore_sequentially=False,
+                 saver_def=None, builder=None, defer_build=False, allow_empty=False,
+                 write_version=SaverDef.V2, pad_step_number=False, save_relative_paths=False,
+                 filename=None):
+        if sharded:
+            raise NotImplementedError("sharded=True checkpoints are not supported yet")
+        self._vars = _var_dict(var_list)
+        if not self._vars and not allow_empty:
+            raise ValueError("No variables to save")
+        self._max_to_keep = max_to_keep
+        self._keep_every = keep_checkpoint_every_n_hours
+        self._next_keep_time = time.time() + keep_checkpoint_every_n_hours * 3600
+        self._pad_step_number = pad_step_number
+        self._last = []  # [(path, timestamp)]
+        self._filename = filename or "model"
+        self._graph = get_default_graph()
+        names = sorted(self._vars)
+        with self._graph.as_default(), self._graph.control_dependencies(None), \
+                name_scope(name, "save"):
+            self._filename_t = placeholder_with_default(
+                core.constant(self._filename, dtype=dtypes.string), [], name="filename")
+            if names:
+                reads = [self._vars[n].value() for n in names]
+                self._save_t = core.op("SaveTensors", [self._filename_t] + reads,
+                                       {"names": tuple(names)}, name="save_tensors")._outputs[0]
+                restored = core.op("RestoreTensors", [self._filename_t], {
+                    "names": tuple(names), "dtypes": tuple(self._vars[n].dtype for n in names),
+                    "shapes": tuple(tuple(self._vars[n].shape.as_list())
+                                    if self._vars[n].shape.ndims is not None else None
+                                    for n in names)}, name="restore_tensors")._outputs
+                self._restore_op = group(*[self._vars[n].assign(t) for n, t in zip(names, restored)],
+                                         name="restore_all")
+            else:
+                self._save_t = None
+                self._restore_op = None
+        self._graph.add_to_collection(GraphKeys.SAVERS, self)
+
+    @property
+    def last_checkpoints(self):
+        return [p for p, _ in self._last]
+
+    def set_last_checkpoints(self, last_checkpoints):
+        self._last = [(p, None) for p in last_checkpoints]
+
+    def set_last_checkpoints_with_time(self, last_checkpoints_with_time):
+        self._last = list(last_checkpoints_with_time)
+
+    def recover_last_checkpoints(self, checkpoint_paths):
+        self._last = [(p, os.path.getmtime(p + ".index")) for p in checkpoint_paths
+                      if checkpoint_exists(p)]
+
+    def save(self, sess, save_path, global_step=None, latest_filename=None,
+             meta_graph_suffix="meta", write_meta_graph=True, write_state=True,
+             strip_default_attrs=False, save_debug_info=False):
+        """Writes the variables' values in ``sess``; returns the checkpoint prefix used."""
+        if global_step is not None:
+            step = global_step if isinstance(global_step, (int, np.integer)) else \
+                sess.run(global_step)
+            save_path = ("%s-%08d" if self._pad_step_number else "%s-%d") % (save_path, int(step))
+        save_dir = os.path.dirname(os.path.abspath(save_path))
+        if not os.path.isdir(save_dir):
+            raise ValueError("Parent directory of %s doesn't exist, can't save." % save_path)
+        if self._save_t is not None:
+            sess.run(self._save_t, {self._filename_t: save_path})
+        else:
+            write_checkpoint(save_path, {})
+        if write_meta_graph:
+            export_meta_graph(save_path + "." + meta_graph_suffix, graph=sess.graph)
+        self._record(save_path)
+        if write_state:
+            update_checkpoint_state(save_dir, save_path, self.last_checkpoints, latest_filename)
+        return save_path
+
+    def _record(self, path):
+        now = time.time()
+        self._last = [(p, t) for p, t in self._last if p != path] + [(path, now)]
+        if not self._max_to_keep:
+            return
+        while len(self._last) > self._max_to_keep:
+            old, t = self._last.pop(0)
+            if t is not None and t > self._next_keep_time - self._keep_every * 3600 and \
+                    now >= self._next_keep_time:
+                self._next_keep_time += self._keep_every * 3600
+                continue  # kept for keep_checkpoint_every_n_hours
+            _delete_checkpoint(old)
+
+    def restore(self, sess, save_path):
+        """Assigns every saved variable from ``save_path``; on any error nothing changes.
+
+        Raises:
+            ValueError: ``save_path`` is None.
+            NotFoundError: no such checkpoint, or a variable's name is missing from it.
+            InvalidArgumentError: a dtype or shape differs.
+            DataLossError: a truncated or corrupted checkpoint.
+        """
+        if save_path is None:
+            raise ValueError("Can't load save_path when it is None.")
+        if not checkpoint_exists(save_path):
+            raise errors.NotFoundError(None, None, "The passed save_path is not a valid checkpoint: "
+                                       "%s" % save_path)
+        if self._restore_op is not None:
+            sess.run(self._restore_op, {self._filename_t: save_path})
+
+    def export_meta_graph(self, filename=None, collection_list=None, as_text=False,
+                          export_scope=None, clear_devices=False, clear_extraneous_savers=False,
+                          strip_default_attrs=False, save_debug_info=False):
+        return export_meta_graph(filename, graph=self._graph, as_text=as_text)
+
+    def to_proto(self, export_scope=None):
+        return {"filename_tensor_name": self._filename_t.name,
+                "save_tensor_name": self._save_t.name if self._save_t is not None else "",
+                "restore_op_name": self._restore_op.name if self._restore_op is not None else "",
+                "max_to_keep": self._max_to_keep,
+                "keep_checkpoint_every_n_hours": self._keep_every,
+                "version": SaverDef.V2}
+
+    as_saver_def = to_proto
+
+
+def _delete_checkpoint(prefix):
+    d = os.path.dirname(os.path.abspath(prefix))
+    base = os.path.basename(prefix)
+    for f in os.listdir(d):
+        if f == base + ".index" or f == base + ".meta" or re.match(
+                re.escape(base) + r"\.data-[0-9a-f]{16}$", f):
+            try:
+                os.remove(os.path.join(d, f))
+            except OSError:
+                pass
+
+
+# ----------------------------------------------------------------------------------------------
+# Meta graphs
+# ----------------------------------------------------------------------------------------------
+def export_meta_graph(filename=None, graph=None, as_text=False, **kwargs):
+    """Writes the graph with its collections (graph_io format); returns the dict written."""
+    from ..framework import graph_io
+    graph = graph or get_default_graph()
+    gd = graph_io.graph_to_def(graph)
+    if filename:
+        data = gd.to_text().encode() if as_text else gd.SerializeToString()
+        _atomic_write(filename, data)
+    return gd
+
+
+def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
+    """Rebuilds a saved graph (and its collections) in the default graph; returns a Saver."""
+    from ..framework import graph_io
+    if isinstance(meta_graph_or_file, str):
+        with open(meta_graph_or_file, "rb") as f:
+            gd = graph_io.GraphDef.FromString(f.read())
+    else:
+        gd = meta_graph_or_file
+    graph_io.import_graph_def(gd, name=import_scope or "", import_collections=True,
+                              clear_devices=clear_devices)
+    vars_ = global_variables()
+    if not vars_:
+        return None
+    return Saver()

@@ -4,7 +4,6 @@
 re-exports the public names; the logic lives in ``tfnb.framework`` (the graph),
 ``tfnb.ops`` (op definitions), ``tfnb.runtime`` (sessions) and ``tfnb.train``.
 """
-from .framework import dtypes as _dtypes
 from .framework import errors
 from .framework.dtypes import (DType, as_dtype, bool_ as bool, complex64, complex128, double,
                                float16, float32, float64, half, int8, int16, int32, int64, resource,
@@ -29,19 +28,13 @@ from .ops.check_ops import *  # noqa: F401,F403
 from .ops.clip_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
-from . import nn, train  # noqa: F401
+from . import contrib, nn, train  # noqa: F401
+from .framework.graph_io import GraphDef, NodeDef, import_graph_def  # noqa: F401
 from .runtime.eager import disable_eager_execution, enable_eager_execution, executing_eagerly
 from .runtime.session import (ConfigProto, InteractiveSession, RunMetadata, RunOptions, Session,
                               get_default_session)
 
-from .ops import math_ops as _math_ops
-
 from .ops.array_ops import range_ as range  # noqa: E402,A001 - TF1 name
-abs = _math_ops.abs  # noqa: A001
-pow = _math_ops.pow  # noqa: A001
-round = _math_ops.round  # noqa: A001
-tuple = tuple  # noqa: A001 - tf.tuple is re-exported below
-from .ops.control_flow_ops import tuple  # noqa: E402,F811,A001
 
 __version__ = "0.1.0"
 newaxis = None

@@ -637,8 +637,11 @@ class Graph:
                                                      if t._op._location else ""))
         if location is None:
             location = user_location()
-        name = self.unique_name(name or op_type, mark_as_used=True) if not name or not name.endswith("/") \
-            else name[:-1]
+        if name and name.endswith("/"):  # an exact name (a name scope's, or an imported node's)
+            name = name[:-1]
+            self._names_in_use.setdefault(name.lower(), 1)
+        else:
+            name = self.unique_name(name or op_type, mark_as_used=True)
         if not _VALID_OP_NAME.match(name):
             raise ValueError("'%s' is not a valid node name" % name)
         device = self._current_device()

@@ -14,7 +14,8 @@ Format, version 1 (one JSON object)::
      "skipped_collections": [KEY, ...]}    # collections that could not be represented
 
     NODE = {"name": "layer/w", "op": "MatMul",
-            "input": ["x", "w:1", "^init"],   # "node" is output 0, "node:i" output i, "^node" a control input
+            # "node" is output 0, "node:i" output i, "^node" a control input
+            "input": ["x", "w:1", "^init"],
             "device": "/device:CPU:0",
             "attr": {NAME: VALUE, ...},
             "outputs": [{"dtype": "float32", "shape": [null, 3]}, ...],  # shape null: unknown rank
@@ -28,7 +29,8 @@ Format, version 1 (one JSON object)::
     ARRAY = {"dtype": "int64", "shape": [2, 3], "b64": BASE64 of the little-endian bytes}
           | {"dtype": "string", "shape": [2], "strings": [BASE64, ...]}
 
-    ITEM = {"tensor": "name:0"} | {"op": "name"} | {"variable": Variable.to_def()} | {"value": VALUE}
+    ITEM = {"tensor": "name:0"} | {"op": "name"} | {"variable": Variable.to_def()}
+         | {"value": VALUE}
 
 The binary form is ``MAGIC`` (``b"\\x89TFNB-GraphDef\\r\\n\\x1a\\n"``) followed by
 the gzip stream of the same JSON. ``version`` is the format version: readers
@@ -36,10 +38,11 @@ refuse a newer one. Importing re-creates every op through the registry, so
 shapes and dtypes are inferred anew and checked against the recorded ``outputs``.
 
 Example:
-    >>> gd = tf.get_default_graph().as_graph_def()
-    >>> path = tf.train.write_graph(gd, "/tmp/logs", "graph.json")
+    >>> path = tf.train.write_graph(tf.get_default_graph(), "/tmp/logs", "graph.json")
+    >>> with open(path, "rb") as f:
+    ...     gd = tf.GraphDef.FromString(f.read())
     >>> with tf.Graph().as_default():
-    ...     tf.import_graph_def(tfnb.GraphDef.FromString(open(path, "rb").read()))
+    ...     tf.import_graph_def(gd, name="")
 """
 import base64
 import binascii
@@ -54,7 +57,7 @@ import zlib
 import numpy as np
 
 from . import dtypes as _dtypes
-from .graph import _VALID_OP_NAME, Graph, Operation, Tensor, get_default_graph
+from .graph import _VALID_OP_NAME, Graph, GraphKeys, Operation, Tensor, get_default_graph
 from .registry import get_op_def
 from .tensor_shape import TensorShape
 
@@ -271,6 +274,17 @@ def _encode_outputs(outputs):
     return [{"dtype": dt.name, "shape": _encode(shape)["shape"]} for dt, shape in outputs]
 
 
+def _encode_attrs(attrs, node_name, op_type):
+    out = {}
+    for key, value in attrs.items():
+        try:
+            out[key] = _encode(value)
+        except TypeError as e:
+            raise TypeError("Cannot export attr %r of node %r (op %s): %s"
+                            % (key, node_name, op_type, e)) from None
+    return out
+
+
 def node_to_dict(op, add_shapes=False):
     """The JSON form of one Operation (the ``NODE`` object of the format).
 
@@ -278,18 +292,12 @@ def node_to_dict(op, add_shapes=False):
         TypeError: an attr of ``op`` has no JSON representation (e.g. a Python callable);
             the message names the node, its op type and the attr.
     """
-    attr = {}
-    for key, value in op._attrs.items():
-        try:
-            attr[key] = _encode(value)
-        except TypeError as e:
-            raise TypeError("Cannot export attr %r of node %r (op %s): %s"
-                            % (key, op._name, op.type, e)) from None
+    attr = _encode_attrs(op._attrs, op._name, op.type)
     outputs = [(t._dtype, t._shape) for t in op._outputs]
     if add_shapes:
         attr[_SHAPES_ATTR] = [_encode(s) for _, s in outputs]
-    d = {"name": op._name, "op": op.type,
-         "input": [_tensor_ref(t) for t in op._inputs] + ["^" + c._name for c in op._control_inputs],
+    inputs = [_tensor_ref(t) for t in op._inputs] + ["^" + c._name for c in op._control_inputs]
+    d = {"name": op._name, "op": op.type, "input": inputs,
          "device": op._device, "attr": attr, "outputs": _encode_outputs(outputs)}
     if op._colocation is not None:
         d["colocate_with"] = op._colocation._name
@@ -323,15 +331,9 @@ class NodeDef:
 
     def as_dict(self):
         """The JSON form of this node; TypeError if an attr has no representation."""
-        attr = {}
-        for key, value in self.attr.items():
-            try:
-                attr[key] = _encode(value)
-            except TypeError as e:
-                raise TypeError("Cannot export attr %r of node %r (op %s): %s"
-                                % (key, self.name, self.op, e)) from None
         d = {"name": self.name, "op": self.op, "input": list(self.input), "device": self.device,
-             "attr": attr, "outputs": _encode_outputs(self.outputs)}
+             "attr": _encode_attrs(self.attr, self.name, self.op),
+             "outputs": _encode_outputs(self.outputs)}
         if self.colocate_with:
             d["colocate_with"] = self.colocate_with
         return d
@@ -617,7 +619,8 @@ def _normalize_input_map(input_map, nodes):
             from ..ops.core import convert_to_tensor
             value = convert_to_tensor(value)
         if value.graph is not graph:
-            raise ValueError("input_map[%r] is %s, which is not in the default graph" % (key, value.name))
+            raise ValueError("input_map[%r] is %s, which is not in the default graph"
+                             % (key, value.name))
         if node.outputs and node.outputs[idx][0] is not value.dtype:
             raise ValueError("input_map[%r] has dtype %s, but %s:%d of the GraphDef is %s"
                              % (key, value.dtype.name, name, idx, node.outputs[idx][0].name))
@@ -669,22 +672,49 @@ def _import_order(node_list, nodes, data_map, ctrl_map):
     return order
 
 
-def _check_importable(graph, node_list, prefix):
+def _choose_names(graph, node_list, prefix):
+    """{node: full name}: ``prefix + node``, with a ``_N`` suffix if the graph has it (as TF)."""
     for n in node_list:
         try:
             get_op_def(n.op)
         except KeyError:
             raise ValueError("Node %r of the GraphDef has op type %r, which is not registered in "
                              "tfnb." % (n.name, n.op)) from None
+        if not _VALID_OP_NAME.match(prefix + n.name):
+            raise ValueError("Node name %r in the GraphDef is not a valid node name."
+                             % (prefix + n.name))
+    taken = {prefix + n.name for n in node_list}
+
+    def free(name):
+        return graph._get_operation_by_name_unsafe(name) is None
+
+    names = {}
+    for n in node_list:
         full = prefix + n.name
-        if not _VALID_OP_NAME.match(full):
-            raise ValueError("Node name %r in the GraphDef is not a valid node name." % full)
-        if graph._get_operation_by_name_unsafe(full) is not None:
-            raise ValueError("Cannot import node %r: the graph already has a node of that name "
-                             "(pass a different `name` to import_graph_def)." % full)
+        if not free(full):
+            i = 1
+            while "%s_%d" % (full, i) in taken or not free("%s_%d" % (full, i)):
+                i += 1
+            full = "%s_%d" % (full, i)
+            taken.add(full)
+        names[n.name] = full
+    return names
 
 
-def _create_node(graph, n, prefix, created, data_map, ctrl_map, clear_devices):
+def _element(ref, created):
+    """The imported Tensor (``"node:i"``) or Operation (``"node"``) that ``ref`` names."""
+    name, sep, _ = ref.rpartition(":")
+    if not sep:
+        if ref not in created:
+            raise KeyError("no node %r in the GraphDef" % ref)
+        return created[ref]
+    node, idx = _parse_ref(ref)
+    if node not in created or idx >= len(created[node]._outputs):
+        raise KeyError("no tensor %r in the GraphDef" % ref)
+    return created[node]._outputs[idx]
+
+
+def _create_node(graph, n, full_name, created, data_map, ctrl_map, clear_devices):
     inputs, ctrl = [], []
     for ref in n.input:
         name, idx = _parse_ref(ref)
@@ -706,7 +736,7 @@ def _create_node(graph, n, prefix, created, data_map, ctrl_map, clear_devices):
             scopes.enter_context(graph.device(device))
         if n.colocate_with:
             scopes.enter_context(graph.colocate_with(created[n.colocate_with]))
-        op = graph._create_op(n.op, inputs, attrs, name=prefix + n.name + "/")
+        op = graph._create_op(n.op, inputs, attrs, name=full_name + "/")
     # Control inputs that are also data inputs are dropped by the scope; restore them.
     op._add_control_inputs([c for c in ctrl if c not in op._control_inputs])
     # Names taken verbatim are not marked as used; mark them so new ops never collide.
@@ -730,23 +760,40 @@ def _apply_recorded_outputs(op, n):
             t._shape = t._shape.merge_with(shape)
 
 
-def _restore_collections(graph, gd, prefix):
+def _restore_variable(body, created):
+    """A Variable over imported nodes: every string in its def naming a node is renamed."""
     from ..ops.variables import Variable
+    if not isinstance(body, dict):
+        raise ValueError("a variable must be described by an object")
+    renamed = {}
+    for key, value in body.items():
+        if isinstance(value, str):
+            try:
+                value = _element(value, created).name
+            except (KeyError, ValueError):
+                pass
+        renamed[key] = value
+    return Variable(variable_def=renamed)
+
+
+def _restore_collections(graph, gd, created):
     variables = {}
     for key, items in gd.collections.items():
         for item in items:
-            if not isinstance(item, dict) or len(item) != 1:
-                raise ValueError("Malformed item in collection %r: %r" % (key, item))
-            (kind, body), = item.items()
             try:
-                if kind in ("tensor", "op"):
-                    value = graph.as_graph_element(prefix + body, allow_tensor=kind == "tensor",
-                                                   allow_operation=kind == "op")
+                if not isinstance(item, dict) or len(item) != 1:
+                    raise ValueError("malformed item %r" % (item,))
+                (kind, body), = item.items()
+                if kind in ("tensor", "op") and isinstance(body, str):
+                    value = _element(body, created)
+                    if isinstance(value, Tensor) != (kind == "tensor"):
+                        raise ValueError("%r does not name a%s"
+                                         % (body, " tensor" if kind == "tensor" else "n operation"))
                 elif kind == "variable":
-                    value = variables.get(body["handle"])
-                    if value is None:
-                        value = Variable(variable_def=body, import_scope=prefix[:-1] or None)
-                        variables[body["handle"]] = value
+                    ident = json.dumps(body, sort_keys=True)
+                    if ident not in variables:
+                        variables[ident] = _restore_variable(body, created)
+                    value = variables[ident]
                 elif kind == "value":
                     value = _decode(body)
                 else:
@@ -775,28 +822,30 @@ def _import(graph_def, input_map, return_elements, name, import_collections, cle
         if _parse_ref(ref)[0] not in nodes:
             raise ValueError("Requested return element %r not found in graph_def." % ref)
     with graph.name_scope("import" if name is None else name) as prefix:
-        _check_importable(graph, gd.node, prefix)
+        names = _choose_names(graph, gd.node, prefix)
         created = {}
         for n in order:
-            created[n.name] = _create_node(graph, n, prefix, created, data_map, ctrl_map,
+            created[n.name] = _create_node(graph, n, names[n.name], created, data_map, ctrl_map,
                                            clear_devices)
         if import_collections:
-            _restore_collections(graph, gd, prefix)
+            _restore_collections(graph, gd, created)
     if return_elements is None:
         return prefix, None
     try:
-        return prefix, [graph.as_graph_element(prefix + ref) for ref in return_elements]
+        return prefix, [_element(ref, created) for ref in return_elements]
     except KeyError as e:
         raise ValueError("Requested return element not found in graph_def: %s" % e) from None
 
 
 def import_graph_def(graph_def, input_map=None, return_elements=None, name=None, op_dict=None,
-                     producer_op_list=None, import_collections=False):
+                     producer_op_list=None, import_collections=False, clear_devices=False):
     """Imports the ops of ``graph_def`` into the default graph.
 
     Each node is re-created through the op registry (so shapes and dtypes are
     inferred and checked again) under the name ``name + "/" + node.name``, with its
-    attrs, device (nested inside any enclosing ``tf.device``) and control inputs.
+    attrs, device (nested inside any enclosing ``tf.device``) and control inputs. A
+    name the graph already has gets a ``_N`` suffix, as in TF. Graphs only grow, so if
+    an op fails to import (e.g. a GraphDef altered by hand), the ops imported before it stay.
 
     Args:
         graph_def: a :class:`GraphDef` (or its ``as_dict()`` form).
@@ -806,10 +855,11 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
         name: prefix for the imported names, made unique like a name scope (default
             ``"import"``); ``""`` imports with the original names.
         op_dict: ignored (deprecated in TF1 too).
-        producer_op_list: ignored (tfnb GraphDefs record every attr; there are no defaults to strip).
+        producer_op_list: ignored (tfnb GraphDefs record every attr: no defaults to strip).
         import_collections: also add the GraphDef's collections to the graph, rebuilding
             ``tf.Variable`` objects. TF's ``import_graph_def`` never does this; the default
             (False) keeps that behaviour.
+        clear_devices: ignore the recorded device constraints (as ``tf.train.import_meta_graph``).
 
     Returns:
         The list of ``return_elements`` as Tensors/Operations, or None if not requested.
@@ -823,7 +873,8 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
         >>> c = tf.constant([[1.0, 2.0]])
         >>> y, = tf.import_graph_def(gd, input_map={"x:0": c}, return_elements=["y:0"])
     """
-    return _import(graph_def, input_map, return_elements, name, import_collections)[1]
+    return _import(graph_def, input_map, return_elements, name, import_collections,
+                   clear_devices)[1]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -868,10 +919,10 @@ def import_meta_graph_dict(meta_graph, import_scope=None, input_map=None, clear_
     if "graph_def" not in meta_graph:
         raise ValueError("Malformed MetaGraphDef: no 'graph_def'")
     graph = get_default_graph()
-    before = set(graph.get_collection("variables"))
+    before = set(graph.get_collection(GraphKeys.GLOBAL_VARIABLES))
     prefix, _ = _import(meta_graph["graph_def"], input_map, None, import_scope or "", True,
                         clear_devices)
-    new = [v for v in graph.get_collection("variables") if v not in before]
+    new = [v for v in graph.get_collection(GraphKeys.GLOBAL_VARIABLES) if v not in before]
     return {v.name[len(prefix):] if v.name.startswith(prefix) else v.name: v for v in new}
 
 

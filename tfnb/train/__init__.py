@@ -4,3 +4,4 @@ from .moving_averages import *  # noqa: F401,F403
 from .optimizer import GradientDescentOptimizer, Optimizer  # noqa: F401
 from .optimizers import *  # noqa: F401,F403
 from .saver import *  # noqa: F401,F403
+from ..framework.graph_io import write_graph  # noqa: F401

@@ -128,11 +128,12 @@ def _shape_arg(shape):
         if not shape.is_fully_defined():
             raise ValueError("Cannot convert a partially known TensorShape %s to a Tensor." % shape)
         return tuple(shape.as_list()), None
-    if isinstance(shape, (list, tuple)) and any(isinstance(d, Tensor) for d in shape):
+    if isinstance(shape, (list, tuple)) and any(core.is_tensor(d) for d in shape):
         from .array_ops import stack
-        shape = stack([d if isinstance(d, Tensor) else convert_to_tensor(d, dtype=dtypes.int32)
+        shape = stack([convert_to_tensor(d, dtype=None if core.is_tensor(d) else dtypes.int32)
                        for d in shape], name="shape")
-    if isinstance(shape, Tensor):
+    if core.is_tensor(shape):
+        shape = convert_to_tensor(shape)
         _check_shape_tensor(shape)
         value = core.constant_value(shape)
         if value is not None:
@@ -148,7 +149,8 @@ def _static_dims(value):
         value = [d.value if isinstance(d, Dimension) else d for d in value]
     arr = np.asarray(value)
     if arr.ndim != 1:
-        raise ValueError("Shape must be rank 1 but is rank %d (shape argument %r)" % (arr.ndim, value))
+        raise ValueError("Shape must be rank 1 but is rank %d (shape argument %r)"
+                         % (arr.ndim, value))
     if arr.size == 0:
         return ()
     if arr.dtype.kind not in "iu":

@@ -201,8 +201,10 @@ class Variable:
             self._initializer_op = self._assign_op("AssignVariableOp", init, "Assign",
                                                    validate_shape).op
             ev = graph._eager_evaluator
-            if ev is not None and ev.value(init) is not None:
-                ev.session.run(self._initializer_op)
+            if ev is not None:
+                shown = ev.value(init)
+                if shown is not None:  # initialize with the value the user saw (random inits)
+                    ev.session.run(self._initializer_op, {init: shown})
             with name_scope("Read"):
                 self._snapshot = self._read("ReadVariableOp")
         self._caching_device = caching_device

@@ -65,6 +65,8 @@ def check_gradients(fn, inputs, order=1, eps=1e-6, rtol=1e-5, atol=1e-6, seed=0,
             g_dot = tf.add_n([tf.reduce_sum(tf.convert_to_tensor(g) * rr) for g, rr in zip(grads, r2)])
             second = tf.gradients(g_dot, [phs[i] for i in wrt])
         with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())  # fn may create (constant) variables
+
             def feed_of(vals):
                 return {p: v for p, v in zip(phs, vals)}
 

@@ -86,8 +86,9 @@ class RNNCell:
     def __call__(self, inputs, state, scope=None):
         inputs = convert_to_tensor(inputs)
         if not self._built:
-            scope_arg = scope if scope is not None else (self._name or self._default_name)
-            with variable_scope(scope_arg, reuse=self._reuse) as vs:
+            # Unnamed cells get unique scopes (basic_lstm_cell, basic_lstm_cell_1, ...) as in TF1.
+            with variable_scope(scope if scope is not None else self._name,
+                                default_name=self._default_name, reuse=self._reuse) as vs:
                 self._scope = vs
                 self.build(inputs.shape, inputs.dtype)
             self._built = True

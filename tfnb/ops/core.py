@@ -295,7 +295,8 @@ def _compute_static(t):
         ins.append(v)
     from ..runtime.state import KernelContext
     try:
-        res = odef.kernel(o, KernelContext(None))(*ins)
+        with np.errstate(all="ignore"):
+            res = odef.kernel(o, KernelContext(None))(*ins)
     except Exception:  # noqa: BLE001 - not knowable now; the run will report it
         return None
     if len(o._outputs) != 1:

@@ -1,9 +1,11 @@
 """Debugging ops: ``tf.Print``, ``tf.print``, ``tf.check_numerics`` and friends.
 
-These ops exist for their effects (a line on a stream, an error that stops the
-step), so they are flagged ``side_effects`` and ``stateful``: never folded,
-merged or evaluated eagerly at creation. Values are printed the way TensorFlow
-prints them (``summarize_value``), so logs read the same as under TF1.
+The printing ops exist for their effect, so they are flagged ``side_effects``
+and ``stateful``: never folded, merged or evaluated eagerly at creation; they
+print each time they run. ``check_numerics`` is a pure identity that may fail
+(like any op whose input is bad, it fails eagerly in an interactive session).
+Values are printed the way TensorFlow prints them (``summarize_value``), so logs
+read the same as under TF1.
 
 Example:
     >>> x = tf.placeholder(tf.float32, [None])
@@ -11,6 +13,7 @@ Example:
     >>> with tf.Session() as sess:
     ...     sess.run(y, {x: [1.0, 2.0]})     # stderr: x, shape: [1 2][2]
 """
+import collections
 import logging
 import pprint
 import sys
@@ -18,28 +21,30 @@ import sys
 import numpy as np
 
 from ..framework import dtypes, errors
-from ..framework.graph import Tensor, control_dependencies, get_default_graph, name_scope
+from ..framework.graph import (IndexedSlices, Tensor, control_dependencies, get_default_graph,
+                               name_scope)
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from . import core
+from .array_ops import identity
 from .control_flow_ops import group
 from .shape_rules import FLOATS, check_dtype
 
 __all__ = ["Print", "print_v2", "print", "check_numerics", "add_check_numerics_ops",
            "verify_tensor_all_finite"]
 
-_builtin_print = print
-
 
 # ----------------------------------------------------------------------------------------------
 # Formatting values as TensorFlow does (Tensor::SummarizeValue)
 # ----------------------------------------------------------------------------------------------
+_C_ESCAPES = {0x0a: b"\\n", 0x0d: b"\\r", 0x09: b"\\t", 0x22: b'\\"', 0x27: b"\\'", 0x5c: b"\\\\"}
+
+
 def _c_escape(raw):
     """Escapes bytes as C does (``\\n``, ``\\"``, octal for control bytes); UTF-8 passes through."""
-    special = {0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t", 0x22: '\\"', 0x27: "\\'", 0x5c: "\\\\"}
     out = bytearray()
     for b in raw:
-        if b in special:
-            out += special[b].encode()
+        if b in _C_ESCAPES:
+            out += _C_ESCAPES[b]
         elif b < 0x20 or b == 0x7f:
             out += ("\\%03o" % b).encode()
         else:
@@ -108,7 +113,7 @@ def _summarize_v1(arr, limit, fmt):
     if shape and pos < limit:
         dim(0)
     elif not shape:
-        parts.extend(" ".join(fmt(flat[i]) for i in range(limit)))
+        parts.append(" ".join(fmt(flat[i]) for i in range(limit)))
     if flat.size > limit:
         parts.append("...")
     return "".join(parts)
@@ -166,11 +171,14 @@ def summarize_value(value, summarize=3, print_v2=False):
     arr = np.asarray(value)
     n = arr.size
     limit = n if summarize is None or summarize < 0 else min(int(summarize), n)
+    if limit == 0 and arr.dtype.kind == "b":
+        return ""  # TF's quirk: a bool tensor showing no element prints nothing, not "..."
     fmt = _element_formatter(arr.dtype, print_v2)
     return _summarize_v2(arr, limit, fmt) if print_v2 else _summarize_v1(arr, limit, fmt)
 
 
-def _to_host(xp, a):
+def to_host(xp, a):
+    """``a`` as a NumPy array, for printing (kernels get ``xp`` arrays, maybe on a GPU)."""
     return a if xp is np else xp.asnumpy(a)
 
 
@@ -190,7 +198,7 @@ def _print_kernel(op, ctx):
             if calls[0] >= first_n:
                 return x
             calls[0] += 1
-        text = message + "".join("[%s]" % summarize_value(_to_host(xp, d), summarize)
+        text = message + "".join("[%s]" % summarize_value(to_host(xp, d), summarize)
                                  for d in data)
         stream = sys.stderr
         stream.write(text + "\n")
@@ -206,7 +214,7 @@ register_op("Print", infer=lambda op: [(op._inputs[0].dtype, op._inputs[0]._shap
             doc="Identity of input 0 that prints a message and the other inputs to stderr.")
 
 
-def Print(input_, data, message=None, first_n=None, summarize=None, name=None):  # noqa: N802 - TF1 name
+def Print(input_, data, message=None, first_n=None, summarize=None, name=None):  # noqa: N802
     """Returns ``input_`` and prints ``message`` and the values of ``data`` when it is computed.
 
     The line goes to stderr each time the op runs (TF1 semantics: only if the
@@ -240,23 +248,26 @@ def Print(input_, data, message=None, first_n=None, summarize=None, name=None): 
 # tf.print: an op with no outputs that prints strings and tensors mixed
 # ----------------------------------------------------------------------------------------------
 _STARTUP_STDOUT, _STARTUP_STDERR = sys.stdout, sys.stderr
-_LOG_LEVELS = {"log(info)": logging.INFO, "log(warning)": logging.WARNING,
-               "log(error)": logging.ERROR}
+# Logging destinations: the attr value -> (the logging function and level that select it).
+_LOGGING = {"log(info)": (logging.info, logging.INFO),
+            "log(warning)": (logging.warning, logging.WARNING),
+            "log(error)": (logging.error, logging.ERROR)}
 
 
 def _stream_name(output_stream):
-    """The attr naming ``output_stream``; the stream itself is looked up when the op runs."""
+    """The attr naming ``output_stream``; the stream itself is looked up when the op runs.
+
+    (Under pytest or Jupyter ``sys.stderr`` is replaced; looking it up at run time
+    sends the text where the user currently sees stderr.)
+    """
     if output_stream in (sys.stderr, sys.__stderr__, _STARTUP_STDERR):
         return "stderr"
     if output_stream in (sys.stdout, sys.__stdout__, _STARTUP_STDOUT):
         return "stdout"
-    for fn, key in ((logging.info, "log(info)"), (logging.warning, "log(warning)"),
-                    (logging.error, "log(error)")):
-        if output_stream is fn:
+    for key, (fn, level) in _LOGGING.items():
+        if output_stream is fn or (type(output_stream) is int and output_stream == level):
             return key
-    if isinstance(output_stream, str) and (output_stream in ("stderr", "stdout")
-                                           or output_stream in _LOG_LEVELS
-                                           or output_stream.startswith("file://")):
+    if isinstance(output_stream, str) and output_stream.startswith("file://"):
         return output_stream
     raise ValueError("Unsupported output stream, logging level, or file. %s. Supported streams "
                      "are sys.stdout, sys.stderr, logging.info, logging.warning, logging.error. "
@@ -268,8 +279,8 @@ def _write(stream, text):
         f = sys.stderr if stream == "stderr" else sys.stdout
         f.write(text)
         f.flush()
-    elif stream in _LOG_LEVELS:
-        logging.getLogger("tfnb").log(_LOG_LEVELS[stream], text.rstrip("\n"))
+    elif stream in _LOGGING:
+        logging.getLogger("tfnb").log(_LOGGING[stream][1], text.rstrip("\n"))
     else:
         with open(stream[len("file://"):], "a", encoding="utf-8") as f:
             f.write(text)
@@ -285,12 +296,12 @@ def _print_v2_kernel(op, ctx):
 
     def print_v2(*values):
         if plain:  # a lone string scalar is printed as is
-            v = _to_host(xp, values[0])[()]
+            v = to_host(xp, values[0])[()]
             text = v.decode("utf-8", errors="backslashreplace") if isinstance(v, bytes) else str(v)
         else:
             parts = [pieces[0]]
             for v, piece in zip(values, pieces[1:]):
-                parts.append(summarize_value(_to_host(xp, v), summarize, print_v2=True))
+                parts.append(summarize_value(to_host(xp, v), summarize, print_v2=True))
                 parts.append(piece)
             text = "".join(parts)
         _write(stream, text + end)
@@ -319,23 +330,32 @@ def _is_tensor_like(x):
 def _replace_tensors(x, fn):
     """``x`` with every tensor in nested lists/tuples/dicts replaced by ``fn(tensor)``.
 
-    Dict entries are visited in sorted key order, the order ``pprint`` prints them in,
-    so tensors are collected in the order their values appear in the text.
+    Entries are visited in the order ``pprint`` prints them (dicts by sorted key,
+    OrderedDicts as they are), so tensors are collected in the order their values
+    appear in the text.
     """
     if _is_tensor_like(x):
         return fn(x)
+    if isinstance(x, collections.OrderedDict):
+        return collections.OrderedDict((k, _replace_tensors(v, fn)) for k, v in x.items())
     if isinstance(x, dict):
-        return type(x)((k, _replace_tensors(x[k], fn)) for k in sorted(x))
+        try:
+            keys = sorted(x)
+        except TypeError:
+            raise TypeError("tf.print only supports dicts with sortable keys, got %r"
+                            % (list(x),)) from None
+        return {k: _replace_tensors(x[k], fn) for k in keys}
     if isinstance(x, list):
         return [_replace_tensors(v, fn) for v in x]
-    if isinstance(x, tuple) and not hasattr(x, "_fields"):
-        return tuple(_replace_tensors(v, fn) for v in x)
+    if isinstance(x, tuple):
+        vals = [_replace_tensors(v, fn) for v in x]
+        return type(x)(*vals) if hasattr(x, "_fields") else tuple(vals)
     return x
 
 
 def _template(inputs, sep):
     """(literal pieces, tensors): the text around each tensor, in printing order."""
-    blank = " ".join(x if isinstance(x, str) else pprint.pformat(_replace_tensors(x, lambda t: ""))
+    blank = sep.join(x if isinstance(x, str) else pprint.pformat(_replace_tensors(x, lambda t: ""))
                      for x in inputs)
     placeholder = "{}"
     while placeholder in blank:
@@ -364,7 +384,8 @@ def print_v2(*inputs, **kwargs):
     Args:
         *inputs: strings, tensors, and lists/tuples/dicts mixing them; joined by ``sep``.
         output_stream: ``sys.stderr`` (default), ``sys.stdout``, ``logging.info`` /
-            ``logging.warning`` / ``logging.error``, or ``"file://<path>"`` (appends).
+            ``logging.warning`` / ``logging.error`` (or their levels; logger "tfnb"),
+            or ``"file://<path>"`` (appends).
         summarize: first and last elements of each dimension printed (default 3; -1: all).
         sep: separator between inputs (default " ").
         end: appended after the line (default newline).
@@ -388,8 +409,7 @@ def print_v2(*inputs, **kwargs):
     tensors = [core.convert_to_tensor(t) for t in tensors]
     plain = (len(inputs) == 1 and len(tensors) == 1 and tensors[0].dtype is dtypes.string
              and tensors[0].shape.ndims == 0)
-    attrs = {"template": pieces, "summarize": -1 if summarize is None or summarize < 0
-             else int(summarize) if summarize is not None else 3,
+    attrs = {"template": pieces, "summarize": 3 if summarize is None else max(int(summarize), -1),
              "output_stream": stream, "end": str(end), "plain": plain}
     graph = tensors[0].graph if tensors else get_default_graph()
     return core.op("PrintV2", tensors, attrs, name=name or "PrintV2", graph=graph)
@@ -424,8 +444,11 @@ def _check_numerics_kernel(op, ctx):
 
 def _check_numerics_grad(op, g):
     # As TF: the gradient flows through and is itself checked.
-    return [check_numerics(g, "Not a number (NaN) or infinity (Inf) values detected in "
-                              "gradient. %s" % op._attrs["message"])]
+    msg = ("Not a number (NaN) or infinity (Inf) values detected in gradient. %s"
+           % op._attrs["message"])
+    if isinstance(g, IndexedSlices):
+        return [IndexedSlices(check_numerics(g.values, msg), g.indices, g.dense_shape)]
+    return [check_numerics(g, msg)]
 
 
 register_op("CheckNumerics", infer=_check_numerics_infer, kernel=_check_numerics_kernel,
@@ -469,7 +492,6 @@ def verify_tensor_all_finite(t=None, msg=None, name=None, x=None, message=None):
         t = core.convert_to_tensor(t, name="t")
         verify = check_numerics(t, message=msg)
         with control_dependencies([verify]):
-            from .array_ops import identity
             return identity(t)
 
 

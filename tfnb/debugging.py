@@ -1,0 +1,5 @@
+"""``tf.debugging``: assertions and numeric checks under their namespaced names."""
+from .ops.check_ops import *  # noqa: F401,F403
+from .ops.logging_ops import add_check_numerics_ops, check_numerics  # noqa: F401
+from .ops.logging_ops import verify_tensor_all_finite  # noqa: F401
+from .ops.logging_ops import verify_tensor_all_finite as assert_all_finite  # noqa: F401

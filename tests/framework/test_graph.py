@@ -174,3 +174,12 @@ def test_device_scope_is_recorded():
             b = tf.constant(1.0)
     assert a.device == "/device:CPU:0"
     assert b.device == "/job:ps/device:CPU:0"
+
+
+def test_device_function_sees_the_op():
+    def place(op):
+        return "/job:ps/task:0" if op.type == "VarHandleOp" else "/job:worker"
+    with tf.device(place):
+        v = tf.Variable(1.0)
+        c = tf.constant(2.0)
+    assert v.op.device == "/job:ps/task:0" and c.device == "/job:worker"

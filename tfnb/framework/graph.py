@@ -644,8 +644,9 @@ class Graph:
             name = self.unique_name(name or op_type, mark_as_used=True)
         if not _VALID_OP_NAME.match(name):
             raise ValueError("'%s' is not a valid node name" % name)
-        device = self._current_device()
-        op = Operation(self, op_def, name, inputs, attrs, device, location, len(self._ops))
+        op = Operation(self, op_def, name, inputs, attrs, "", location, len(self._ops))
+        if self._device_stack:
+            op._device = self._current_device(op)
         try:
             specs = op_def.infer(op)
         except (ValueError, TypeError) as e:
@@ -761,15 +762,15 @@ class Graph:
         finally:
             self._device_stack.pop()
 
-    def _current_device(self):
+    def _current_device(self, op):
+        """The device of ``op`` from the device scopes; device functions see the new op."""
         dev = ""
         for d in self._device_stack:
             if d is None:
                 dev = ""
             elif callable(d):
-                # A device function sees the op being created in TF; we give it the current
-                # device string's context by a light object with the fields it reads.
-                dev = merge_device(dev, d(_PendingOp(dev)) or "")
+                op._device = dev
+                dev = merge_device(dev, d(op) or "")
             else:
                 dev = merge_device(dev, d)
         return dev
@@ -871,15 +872,6 @@ class Graph:
 
     def _op_repr(self, op):
         return "<tf.Operation '%s' type=%s>" % (op._name, op.type)
-
-
-class _PendingOp:
-    """What a device function sees for an op that is being created."""
-
-    def __init__(self, device):
-        self.device = device
-        self.type = None
-        self.node_def = None
 
 
 # ----------------------------------------------------------------------------------------------

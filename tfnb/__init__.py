@@ -28,7 +28,7 @@ from .ops.check_ops import *  # noqa: F401,F403
 from .ops.clip_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
-from . import contrib, debugging, initializers, layers, nn, random, train  # noqa: F401
+from . import client, contrib, debugging, initializers, layers, nn, random, train  # noqa: F401
 from .framework.graph_io import GraphDef, NodeDef, import_graph_def  # noqa: F401
 from .runtime.eager import disable_eager_execution, enable_eager_execution, executing_eagerly
 from .runtime.session import (ConfigProto, InteractiveSession, RunMetadata, RunOptions, Session,

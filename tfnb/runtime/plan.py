@@ -98,10 +98,19 @@ class Plan:
     """A compiled step: validated feeds in, fetched values out."""
 
     __slots__ = ("fn", "feed_tensors", "feed_checks", "fetch_tensors", "line_ops", "code_name",
-                 "writes", "ops", "source", "__weakref__")
+                 "writes", "ops", "source", "body", "env", "fetch_names", "n_feeds", "traced",
+                 "__weakref__")
 
     def run(self, feed_values):
         return self.fn(feed_values)
+
+    def traced_fn(self):
+        """The same step, instrumented to record each op's start/end time and outputs.
+
+        Compiled on first use, so untraced runs pay nothing for tracing."""
+        if self.traced is None:
+            self.traced = _emit(self, traced=True)
+        return self.traced
 
 
 def _np_dtype(tensor):
@@ -125,8 +134,6 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors):
 
     names = {}       # Tensor -> python expression naming its value
     env = {}         # globals of the generated function
-    lines = []
-    line_ops = {}
     for j, t in enumerate(feed_tensors):
         names[t] = "f%d" % j
     # Constants folded at compile time: Tensor -> value.
@@ -168,19 +175,42 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors):
                 out_names.append(n)
         body.append((op, k, out_names, [names[t] for t in ins]))
 
-    # Last use of every value name, to emit `del` right after it.
     fetch_names = [names[t] for t in fetch_tensors]
+    plan = Plan()
+    plan.body = body
+    plan.env = env
+    plan.fetch_names = fetch_names
+    plan.n_feeds = len(feed_tensors)
+    plan.fn, plan.source, plan.code_name, plan.line_ops = _emit(plan, traced=False)
+    plan.traced = None
+    plan.feed_tensors = list(feed_tensors)
+    plan.feed_checks = [(t, _np_dtype(t), t._shape.as_tuple()) for t in feed_tensors]
+    plan.fetch_tensors = list(fetch_tensors)
+    plan.ops = ops
+    plan.writes = any(op._op_def.side_effects for op in ops)
+    return plan
+
+
+def _emit(plan, traced):
+    """Generates, compiles and returns (function, source, code name, {line: op}) for ``plan``.
+
+    One line per kernel call, ``del`` after each value's last use. A traced function also
+    takes a ``_rec(index, start_ns, outputs)`` callback called after every op."""
+    body, fetch_names = plan.body, plan.fetch_names
     last_use = {}
     for i, (op, k, outs, args) in enumerate(body):
         for a in args:
             last_use[a] = i
-    lines.append("def _plan(_feeds):")
-    if feed_tensors:
-        lines.append("    %s%s = _feeds" % (", ".join("f%d" % j for j in range(len(feed_tensors))),
-                                             "," if len(feed_tensors) == 1 else ""))
+    lines = ["def _plan(_feeds%s):" % (", _rec, _now" if traced else "")]
+    line_ops = {}
+    if plan.n_feeds:
+        lines.append("    %s%s = _feeds" % (", ".join("f%d" % j for j in range(plan.n_feeds)),
+                                             "," if plan.n_feeds == 1 else ""))
     keep = set(fetch_names)
     for i, (op, k, outs, args) in enumerate(body):
         call = "%s(%s)" % (k, ", ".join(args))
+        if traced:
+            lines.append("    _t = _now()")
         if not outs:
             line = "    " + call
         elif len(outs) == 1:
@@ -189,6 +219,10 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors):
             line = "    %s = %s" % (", ".join(outs), call)
         lines.append(line)
         line_ops[len(lines)] = op
+        if traced:
+            lines.append("    _rec(%d, _t, (%s%s))" % (i, ", ".join(o for o in outs if o != "_"),
+                                                      "," if len(outs) == 1 and outs[0] != "_"
+                                                      else ""))
         dead = [a for a in dict.fromkeys(args) if last_use.get(a) == i and a not in keep
                 and a.startswith("v")]
         dead += [o for o in outs if o != "_" and o not in last_use and o not in keep]
@@ -196,21 +230,10 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors):
             lines.append("    del " + ", ".join(dead))
     lines.append("    return (%s%s)" % (", ".join(fetch_names), "," if len(fetch_names) == 1 else ""))
     source = "\n".join(lines) + "\n"
-    code_name = "<tfnb-plan-%d>" % next(_plan_counter)
-    code = compile(source, code_name, "exec")
-    exec(code, env)
-
-    plan = Plan()
-    plan.fn = env["_plan"]
-    plan.source = source
-    plan.code_name = code_name
-    plan.line_ops = line_ops
-    plan.feed_tensors = list(feed_tensors)
-    plan.feed_checks = [(t, _np_dtype(t), t._shape.as_tuple()) for t in feed_tensors]
-    plan.fetch_tensors = list(fetch_tensors)
-    plan.ops = ops
-    plan.writes = any(op._op_def.side_effects for op in ops)
-    return plan
+    code_name = "<tfnb-plan-%d%s>" % (next(_plan_counter), "-traced" if traced else "")
+    env = plan.env
+    exec(compile(source, code_name, "exec"), env)
+    return env["_plan"], source, code_name, line_ops
 
 
 def _wrap_error(exc, op, input_values=None):
@@ -229,33 +252,25 @@ def _wrap_error(exc, op, input_values=None):
 
 def map_runtime_error(plan, exc):
     """Finds which op of ``plan`` raised ``exc`` and returns the typed error to raise."""
+    line_maps = {plan.code_name: plan.line_ops}
+    if plan.traced is not None:
+        line_maps[plan.traced[2]] = plan.traced[3]
     tb = exc.__traceback__
     op = None
     frame_locals = None
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == plan.code_name:
-            op = plan.line_ops.get(tb.tb_lineno)
+        lines = line_maps.get(tb.tb_frame.f_code.co_filename)
+        if lines is not None:
+            op = lines.get(tb.tb_lineno)
             frame_locals = tb.tb_frame.f_locals
         tb = tb.tb_next
     if op is None:
         return exc if isinstance(exc, errors.OpError) else errors.UnknownError(
             None, None, "%s: %s" % (type(exc).__name__, exc))
-    input_values = None
-    if frame_locals is not None:
-        # Recover the kernel's arguments from the generated line to report their shapes.
-        src = plan.source.splitlines()[_line_of(plan, op) - 1]
-        arg_text = src[src.index("(") + 1: src.rindex(")")]
-        args = [a.strip() for a in arg_text.split(",") if a.strip()]
-        env = plan.fn.__globals__
-        input_values = [frame_locals.get(a, env.get(a)) for a in args]
+    # The kernel's arguments, to report their shapes and dtypes.
+    args = next(a for o, _, _, a in plan.body if o is op)
+    input_values = [frame_locals.get(a, plan.env.get(a)) for a in args]
     return _wrap_error(exc, op, input_values)
-
-
-def _line_of(plan, op):
-    for ln, o in plan.line_ops.items():
-        if o is op:
-            return ln
-    return 1
 
 
 def describe_feed_mismatch(tensor, value_shape):

@@ -18,6 +18,7 @@ Example:
 """
 import contextlib
 import threading
+import time
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from ..framework.graph import Operation, Tensor, get_default_graph
 from .fetch import FetchMapper, fetch_key
 from .plan import compile_plan, describe_feed_mismatch, map_runtime_error
 from .state import KernelContext, SessionState, VariableSlot
+from .step_stats import DeviceStepStats, NodeExecStats, NodeOutput, StepStats, TensorDescription
 
 __all__ = ["Session", "InteractiveSession", "get_default_session", "ConfigProto", "RunOptions",
            "RunMetadata"]
@@ -235,12 +237,20 @@ class BaseSession:
             if key is not None:
                 self._cache[key] = entry
         feeds = [chk(v) for chk, v in zip(entry.feed_checks, feed_vals)]
-        plan = entry.plan
+        trace = options is not None and run_metadata is not None and \
+            getattr(options, "trace_level", 0) >= RunOptions.SOFTWARE_TRACE
+        values = self._call(entry.plan, feeds, run_metadata if trace else None)
+        return entry.mapper.build([_to_user(v) for v in values])
+
+    def _call(self, plan, feeds, run_metadata=None):
+        """Runs ``plan``; on failure undoes its variable writes and raises a typed error."""
         state = self._state
         journal = state.journal = [] if plan.writes else None
         try:
             with np.errstate(all="ignore"):  # NaN/Inf are values in TF, not warnings
-                values = plan.fn(feeds)
+                if run_metadata is None:
+                    return plan.fn(feeds)
+                return _traced_call(plan, feeds, run_metadata, self._ctx.device)
         except BaseException as exc:
             if journal:
                 state.rollback(journal)
@@ -249,9 +259,6 @@ class BaseSession:
             raise map_runtime_error(plan, exc) from None
         finally:
             state.journal = None
-        if run_metadata is not None and options is not None and getattr(options, "trace_level", 0):
-            run_metadata.step_stats = None  # step traces arrive with the devices issue
-        return entry.mapper.build([_to_user(v) for v in values])
 
     def _build(self, fetches, feed_keys):
         graph = self._graph
@@ -292,19 +299,7 @@ class BaseSession:
             if len(args) != len(checks):
                 raise TypeError("callable takes %d feed values, got %d" % (len(checks), len(args)))
             feeds = [c(v) for c, v in zip(checks, args)]
-            state = self._state
-            journal = state.journal = [] if plan.writes else None
-            try:
-                with np.errstate(all="ignore"):
-                    values = plan.fn(feeds)
-            except BaseException as exc:
-                if journal:
-                    state.rollback(journal)
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                raise map_runtime_error(plan, exc) from None
-            finally:
-                state.journal = None
+            values = self._call(plan, feeds)
             return mapper.build([_to_user(v) for v in values])
         return call
 
@@ -316,6 +311,34 @@ class BaseSession:
     def variable_values(self):
         """{variable name: value} for every initialized variable of this session."""
         return {n: s.value for n, s in self._state.variables.items() if s.value is not None}
+
+
+def _traced_call(plan, feeds, run_metadata, default_device):
+    """Runs the instrumented variant of ``plan`` and stores a StepStats in ``run_metadata``."""
+    fn = plan.traced_fn()[0]
+    records = []
+    now = time.perf_counter_ns
+    tid = threading.get_ident()
+
+    def rec(i, t0, outs):
+        t1 = now()
+        descs = [NodeOutput(j, TensorDescription(
+            str(getattr(o, "dtype", type(o).__name__)), getattr(o, "shape", ()),
+            int(getattr(o, "nbytes", 0)))) for j, o in enumerate(outs)]
+        records.append((i, t0, t1, descs))
+    epoch0, perf0 = time.time_ns(), now()
+    try:
+        return fn(feeds, rec, now)
+    finally:
+        by_device = {}
+        for i, t0, t1, descs in records:
+            op = plan.body[i][0]
+            dev = op.device or default_device
+            start = (epoch0 + (t0 - perf0)) // 1000
+            end = (epoch0 + (t1 - perf0)) // 1000
+            by_device.setdefault(dev, []).append(
+                NodeExecStats(op.name, op.type, start, max(end, start), tid, descs))
+        run_metadata.step_stats = StepStats([DeviceStepStats(d, n) for d, n in by_device.items()])
 
 
 def _to_user(v):

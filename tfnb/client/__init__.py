@@ -1,0 +1,2 @@
+"""``tfnb.client``: tools around sessions (timeline)."""
+from . import timeline  # noqa: F401

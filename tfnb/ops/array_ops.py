@@ -1,9 +1,16 @@
 """Array ops: creating, reshaping, joining, slicing and indexing tensors.
 
-Ops whose extra inputs are usually constants (shapes, axes, permutations) take
-them as attrs when they are known while the graph is built, so kernels bind them
-once; a run-time tensor is accepted as an input where TF1 code needs it.
+Axes are attrs (they must be known while the graph is built), and so are the
+static shapes/sizes of reshape, fill and split (a run-time tensor becomes an input).
+Other index-like arguments (permutations, multiples, paddings, slice bounds, ``k``,
+``depth``) are int tensor inputs, as in TF1; when their value is known at
+construction (``core.constant_value``) shape inference is exact and the kernel
+factory binds the value once, so the kernel run on every step does no Python work
+per element.
 """
+import builtins
+import collections
+
 import numpy as np
 
 from ..framework import dtypes, errors
@@ -12,14 +19,20 @@ from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..framework.tensor_shape import TensorShape, as_shape, unknown_shape
 from . import core
 from .core import constant, constant_value, convert_to_tensor, out
-from .shape_rules import normalize_axes
+from .shape_rules import INDEX, check_dtype, normalize_axes
 
 __all__ = [
     "placeholder", "placeholder_with_default", "identity", "shape", "shape_n", "size", "rank",
-    "reshape", "expand_dims", "squeeze", "stack", "pack", "unstack", "unpack", "concat", "fill",
-    "zeros", "ones", "zeros_like", "ones_like", "range_", "linspace", "lin_space", "constant",
-    "broadcast_to", "convert_to_tensor",
+    "reshape", "expand_dims", "squeeze", "stack", "pack", "unstack", "unpack", "concat", "split",
+    "fill", "zeros", "ones", "zeros_like", "ones_like", "range_", "linspace", "lin_space",
+    "constant", "broadcast_to", "convert_to_tensor", "transpose", "matrix_transpose",
+    "invert_permutation", "tile", "pad", "slice", "strided_slice", "reverse", "reverse_v2",
+    "reverse_sequence", "gather", "gather_nd", "scatter_nd", "unsorted_segment_sum", "one_hot",
+    "boolean_mask", "sequence_mask", "unique", "unique_with_counts", "top_k", "meshgrid",
 ]
+
+# The module exports ``slice`` (tf.slice); kernels use Python's own through this name.
+_pyslice = builtins.slice
 
 
 # ----------------------------------------------------------------------------------------------
@@ -54,7 +67,7 @@ def placeholder(dtype, shape=None, name=None):
 
 register_op("PlaceholderWithDefault",
             infer=lambda op: [(op._inputs[0].dtype, op._attrs["shape"])],
-            kernel=lambda op, ctx: lambda x: x, grad=NOT_DIFFERENTIABLE, foldable=False)
+            kernel=lambda op, ctx: lambda x: x, grad=lambda op, g: [g], foldable=False)
 
 
 def placeholder_with_default(input, shape, name=None):  # noqa: A002 - TF1 argument name
@@ -311,8 +324,12 @@ def _pack_infer(op):
     return [(d, TensorShape(res))]
 
 
-register_op("Pack", infer=_pack_infer,
-            kernel=lambda op, ctx: lambda *xs: ctx.xp.stack(xs, axis=op._attrs["axis"]),
+def _pack_kernel(op, ctx):
+    stack_, axis = ctx.xp.stack, op._attrs["axis"]
+    return lambda *xs: stack_(xs, axis=axis)
+
+
+register_op("Pack", infer=_pack_infer, kernel=_pack_kernel,
             grad=lambda op, g: unstack(g, num=len(op._inputs), axis=op._attrs["axis"]))
 
 
@@ -351,12 +368,16 @@ def _unpack_infer(op):
 
 
 def _unpack_kernel(op, ctx):
-    axis = op._attrs["axis"]
-    xp = ctx.xp
+    axis, num = op._attrs["axis"], op._attrs["num"]
+    rank = op._inputs[0]._shape.ndims
+    if rank is not None:
+        # Views, one basic index each; the trailing Ellipsis keeps 0-d results arrays.
+        keys = [(_pyslice(None),) * (axis % rank) + (i, Ellipsis) for i in range(num)]
+        return lambda x: tuple(x[k] for k in keys)
 
     def unpack(x):
-        a = axis % x.ndim
-        return tuple(xp.take(x, i, axis=a) for i in range(x.shape[a]))
+        pre = (_pyslice(None),) * (axis % x.ndim)
+        return tuple(x[pre + (i, Ellipsis)] for i in range(x.shape[axis]))
     return unpack
 
 
@@ -440,8 +461,12 @@ def _concat_grad(op, g):
     return split(g, sizes, axis=a)
 
 
-register_op("ConcatV2", infer=_concat_infer,
-            kernel=lambda op, ctx: lambda *xs: ctx.xp.concatenate(xs, axis=op._attrs["axis"]),
+def _concat_kernel(op, ctx):
+    concatenate, axis = ctx.xp.concatenate, op._attrs["axis"]
+    return lambda *xs: concatenate(xs, axis=axis)
+
+
+register_op("ConcatV2", infer=_concat_infer, kernel=_concat_kernel,
             grad=_concat_grad)
 
 
@@ -459,9 +484,197 @@ def concat(values, axis, name="concat"):
     return out("ConcatV2", ts, {"axis": int(axis)}, name=name)
 
 
+# ----------------------------------------------------------------------------------------------
+# Split (a count) / SplitV (sizes, one may be -1)
+# ----------------------------------------------------------------------------------------------
+def _split_axis(op, x):
+    """The split axis made non-negative (None when the rank is unknown); checks the range."""
+    axis = op._attrs["axis"]
+    r = x._shape.ndims
+    if r is None:
+        return None
+    if not -r <= axis < r:
+        raise ValueError("axis = %d not in [%d, %d)" % (axis, -r, r))
+    return axis % r
+
+
+def _split_outputs(x, a, sizes):
+    """One (dtype, shape) per output: ``x``'s shape with dim ``a`` set to each size (None = ?)."""
+    dims = x._shape.as_tuple()
+    if dims is None:
+        return [(x.dtype, unknown_shape())] * len(sizes)
+    return [(x.dtype, TensorShape(dims[:a] + (s,) + dims[a + 1:])) for s in sizes]
+
+
+def _split_infer(op):
+    x = op._inputs[0]
+    n = op._attrs["num_split"]
+    a = _split_axis(op, x)
+    if n < 1:
+        raise ValueError("num_split must be >= 1, got %d" % n)
+    d = None if a is None else x._shape.as_tuple()[a]
+    if d is not None and d % n:
+        raise ValueError("Dimension size must be evenly divisible by %d but is %d" % (n, d))
+    return _split_outputs(x, a, [None if d is None else d // n] * n)
+
+
+def _split_kernel(op, ctx):
+    n, axis = op._attrs["num_split"], op._attrs["axis"]
+    if n == 1:
+        return lambda x: x
+    xp = ctx.xp
+    return lambda x: tuple(xp.split(x, n, axis=axis))
+
+
+def _split_grad(op, *grads):
+    if any(g is None for g in grads):
+        return [None]
+    return [concat(list(grads), op._attrs["axis"])]
+
+
+register_op("Split", infer=_split_infer, kernel=_split_kernel, grad=_split_grad)
+
+
+def _resolve_sizes(sizes, d):
+    """``sizes`` with its -1 (if any) filled in from dim ``d`` (None when unknowable)."""
+    if -1 not in sizes:
+        return list(sizes)
+    rest = d - (builtins.sum(sizes) + 1) if d is not None else None
+    return [rest if s == -1 else s for s in sizes]
+
+
+def _splitv_infer(op):
+    x = op._inputs[0]
+    a = _split_axis(op, x)
+    d = None if a is None else x._shape.as_tuple()[a]
+    n = op._attrs["num_split"]
+    if len(op._inputs) == 2:
+        check_dtype(op, op._inputs[1], INDEX, "size_splits")
+        return _split_outputs(x, a, [None] * n)
+    sizes = op._attrs["sizes"]
+    if sizes.count(-1) > 1 or builtins.any(s < -1 for s in sizes):
+        raise ValueError("size_splits may contain at most one -1 and no other negative values, "
+                         "got %s" % (list(sizes),))
+    known = builtins.sum(s for s in sizes if s != -1)
+    if d is not None and ((-1 not in sizes and known != d) or known > d):
+        raise ValueError("can't split axis of size %d into pieces of size %s" % (d, list(sizes)))
+    return _split_outputs(x, a, _resolve_sizes(sizes, d))
+
+
+def _splitv_kernel(op, ctx):
+    xp = ctx.xp
+    axis = op._attrs["axis"]
+    if len(op._inputs) == 1:
+        sizes = op._attrs["sizes"]
+        if len(sizes) == 1:
+            return lambda x: x
+        if -1 not in sizes:
+            bounds = np.cumsum(sizes)
+            total = int(bounds[-1])
+            rank = op._inputs[0]._shape.ndims
+            if rank is not None:
+                pre = (_pyslice(None),) * (axis % rank)
+                keys = [pre + (_pyslice(int(b) - s, int(b)), Ellipsis)
+                        for b, s in zip(bounds, sizes)]
+
+                def splitv_static(x):
+                    if x.shape[axis] != total:
+                        raise ValueError("Determined shape must either match input shape along "
+                                         "split_dim exactly if fully specified, or be less than "
+                                         "the size of the input along split_dim if not fully "
+                                         "specified. Got: %d vs %d" % (total, x.shape[axis]))
+                    return tuple(x[k] for k in keys)
+                return splitv_static
+
+        def splitv(x):
+            s = _resolve_sizes(sizes, x.shape[axis])
+            if builtins.min(s) < 0 or builtins.sum(s) != x.shape[axis]:
+                raise ValueError("can't split axis of size %d into pieces of size %s"
+                                 % (x.shape[axis], list(sizes)))
+            return tuple(xp.split(x, np.cumsum(s[:-1]).tolist(), axis=axis))
+        return splitv
+
+    num = op._attrs["num_split"]
+
+    def splitv_dynamic(x, size_splits):
+        s = _resolve_sizes(size_splits.tolist(), x.shape[axis])
+        if len(s) != num or builtins.min(s) < 0 or builtins.sum(s) != x.shape[axis]:
+            raise ValueError("can't split axis of size %d into %d pieces of size %s"
+                             % (x.shape[axis], num, size_splits.tolist()))
+        parts = tuple(xp.split(x, np.cumsum(s[:-1]).tolist(), axis=axis))
+        return parts if num != 1 else parts[0]
+    return splitv_dynamic
+
+
+def _splitv_grad(op, *grads):
+    if any(g is None for g in grads):
+        return [None] * len(op._inputs)
+    return [concat(list(grads), op._attrs["axis"])] + [None] * (len(op._inputs) - 1)
+
+
+register_op("SplitV", infer=_splitv_infer, kernel=_splitv_kernel, grad=_splitv_grad)
+
+
 def split(value, num_or_size_splits, axis=0, num=None, name="split"):
-    from .array_ops_extra import split as _split
-    return _split(value, num_or_size_splits, axis, num, name)
+    """Splits ``value`` along ``axis`` into a list of tensors.
+
+    Args:
+        value: the tensor to split.
+        num_or_size_splits: an int (that many equal parts) or a 1-D list/tensor of sizes,
+            one of which may be -1 (the rest of the dimension).
+        axis: the dimension to split (must be known while the graph is built).
+        num: the number of outputs when sizes are a tensor of unknown length.
+
+    Returns:
+        A list of tensors.
+
+    Example:
+        >>> a, b, c = tf.split(x, 3, axis=1)          # x: [None, 3, 4] -> three [None, 1, 4]
+        >>> left, right = tf.split(x, [1, -1], axis=2)
+    """
+    x = convert_to_tensor(value)
+    axis = _static_axis(axis, "split")
+    if isinstance(num_or_size_splits, (int, np.integer)) and not isinstance(num_or_size_splits,
+                                                                            bool):
+        o = core.op("Split", [x], {"axis": axis, "num_split": int(num_or_size_splits)}, name=name)
+        return list(o._outputs)
+    sizes = num_or_size_splits
+    if isinstance(sizes, (list, tuple)) and builtins.any(isinstance(v, Tensor) for v in sizes):
+        sizes = _index_tensor(sizes)
+    if isinstance(sizes, Tensor):
+        v = constant_value(sizes)
+        if v is None:
+            if sizes._shape.ndims == 0:
+                raise ValueError("Rank-0 tensors are not supported as the num_or_size_splits "
+                                 "argument to split. Argument provided: %s" % (sizes,))
+            if num is None:
+                num = sizes._shape.as_tuple()[0] if sizes._shape.ndims == 1 else None
+                if num is None:
+                    raise ValueError("Cannot infer num from shape %s" % sizes._shape)
+            o = core.op("SplitV", [x, sizes], {"axis": axis, "num_split": int(num)}, name=name)
+            return list(o._outputs)
+        if v.ndim == 0:
+            raise ValueError("Rank-0 tensors are not supported as the num_or_size_splits "
+                             "argument to split. Argument provided: %s" % (sizes,))
+        sizes = v
+    sizes = tuple(int(s) for s in np.reshape(sizes, [-1]))
+    if not sizes:
+        raise ValueError("Cannot split into zero pieces")
+    if num is not None and num != len(sizes):
+        raise ValueError("num = %d does not match the %d sizes %s" % (num, len(sizes), list(sizes)))
+    o = core.op("SplitV", [x], {"axis": axis, "num_split": len(sizes), "sizes": sizes}, name=name)
+    return list(o._outputs)
+
+
+def _static_axis(axis, what):
+    """``axis`` as a Python int; a tensor must have a value known at graph construction."""
+    if isinstance(axis, Tensor):
+        v = constant_value(axis)
+        if v is None:
+            raise ValueError("%s: axis must be known while the graph is built, got %s"
+                             % (what, axis))
+        axis = v
+    return int(np.reshape(axis, ()))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -621,9 +834,1564 @@ def linspace(start, stop, num, name=None, axis=0):
 lin_space = linspace
 
 
-def broadcast_to(input, shape, name=None):  # noqa: A002, F811
-    """Broadcasts ``input`` to ``shape`` (NumPy rules)."""
+# ----------------------------------------------------------------------------------------------
+# Helpers for index-like tensor arguments
+# ----------------------------------------------------------------------------------------------
+def _index_tensor(value, name=None):
+    """An integer tensor for a shape/index-like argument (empty lists give int32)."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, TensorShape):
+        value = value.as_list()
+    symbolic = hasattr(value, "_dense_tensor") or (
+        isinstance(value, (list, tuple)) and builtins.any(
+            isinstance(v, Tensor) or hasattr(v, "_dense_tensor") for v in core._flatten(value)))
+    if not symbolic and np.size(value) == 0:
+        return constant(np.zeros(np.shape(value), np.int32), name=name or "Const")
+    t = convert_to_tensor(value, name=name)  # Python ints: int32 (int64 if large); NumPy: kept
+    if not t.dtype.is_integer:
+        raise TypeError("Expected int32 or int64 values, got %r" % (value,))
+    return t
+
+
+def _static_ints(t):
+    """The value of int tensor ``t`` as a tuple of ints, if known at construction."""
+    v = constant_value(t)
+    return None if v is None else tuple(int(i) for i in np.reshape(v, [-1]))
+
+
+def _static_int(t):
+    v = constant_value(t)
+    return None if v is None else int(np.reshape(v, ()))
+
+
+def _vector_len(t):
+    """The static length of 1-D tensor ``t`` (None if unknown)."""
+    dims = t._shape.as_tuple()
+    return None if dims is None or len(dims) != 1 else dims[0]
+
+
+def _shape_list(t, out_type=dtypes.int32):
+    """``t``'s shape as a list: ints where static, scalar tensors (``shape(t)[i]``) elsewhere."""
+    dims = t._shape.as_tuple()
+    if dims is None:
+        raise ValueError("%s needs a known rank here, got shape %s" % (t.name, t._shape))
+    dyn = None
+    res = []
+    for i, d in enumerate(dims):
+        if d is None:
+            if dyn is None:
+                dyn = shape(t, out_type=out_type)
+            res.append(dyn[i])
+        else:
+            res.append(d)
+    return res
+
+
+def _shape_of(t, out_type=dtypes.int32):
+    """``shape(t)``, as a constant when the static shape is fully known."""
+    if t._shape.is_fully_defined():
+        return constant(np.array(t._shape.as_list(), dtype=dtypes.as_dtype(out_type).np))
+    return shape(t, out_type=out_type)
+
+
+# ----------------------------------------------------------------------------------------------
+# BroadcastTo
+# ----------------------------------------------------------------------------------------------
+def _broadcast_to_infer(op):
+    x, s = op._inputs
+    check_dtype(op, s, INDEX, "shape")
+    target = core.constant_value_as_shape(s)
+    dims, tdims = x._shape.as_tuple(), target.as_tuple()
+    if tdims is None:
+        return [(x.dtype, unknown_shape())]
+    if dims is None:
+        return [(x.dtype, target)]
+    if len(dims) > len(tdims):
+        raise ValueError("Rank of input (%d) must be no greater than rank of output shape (%d)"
+                         % (len(dims), len(tdims)))
+    res = list(tdims)
+    off = len(tdims) - len(dims)
+    for i, d in enumerate(dims):
+        t = tdims[off + i]
+        if d is None or d == 1:
+            continue
+        if t is None:
+            res[off + i] = d
+        elif t != d:
+            raise ValueError("Dimensions must be equal, but are %d and %d (cannot broadcast %s to "
+                             "%s)" % (d, t, x._shape, target))
+    return [(x.dtype, TensorShape(res))]
+
+
+def _broadcast_to_kernel(op, ctx):
+    xp = ctx.xp
+    target = _static_ints(op._inputs[1])
+    if target is not None:
+        return lambda x, s: xp.broadcast_to(x, target)
+    return lambda x, s: xp.broadcast_to(x, tuple(s.tolist()))
+
+
+# The gradients driver sums the output gradient back to the input's shape (broadcasting=True).
+register_op("BroadcastTo", infer=_broadcast_to_infer, kernel=_broadcast_to_kernel,
+            grad=lambda op, g: [g, None], broadcasting=True)
+
+
+def broadcast_to(input, shape, name=None):  # noqa: A002, F811 - TF1 argument names
+    """Broadcasts ``input`` to ``shape`` (NumPy rules), without copying on the CPU.
+
+    Example:
+        >>> tf.broadcast_to([1.0, 2.0], [3, 2]).shape
+        TensorShape([3, 2])
+    """
     x = convert_to_tensor(input)
-    target = zeros(shape, dtype=x.dtype)
-    return math().broadcast_like(x, target) if name is None else identity(
-        math().broadcast_like(x, target), name=name)
+    return out("BroadcastTo", [x, _index_tensor(_shape_arg(shape))], name=name)
+
+
+# ----------------------------------------------------------------------------------------------
+# Transpose / InvertPermutation
+# ----------------------------------------------------------------------------------------------
+def _transpose_infer(op):
+    x, p = op._inputs
+    check_dtype(op, p, INDEX, "perm")
+    perm = _static_ints(p)
+    dims = x._shape.as_tuple()
+    if perm is None:
+        n = len(dims) if dims is not None else _vector_len(p)
+        return [(x.dtype, unknown_shape(n))]
+    if dims is not None and len(perm) != len(dims):
+        raise ValueError("Dimension must be %d but is %d for transpose with perm %s"
+                         % (len(dims), len(perm), list(perm)))
+    if sorted(perm) != list(range(len(perm))):
+        raise ValueError("%s is not a valid permutation of 0..%d" % (list(perm), len(perm) - 1))
+    if dims is None:
+        return [(x.dtype, unknown_shape(len(perm)))]
+    return [(x.dtype, TensorShape([dims[i] for i in perm]))]
+
+
+def _transpose_kernel(op, ctx):
+    perm = _static_ints(op._inputs[1])
+    if perm is not None:
+        return lambda x, p: x.transpose(perm)
+    return lambda x, p: x.transpose(tuple(p.tolist()))
+
+
+def _transpose_grad(op, g):
+    p = op._inputs[1]
+    perm = _static_ints(p)
+    inv = np.argsort(perm).astype(np.int32) if perm is not None else invert_permutation(p)
+    return [transpose(g, inv), None]
+
+
+register_op("Transpose", infer=_transpose_infer, kernel=_transpose_kernel, grad=_transpose_grad)
+
+
+def transpose(a, perm=None, name="transpose", conjugate=False):
+    """Permutes the dimensions of ``a``: output dim i is input dim ``perm[i]``.
+
+    Args:
+        a: a tensor.
+        perm: a permutation of its dimensions (default: reversed, i.e. a matrix transpose).
+        conjugate: also conjugate complex values.
+
+    Example:
+        >>> tf.transpose(x, perm=[0, 2, 1])
+    """
+    x = convert_to_tensor(a)
+    if perm is None:
+        r = x._shape.ndims
+        perm = list(range(r - 1, -1, -1)) if r is not None else range_(rank(x) - 1, -1, -1)
+    y = out("Transpose", [x, _index_tensor(perm)], name=name)
+    if conjugate and x.dtype.is_complex:
+        y = math().conj(y)
+    return y
+
+
+def matrix_transpose(a, name="matrix_transpose", conjugate=False):
+    """Transposes the last two dimensions of ``a`` (a batch of matrices)."""
+    x = convert_to_tensor(a)
+    r = x._shape.ndims
+    if r is None or r < 2:
+        raise ValueError("Argument 'a' should be a (batch) matrix, with rank >= 2. Found: %s"
+                         % x._shape)
+    return transpose(x, list(range(r - 2)) + [r - 1, r - 2], name=name, conjugate=conjugate)
+
+
+def _invert_permutation_kernel(op, ctx):
+    xp = ctx.xp
+
+    def invert(p):
+        res = xp.empty_like(p)
+        res[p] = xp.arange(p.size, dtype=p.dtype)
+        return res
+    return invert
+
+
+register_op("InvertPermutation",
+            infer=lambda op: [(op._inputs[0].dtype, op._inputs[0]._shape.with_rank(1))],
+            kernel=_invert_permutation_kernel, grad=NOT_DIFFERENTIABLE)
+
+
+def invert_permutation(x, name=None):
+    """The inverse permutation: ``y[x[i]] = i``."""
+    return out("InvertPermutation", [_index_tensor(x)], name=name)
+
+
+# ----------------------------------------------------------------------------------------------
+# Tile / TileGrad
+# ----------------------------------------------------------------------------------------------
+def _tile_infer(op):
+    x, m = op._inputs
+    check_dtype(op, m, INDEX, "multiples")
+    dims = x._shape.as_tuple()
+    mult = core.constant_value_as_shape(m).as_tuple()
+    static = _static_ints(m)
+    if static is not None and builtins.any(k < 0 for k in static):
+        raise ValueError("Expected multiples >= 0, got %s" % (list(static),))
+    if dims is not None and mult is not None and len(dims) != len(mult):
+        raise ValueError("Shape must be rank %d but is rank %d: multiples %s for input shape %s"
+                         % (len(dims), len(mult), list(mult), x._shape))
+    if mult is None:
+        return [(x.dtype, unknown_shape(None if dims is None else len(dims)))]
+    if dims is None:
+        dims = (None,) * len(mult)
+    return [(x.dtype, TensorShape([0 if k == 0 else None if d is None or k is None else d * k
+                                   for d, k in zip(dims, mult)]))]
+
+
+def _tile_kernel(op, ctx):
+    xp = ctx.xp
+    reps = _static_ints(op._inputs[1])
+
+    def tile_with(x, r):
+        # One copy: broadcast a (1, d0, 1, d1, ...) view to (m0, d0, m1, d1, ...), then reshape.
+        if len(r) != x.ndim:
+            raise ValueError("Expected multiples argument to be a vector of length %d but got "
+                             "length %d" % (x.ndim, len(r)))
+        s = x.shape
+        view = x.reshape(tuple(v for d in s for v in (1, d)))
+        big = xp.broadcast_to(view, tuple(v for d, k in zip(s, r) for v in (k, d)))
+        return big.reshape(tuple(d * k for d, k in zip(s, r)))
+    if reps is not None:
+        return lambda x, m: tile_with(x, reps)
+    return lambda x, m: tile_with(x, tuple(m.tolist()))
+
+
+def _tile_grad(op, g):
+    x, m = op._inputs
+    return [out("TileGrad", [convert_to_tensor(g), m, _shape_of(x, m.dtype)]), None]
+
+
+register_op("Tile", infer=_tile_infer, kernel=_tile_kernel, grad=_tile_grad)
+
+
+def _tile_grad_kernel(op, ctx):
+    reps = _static_ints(op._inputs[1])
+    in_shape = _static_ints(op._inputs[2])
+
+    def tile_grad_with(g, r, s):
+        axes = tuple(range(0, 2 * len(s), 2))
+        return g.reshape(tuple(v for d, k in zip(s, r) for v in (k, d))).sum(axis=axes,
+                                                                             dtype=g.dtype)
+    if reps is not None and in_shape is not None:
+        return lambda g, m, s: tile_grad_with(g, reps, in_shape)
+    return lambda g, m, s: tile_grad_with(g, m.tolist(), s.tolist())
+
+
+register_op("TileGrad",
+            infer=lambda op: [(op._inputs[0].dtype, core.constant_value_as_shape(op._inputs[2]))],
+            kernel=_tile_grad_kernel,
+            grad=lambda op, gg: [tile(gg, op._inputs[1]), None, None],
+            doc="Sums the tiles of a Tile output's gradient back to the input's shape.")
+
+
+def tile(input, multiples, name=None):  # noqa: A002 - TF1 argument name
+    """Repeats ``input`` ``multiples[i]`` times along dimension i.
+
+    Example:
+        >>> tf.tile([[1, 2]], [2, 3]).shape
+        TensorShape([2, 6])
+    """
+    return out("Tile", [convert_to_tensor(input), _index_tensor(multiples)], name=name)
+
+
+# ----------------------------------------------------------------------------------------------
+# Pad (PadV2: constant) / MirrorPad (REFLECT, SYMMETRIC) / MirrorPadGrad
+# ----------------------------------------------------------------------------------------------
+def _static_paddings(t):
+    v = constant_value(t)
+    return None if v is None else tuple((int(a), int(b)) for a, b in np.reshape(v, [-1, 2]))
+
+
+def _pad_infer_shape(op, x, p, mode=None):
+    check_dtype(op, p, INDEX, "paddings")
+    dims = x._shape.as_tuple()
+    pdims = p._shape.as_tuple()
+    if pdims is not None and (len(pdims) != 2 or pdims[1] not in (None, 2)):
+        raise ValueError("paddings must be a matrix with 2 columns, got shape %s" % p._shape)
+    n = pdims[0] if pdims is not None else None
+    if dims is not None and n is not None and n != len(dims):
+        raise ValueError("The first dimension of paddings must be the rank of inputs: %d vs %d "
+                         "(paddings shape %s, input shape %s)" % (n, len(dims), p._shape, x._shape))
+    pads = _static_paddings(p)
+    if pads is None:
+        r = len(dims) if dims is not None else n
+        return unknown_shape(r)
+    if builtins.any(a < 0 or b < 0 for a, b in pads):
+        raise ValueError("Paddings must be non-negative, got %s" % ([list(q) for q in pads],))
+    if dims is None:
+        dims = (None,) * len(pads)
+    if mode is not None:
+        off = 1 if mode == "REFLECT" else 0
+        for i, (d, (a, b)) in enumerate(zip(dims, pads)):
+            if d is not None and (a > d - off or b > d - off):
+                raise ValueError("paddings must be %s the dimension size: %d, %d not %s %d "
+                                 "(dimension %d)" % ("less than" if off else "no greater than", a,
+                                                     b, "less than" if off else "<=", d, i))
+    return TensorShape([None if d is None else d + a + b for d, (a, b) in zip(dims, pads)])
+
+
+def _padv2_infer(op):
+    x, p, c = op._inputs
+    if c.dtype is not x.dtype or c._shape.ndims not in (None, 0):
+        raise ValueError("constant_values must be a scalar of dtype %s, got %s %s"
+                         % (x.dtype.name, c.dtype.name, c._shape))
+    return [(x.dtype, _pad_infer_shape(op, x, p))]
+
+
+def _padv2_kernel(op, ctx):
+    xp = ctx.xp
+    pads = _static_paddings(op._inputs[1])
+
+    def pad_with(x, c, pads_):
+        res = xp.full(tuple(d + a + b for d, (a, b) in zip(x.shape, pads_)), c, dtype=x.dtype)
+        res[tuple(_pyslice(a, a + d) for d, (a, b) in zip(x.shape, pads_))] = x
+        return res
+    if pads is not None:
+        return lambda x, p, c: pad_with(x, c, pads)
+    return lambda x, p, c: pad_with(x, c, [tuple(r) for r in p.tolist()])
+
+
+def _padv2_grad(op, g):
+    x, p, _ = op._inputs
+    pads = _static_paddings(p)
+    begin = [a for a, _ in pads] if pads is not None else p[:, 0]
+    return [slice(g, begin, _shape_of(x, p.dtype)), None, None]
+
+
+register_op("PadV2", infer=_padv2_infer, kernel=_padv2_kernel, grad=_padv2_grad)
+
+
+def _mirror_pad_kernel(op, ctx):
+    xp = ctx.xp
+    mode = op._attrs["mode"].lower()
+    off = 1 if mode == "reflect" else 0
+    pads = _static_paddings(op._inputs[1])
+    dims = op._inputs[0]._shape.as_tuple()
+    # NumPy repeats the reflection for paddings TF rejects: check what construction could not.
+    check = dims is None or None in dims or pads is None
+
+    def mirror(x, pads_):
+        if check:
+            for d, (a, b) in zip(x.shape, pads_):
+                if a > d - off or b > d - off or a < 0 or b < 0:
+                    raise ValueError("paddings must be %s the dimension size: %d, %d vs %d"
+                                     % ("less than" if off else "no greater than", a, b, d))
+        return xp.pad(x, pads_, mode=mode)
+    if pads is not None:
+        return lambda x, p: mirror(x, pads)
+    return lambda x, p: mirror(x, [tuple(r) for r in p.tolist()])
+
+
+register_op("MirrorPad",
+            infer=lambda op: [(op._inputs[0].dtype,
+                               _pad_infer_shape(op, op._inputs[0], op._inputs[1],
+                                                op._attrs["mode"]))],
+            kernel=_mirror_pad_kernel,
+            grad=lambda op, g: [out("MirrorPadGrad", [convert_to_tensor(g), op._inputs[1]],
+                                    {"mode": op._attrs["mode"]}), None])
+
+
+def _mirror_pad_grad_infer(op):
+    g, p = op._inputs
+    check_dtype(op, p, INDEX, "paddings")
+    pads = _static_paddings(p)
+    dims = g._shape.as_tuple()
+    if pads is None or dims is None:
+        return [(g.dtype, unknown_shape(None if dims is None else len(dims)))]
+    return [(g.dtype, TensorShape([None if d is None else d - a - b
+                                   for d, (a, b) in zip(dims, pads)]))]
+
+
+def _mirror_pad_grad_kernel(op, ctx):
+    """Folds each padded border back (flipped) onto the cells it mirrors, one axis at a time."""
+    xp = ctx.xp
+    off = 1 if op._attrs["mode"] == "REFLECT" else 0
+    pads = _static_paddings(op._inputs[1])
+
+    def fold(g, pads_):
+        for ax, (a, b) in enumerate(pads_):
+            if not a and not b:
+                continue
+            pre = (_pyslice(None),) * ax
+            n = g.shape[ax] - a - b
+            core_ = g[pre + (_pyslice(a, a + n),)].copy()
+            if a:
+                core_[pre + (_pyslice(off, off + a),)] += xp.flip(g[pre + (_pyslice(0, a),)], ax)
+            if b:
+                core_[pre + (_pyslice(n - off - b, n - off),)] += xp.flip(
+                    g[pre + (_pyslice(a + n, a + n + b),)], ax)
+            g = core_
+        return g
+    if pads is not None:
+        return lambda g, p: fold(g, pads)
+    return lambda g, p: fold(g, [tuple(r) for r in p.tolist()])
+
+
+register_op("MirrorPadGrad", infer=_mirror_pad_grad_infer, kernel=_mirror_pad_grad_kernel,
+            grad=lambda op, gg: [out("MirrorPad", [convert_to_tensor(gg), op._inputs[1]],
+                                     {"mode": op._attrs["mode"]}), None],
+            doc="The gradient of MirrorPad: borders added back onto the cells they copy.")
+
+
+def pad(tensor, paddings, mode="CONSTANT", name=None, constant_values=0):
+    """Pads ``tensor`` with ``paddings[i] = [before, after]`` entries along dimension i.
+
+    Args:
+        tensor: the tensor to pad.
+        paddings: an int [rank, 2] list or tensor.
+        mode: "CONSTANT" (fill with ``constant_values``), "REFLECT" (mirror without the edge) or
+            "SYMMETRIC" (mirror with the edge); case-insensitive.
+        constant_values: the fill value for "CONSTANT" (a scalar of ``tensor``'s dtype).
+
+    Example:
+        >>> tf.pad([[1, 2, 3]], [[1, 1], [2, 2]], mode="REFLECT")
+    """
+    x = convert_to_tensor(tensor)
+    p = _index_tensor(paddings)
+    m = str(mode).upper()
+    if m == "CONSTANT":
+        if not isinstance(constant_values, Tensor) and np.all(np.asarray(constant_values) == 0):
+            # The default 0 means "zero of the dtype" (False, b"", ...), as TF1's Pad op.
+            constant_values = np.zeros((), x.dtype.np) if x.dtype is not dtypes.string else b""
+        with x.graph.as_default():
+            c = convert_to_tensor(constant_values, dtype=x.dtype)
+        return out("PadV2", [x, p, c], name=name or "Pad")
+    if m in ("REFLECT", "SYMMETRIC"):
+        return out("MirrorPad", [x, p], {"mode": m}, name=name or "MirrorPad")
+    raise ValueError("Unknown padding mode: %s" % (mode,))
+
+
+# ----------------------------------------------------------------------------------------------
+# Slice
+# ----------------------------------------------------------------------------------------------
+def _slice_infer(op):
+    x, b, s = op._inputs
+    check_dtype(op, b, INDEX, "begin")
+    check_dtype(op, s, INDEX, "size")
+    dims = x._shape.as_tuple()
+    # Partly known bounds (e.g. tf.stack([i, 0])) still give the dims they determine.
+    begin = core.constant_value_as_shape(b).as_tuple()
+    size_v = _static_ints(s)
+    sizes = size_v if size_v is not None else core.constant_value_as_shape(s).as_tuple()
+    r = len(dims) if dims is not None else _vector_len(b)
+    if r is None and sizes is not None:
+        r = len(sizes)
+    if r is None:
+        return [(x.dtype, unknown_shape())]
+    for name, v in (("begin", begin), ("size", sizes)):
+        if v is not None and len(v) != r:
+            raise ValueError("Length of %s (%d) must equal the rank of the input (%d)"
+                             % (name, len(v), r))
+    res = []
+    for i in range(r):
+        d = dims[i] if dims is not None else None
+        bi = begin[i] if begin is not None else None
+        si = sizes[i] if sizes is not None else None
+        if bi is not None and d is not None and bi > d:
+            raise ValueError("Expected begin[%d] in [0, %s], but got %d"
+                             % (i, "?" if d is None else d, bi))
+        if si is not None and si < -1:
+            raise ValueError("Expected size[%d] >= -1, but got %d" % (i, si))
+        if si is not None and si != -1 and size_v is not None and d is not None \
+                and bi is not None and bi + si > d:
+            raise ValueError("Expected size[%d] in [0, %d], but got %d" % (i, d - bi, si))
+        if si is None or (si == -1 and size_v is None):
+            res.append(None)
+        elif si == -1:
+            res.append(None if d is None or bi is None else d - bi)
+        else:
+            res.append(si)
+    return [(x.dtype, TensorShape(res))]
+
+
+def _slice_key(x_shape, begin, size_):
+    """A basic NumPy index for tf.slice, checking bounds (NumPy would clamp silently)."""
+    key = []
+    for i, (d, b, s) in enumerate(zip(x_shape, begin, size_)):
+        e = d if s == -1 else b + s
+        if b < 0 or b > d or e > d or s < -1:
+            raise ValueError("Expected begin[%d] in [0, %d] and begin[%d] + size[%d] <= %d, but "
+                             "got begin %d and size %d" % (i, d, i, i, d, b, s))
+        key.append(_pyslice(b, e))
+    return tuple(key) + (Ellipsis,)
+
+
+def _slice_kernel(op, ctx):
+    x = op._inputs[0]
+    begin, size_ = _static_ints(op._inputs[1]), _static_ints(op._inputs[2])
+    if begin is not None and size_ is not None:
+        if x._shape.is_fully_defined():
+            key = _slice_key(x._shape.as_tuple(), begin, size_)
+            return lambda v, b, s: v[key]
+        return lambda v, b, s: v[_slice_key(v.shape, begin, size_)]
+    return lambda v, b, s: v[_slice_key(v.shape, b.tolist(), s.tolist())]
+
+
+def _slice_grad(op, g):
+    x, b, _ = op._inputs
+    y = op._outputs[0]
+    begin = _static_ints(b)
+    if begin is not None and x._shape.is_fully_defined() and y._shape.is_fully_defined():
+        paddings = [[bi, d - bi - n] for bi, d, n in zip(begin, x._shape.as_tuple(),
+                                                       y._shape.as_tuple())]
+    else:
+        after = _shape_of(x, b.dtype) - shape(y, out_type=b.dtype) - b
+        paddings = stack([b, after], axis=1)
+    return [pad(g, paddings), None, None]
+
+
+register_op("Slice", infer=_slice_infer, kernel=_slice_kernel, grad=_slice_grad)
+
+
+def slice_(input_, begin, size, name=None):  # noqa: A002, F811 - TF1 argument names
+    """The block of ``input_`` starting at ``begin`` with extent ``size`` (-1: to the end).
+
+    Example:
+        >>> tf.slice(x, [0, 1, 2], [2, 3, -1])
+    """
+    x = convert_to_tensor(input_)
+    b = _index_tensor(begin)
+    s = _index_tensor(size)
+    if b.dtype is not s.dtype:
+        b, s = (math().cast(t, dtypes.int64) for t in (b, s))
+    return out("Slice", [x, b, s], name=name)
+
+
+# ----------------------------------------------------------------------------------------------
+# StridedSlice / StridedSliceGrad, and Tensor.__getitem__
+# ----------------------------------------------------------------------------------------------
+_SS_MASKS = ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
+
+
+def _ss_key(attrs, begin, end, strides):
+    """The NumPy basic index equal to a strided slice (sparse spec -> ints/slices/None/...).
+
+    A trailing Ellipsis is added when there is none: it changes nothing in the selection but
+    makes NumPy return a 0-d array rather than a scalar when every axis is shrunk.
+    """
+    bm, em, elm, nm, sm = (attrs[k] for k in _SS_MASKS)
+    key = []
+    for i in range(len(begin)):
+        bit = 1 << i
+        if elm & bit:
+            key.append(Ellipsis)
+        elif nm & bit:
+            key.append(None)
+        elif sm & bit:
+            key.append(int(begin[i]))
+        else:
+            if not strides[i]:
+                raise ValueError("strides[%d] must be non-zero" % i)
+            key.append(_pyslice(None if bm & bit else int(begin[i]),
+                                None if em & bit else int(end[i]), int(strides[i])))
+    if not elm:
+        key.append(Ellipsis)
+    return tuple(key)
+
+
+def _strided_slice_shape(op, x_shape, b, e, s):
+    """The static shape of a strided slice of ``x_shape``, as TF's shape function gives it."""
+    a = op._attrs
+    bm, em, elm, nm, sm = (a[k] for k in _SS_MASKS)
+    if bin(elm).count("1") > 1:
+        raise ValueError("Multiple ellipses in slice spec not allowed")
+    for t, nme in ((b, "begin"), (e, "end"), (s, "strides")):
+        check_dtype(op, t, INDEX, nme)
+        if t._shape.ndims not in (None, 1):
+            raise ValueError("%s must be a vector, got shape %s" % (nme, t._shape))
+    if not (b.dtype is e.dtype is s.dtype):
+        raise TypeError("begin, end and strides must have the same dtype, got %s, %s and %s"
+                        % (b.dtype.name, e.dtype.name, s.dtype.name))
+    dims = x_shape.as_tuple()
+    strides = _static_ints(s)
+    if dims is None or strides is None:
+        return unknown_shape()
+    if 0 in strides:
+        raise ValueError("strides[%d] must be non-zero" % strides.index(0))
+    begin, end = _static_ints(b), _static_ints(e)
+    n = len(strides)
+    consumed = builtins.sum(1 for i in range(n) if not (elm | nm) & (1 << i))
+    if consumed > len(dims):
+        raise ValueError("Index out of range using input dim %d; input has only %d dims"
+                         % (consumed - 1, len(dims)))
+    res = []
+    dim = 0
+    for i in range(n):
+        bit = 1 << i
+        if elm & bit:
+            k = len(dims) - consumed
+            res.extend(dims[dim:dim + k])
+            dim += k
+            continue
+        if nm & bit:
+            res.append(1)
+            continue
+        d = dims[dim]
+        dim += 1
+        if sm & bit:
+            if begin is not None and d is not None and not -d <= begin[i] < d:
+                raise ValueError("slice index %d of dimension %d out of bounds."
+                                 % (begin[i], dim - 1))
+            continue
+        bi = None if bm & bit else (begin[i] if begin is not None else False)
+        ei = None if em & bit else (end[i] if end is not None else False)
+        if d is None or bi is False or ei is False:
+            res.append(None)
+        else:
+            res.append(len(range(*_pyslice(bi, ei, strides[i]).indices(d))))
+    res.extend(dims[dim:])
+    return TensorShape(res)
+
+
+def _strided_slice_kernel(op, ctx):
+    attrs = {k: op._attrs[k] for k in _SS_MASKS}
+    static = [_static_ints(t) for t in op._inputs[1:4]]
+    if None not in static:
+        key = _ss_key(attrs, *static)
+        return lambda x, b, e, s: x[key]
+    return lambda x, b, e, s: x[_ss_key(attrs, b.tolist(), e.tolist(), s.tolist())]
+
+
+def _strided_slice_grad(op, g):
+    x, b, e, s = op._inputs
+    attrs = {k: op._attrs[k] for k in _SS_MASKS}
+    dx = out("StridedSliceGrad", [_shape_of(x, b.dtype), b, e, s, convert_to_tensor(g)], attrs)
+    return [dx, None, None, None]
+
+
+register_op("StridedSlice",
+            infer=lambda op: [(op._inputs[0].dtype,
+                               _strided_slice_shape(op, op._inputs[0]._shape, *op._inputs[1:]))],
+            kernel=_strided_slice_kernel, grad=_strided_slice_grad)
+
+
+def _strided_slice_grad_infer(op):
+    shp, b, e, s, dy = op._inputs
+    return [(dy.dtype, core.constant_value_as_shape(shp))]
+
+
+def _strided_slice_grad_kernel(op, ctx):
+    xp = ctx.xp
+    attrs = {k: op._attrs[k] for k in _SS_MASKS}
+    static = [_static_ints(t) for t in op._inputs[1:4]]
+    key = _ss_key(attrs, *static) if None not in static else None
+    in_shape = _static_ints(op._inputs[0])
+
+    def scatter(shp, b, e, s, dy):
+        res = xp.zeros(in_shape if in_shape is not None else tuple(shp.tolist()), dtype=dy.dtype)
+        res[key if key is not None else _ss_key(attrs, b.tolist(), e.tolist(), s.tolist())] = dy
+        return res
+    return scatter
+
+
+register_op("StridedSliceGrad", infer=_strided_slice_grad_infer,
+            kernel=_strided_slice_grad_kernel,
+            grad=lambda op, gg: [None, None, None, None, out(
+                "StridedSlice", [convert_to_tensor(gg)] + list(op._inputs[1:4]),
+                {k: op._attrs[k] for k in _SS_MASKS})],
+            doc="Zeros of the input's shape with the slice's gradient written into the slice.")
+
+
+def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0, ellipsis_mask=0,
+                  new_axis_mask=0, shrink_axis_mask=0, var=None, name=None):
+    """``input_[begin:end:strides]`` per dimension, with TF1's mask conventions.
+
+    Bit i of ``begin_mask``/``end_mask`` ignores ``begin[i]``/``end[i]`` (full range); of
+    ``ellipsis_mask`` makes entry i an ``...``; of ``new_axis_mask`` inserts a size-1 dim; of
+    ``shrink_axis_mask`` takes the single index ``begin[i]`` and drops the dim. ``x[...]``
+    builds this op.
+
+    Example:
+        >>> tf.strided_slice(x, [0, 1], [2, 5], [1, 2])     # x[0:2, 1:5:2]
+    """
+    x = convert_to_tensor(input_)
+    b, e = _index_tensor(begin), _index_tensor(end)
+    s = _index_tensor(strides) if strides is not None else ones_like(b)
+    attrs = {"begin_mask": int(begin_mask), "end_mask": int(end_mask),
+             "ellipsis_mask": int(ellipsis_mask), "new_axis_mask": int(new_axis_mask),
+             "shrink_axis_mask": int(shrink_axis_mask)}
+    return out("StridedSlice", [x, b, e, s], attrs, name=name or "StridedSlice")
+
+
+_INDEX_ERROR = ("Only integers, slices (`:`), ellipsis (`...`), tf.newaxis (`None`) and scalar "
+                "tf.int32/tf.int64 tensors are valid indices, got %r")
+
+
+def _check_index(idx):
+    """``idx`` as a Python int or a scalar int tensor; rejects anything else like TF1."""
+    if isinstance(idx, Tensor) or hasattr(idx, "_dense_tensor"):
+        t = convert_to_tensor(idx)
+        if t.dtype not in INDEX or t._shape.ndims not in (None, 0):
+            raise TypeError(_INDEX_ERROR % (idx,))
+        return t
+    if isinstance(idx, (float, np.floating, str, bytes)):
+        raise TypeError(_INDEX_ERROR % (idx,))
+    try:
+        return int(idx.__index__()) if hasattr(idx, "__index__") else int(idx.value)
+    except (AttributeError, TypeError):
+        raise TypeError(_INDEX_ERROR % (idx,)) from None
+
+
+def _slice_helper(tensor, slice_spec):
+    """``tensor[spec]``: ints, slices (any bounds/steps), ``...``, ``tf.newaxis``, int tensors.
+
+    Example:
+        >>> x[:, 1:4, :]      # [None, 5, 6] -> [None, 3, 6]
+        >>> x[..., ::-1, tf.newaxis]
+    """
+    if not isinstance(slice_spec, (list, tuple)):
+        slice_spec = [slice_spec]
+    begin, end, strides = [], [], []
+    masks = dict.fromkeys(_SS_MASKS, 0)
+    for i, s in enumerate(slice_spec):
+        bit = 1 << i
+        if isinstance(s, _pyslice):
+            for v, lst, mask in ((s.start, begin, "begin_mask"), (s.stop, end, "end_mask")):
+                if v is None:
+                    lst.append(0)
+                    masks[mask] |= bit
+                else:
+                    lst.append(_check_index(v))
+            strides.append(1 if s.step is None else _check_index(s.step))
+        elif s is Ellipsis or s is None:
+            begin.append(0)
+            end.append(0)
+            strides.append(1)
+            masks["ellipsis_mask" if s is Ellipsis else "new_axis_mask"] |= bit
+        else:
+            v = _check_index(s)
+            begin.append(v)
+            # The end of a shrunk axis is never read (TF uses begin + 1); a tensor index reuses
+            # begin there rather than adding an op.
+            end.append(v + 1 if isinstance(v, int) else v)
+            strides.append(1)
+            masks["shrink_axis_mask"] |= bit
+    if masks["ellipsis_mask"] & (masks["ellipsis_mask"] - 1):
+        raise ValueError("Multiple ellipses in slice spec not allowed")
+    tensors = [v for v in begin + end + strides if isinstance(v, Tensor)]
+    dt = dtypes.int64 if builtins.any(t.dtype is dtypes.int64 for t in tensors) else dtypes.int32
+    with tensor.graph.as_default():
+        parts = [_pack_index(v, dt) for v in (begin, end, strides)]
+    return out("StridedSlice", [tensor] + parts, masks, name="strided_slice")
+
+
+def _pack_index(values, dt):
+    """A 1-D ``dt`` tensor for ``values`` (ints and scalar int tensors)."""
+    if not builtins.any(isinstance(v, Tensor) for v in values):
+        return constant(np.asarray(values, dtype=dt.np))
+    parts = []
+    for v in values:
+        if not isinstance(v, Tensor):
+            v = constant(v, dtype=dt)
+        elif v.dtype is not dt:
+            v = math().cast(v, dt)
+        parts.append(v)
+    return stack(parts)
+
+
+Tensor.__getitem__ = _slice_helper
+
+
+# ----------------------------------------------------------------------------------------------
+# ReverseV2
+# ----------------------------------------------------------------------------------------------
+def _reverse_infer(op):
+    x = op._inputs[0]
+    r = x._shape.ndims
+    if r is not None:
+        for a in op._attrs["axis"]:
+            if not -r <= a < r:
+                raise ValueError("'axis'[%d] = %d is out of valid range [%d, %d)" % (
+                    op._attrs["axis"].index(a), a, -r, r))
+        axes = [a % r for a in op._attrs["axis"]]
+        if len(set(axes)) != len(axes):
+            raise ValueError("axis %s specifies a dimension more than once"
+                             % (list(op._attrs["axis"]),))
+    return [(x.dtype, x._shape)]
+
+
+def _reverse_kernel(op, ctx):
+    xp = ctx.xp
+    axis = op._attrs["axis"]
+    r = op._inputs[0]._shape.ndims
+    if r is None:
+        return lambda x: xp.flip(x, axis) if axis else x
+    axes = {a % r for a in axis}
+    key = tuple(_pyslice(None, None, -1) if i in axes else _pyslice(None) for i in range(r))
+    return lambda x: x[key]
+
+
+register_op("ReverseV2", infer=_reverse_infer, kernel=_reverse_kernel,
+            grad=lambda op, g: [reverse(g, op._attrs["axis"])])
+
+
+def reverse(tensor, axis, name=None):
+    """Reverses ``tensor`` along each dimension in ``axis`` (a list of ints).
+
+    Example:
+        >>> tf.reverse([[1, 2, 3]], [1])    # [[3, 2, 1]]
+    """
+    if isinstance(axis, Tensor):
+        v = constant_value(axis)
+        if v is None:
+            raise ValueError("reverse: axis must be known while the graph is built, got %s"
+                             % (axis,))
+        axis = v
+    axis = tuple(int(a) for a in np.reshape(axis, [-1]))
+    return out("ReverseV2", [convert_to_tensor(tensor)], {"axis": axis}, name=name)
+
+
+reverse_v2 = reverse
+
+
+# ----------------------------------------------------------------------------------------------
+# ReverseSequence
+# ----------------------------------------------------------------------------------------------
+def _reverse_sequence_infer(op):
+    x, lengths = op._inputs
+    check_dtype(op, lengths, INDEX, "seq_lengths")
+    sa, ba = op._attrs["seq_axis"], op._attrs["batch_axis"]
+    dims = x._shape.as_tuple()
+    if lengths._shape.ndims not in (None, 1):
+        raise ValueError("seq_lengths must be 1-D, got shape %s" % lengths._shape)
+    if dims is not None:
+        for nme, a in (("seq_axis", sa), ("batch_axis", ba)):
+            if not 0 <= a < len(dims):
+                raise ValueError("%s = %d out of range for an input of rank %d"
+                                 % (nme, a, len(dims)))
+        if sa == ba:
+            raise ValueError("seq_axis == batch_axis == %d" % sa)
+        n = _vector_len(lengths)
+        if n is not None and dims[ba] is not None and n != dims[ba]:
+            raise ValueError("Dimensions must be equal, but are %d and %d (seq_lengths vs input "
+                             "dim %d)" % (n, dims[ba], ba))
+    return [(x.dtype, x._shape)]
+
+
+def _reverse_sequence_kernel(op, ctx):
+    xp = ctx.xp
+    sa, ba = op._attrs["seq_axis"], op._attrs["batch_axis"]
+
+    def reverse_seq(x, lengths):
+        n = x.shape[sa]
+        if lengths.size and (int(lengths.max()) > n or int(lengths.min()) < 0):
+            raise ValueError("seq_lengths must be in [0, %d], got %s" % (n, lengths.tolist()))
+        t = xp.arange(n)
+        lens = lengths.astype(t.dtype)[:, None]
+        src = xp.where(t < lens, lens - 1 - t, t)  # [batch, time]: where each output step reads
+        if ba > sa:
+            src = src.T
+        view = [1] * x.ndim
+        view[ba], view[sa] = x.shape[ba], n
+        return xp.take_along_axis(x, xp.broadcast_to(src.reshape(view), x.shape), axis=sa)
+    return reverse_seq
+
+
+register_op("ReverseSequence", infer=_reverse_sequence_infer, kernel=_reverse_sequence_kernel,
+            grad=lambda op, g: [out("ReverseSequence", [convert_to_tensor(g), op._inputs[1]],
+                                    dict(op._attrs)), None])
+
+
+def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=None,  # noqa: A002
+                     seq_dim=None, batch_dim=None):
+    """Reverses the first ``seq_lengths[i]`` steps (along ``seq_axis``) of each example i.
+
+    Example:
+        >>> tf.reverse_sequence([[1, 2, 3], [4, 5, 6]], [2, 3], seq_axis=1)  # [[2,1,3],[6,5,4]]
+    """
+    sa = seq_axis if seq_axis is not None else seq_dim
+    ba = batch_axis if batch_axis is not None else batch_dim
+    if sa is None:
+        raise ValueError("reverse_sequence needs seq_axis")
+    x = convert_to_tensor(input)
+    r = x._shape.ndims
+    sa, ba = int(sa), 0 if ba is None else int(ba)
+    if r is not None:
+        sa, ba = sa % r if sa < 0 else sa, ba % r if ba < 0 else ba
+    return out("ReverseSequence", [x, _index_tensor(seq_lengths)],
+               {"seq_axis": sa, "batch_axis": ba}, name=name)
+
+
+# ----------------------------------------------------------------------------------------------
+# GatherV2 (gradient: IndexedSlices for axis 0) / UnsortedSegmentSum / IndexedSlices -> dense
+# ----------------------------------------------------------------------------------------------
+def _gather_infer(op):
+    params, indices = op._inputs
+    check_dtype(op, indices, INDEX, "indices")
+    axis = op._attrs["axis"]
+    dims, idims = params._shape.as_tuple(), indices._shape.as_tuple()
+    if dims is None:
+        return [(params.dtype, unknown_shape())]
+    if not -len(dims) <= axis < len(dims):
+        raise ValueError("Shape must be at least rank %d but is rank %d (gather axis %d)"
+                         % ((axis if axis >= 0 else -axis - 1) + 1, len(dims), axis))
+    a = axis % len(dims)
+    if idims is None:
+        return [(params.dtype, unknown_shape())]
+    return [(params.dtype, TensorShape(dims[:a] + idims + dims[a + 1:]))]
+
+
+def _gather_kernel(op, ctx):
+    xp = ctx.xp
+    axis = op._attrs["axis"]
+    return lambda params, indices: xp.take(params, indices, axis=axis)
+
+
+def _gather_grad(op, g):
+    params, indices = op._inputs
+    dims = params._shape.as_tuple()
+    axis = op._attrs["axis"]
+    if dims is None:
+        raise ValueError("The gradient of gather needs the rank of params %s" % params.name)
+    a = axis % len(dims)
+    g = convert_to_tensor(g)
+    if a == 0:
+        # Sparse: only the gathered rows get gradient (optimizers update just those rows).
+        values = g if indices._shape.ndims == 1 else reshape(g, [-1] + _shape_list(params)[1:])
+        flat = indices if indices._shape.ndims == 1 else reshape(indices, [-1])
+        return [IndexedSlices(values, flat, _shape_of(params)), None]
+    # Dense for other axes: bring the gathered axis to the front, segment-sum it, move it back.
+    pdims = _shape_list(params)
+    outer, inner = pdims[:a], pdims[a + 1:]
+    values = reshape(g, outer + [-1] + inner)
+    r = len(dims)
+    front = transpose(values, [a] + list(range(a)) + list(range(a + 1, r)))
+    summed = unsorted_segment_sum(front, reshape(indices, [-1]), pdims[a])
+    return [transpose(summed, list(range(1, a + 1)) + [0] + list(range(a + 1, r))), None]
+
+
+register_op("GatherV2", infer=_gather_infer, kernel=_gather_kernel, grad=_gather_grad)
+
+
+def gather(params, indices, validate_indices=None, name=None, axis=None, batch_dims=0):
+    """Gathers slices of ``params`` along ``axis`` at ``indices`` (any shape).
+
+    The output shape is ``params.shape[:axis] + indices.shape + params.shape[axis + 1:]``.
+    The gradient w.r.t. ``params`` along axis 0 is an ``IndexedSlices`` (sparse rows).
+
+    Example:
+        >>> tf.gather(embeddings, ids)                 # [vocab, d], [batch] -> [batch, d]
+        >>> tf.gather(x, [3, 1], axis=1)
+    """
+    if batch_dims:
+        raise ValueError("gather: batch_dims=%r is not supported (only 0)" % (batch_dims,))
+    p = convert_to_tensor(params)
+    i = _index_tensor(indices)
+    a = 0 if axis is None else _static_axis(axis, "gather")
+    return out("GatherV2", [p, i], {"axis": a}, name=name or "GatherV2")
+
+
+def _segment_add(xp, values, ids, num, inner):
+    """Sums rows of ``values`` (one per id) into ``num`` rows of shape ``inner``; ids < 0 dropped.
+
+    ``add.at`` on a flat view with flat indices is several times faster than on 2-D rows.
+    """
+    k = int(np.prod(inner, dtype=np.int64))
+    res = xp.zeros(num * k, dtype=values.dtype)
+    ids = ids.reshape(-1)
+    vals = values.reshape(ids.size, k)
+    if ids.size and int(ids.min()) < 0:
+        keep = ids >= 0
+        ids, vals = ids[keep], vals[keep]
+    if k == 1:
+        xp.add.at(res, ids, vals.reshape(-1))
+    elif k:
+        flat = (ids.astype(np.int64)[:, None] * k + xp.arange(k)).reshape(-1)
+        xp.add.at(res, flat, vals.reshape(-1))
+    return res.reshape((num,) + tuple(inner))
+
+
+def _uss_infer(op):
+    data, ids, n = op._inputs
+    check_dtype(op, ids, INDEX, "segment_ids")
+    check_dtype(op, n, INDEX, "num_segments")
+    num = _static_int(n)
+    dims, idims = data._shape.as_tuple(), ids._shape.as_tuple()
+    if dims is None or idims is None:
+        return [(data.dtype, unknown_shape())]
+    if len(idims) > len(dims) or not TensorShape(dims[:len(idims)]).is_compatible_with(ids._shape):
+        raise ValueError("data.shape = %s does not start with segment_ids.shape = %s"
+                         % (data._shape, ids._shape))
+    return [(data.dtype, TensorShape((num,) + dims[len(idims):]))]
+
+
+def _uss_kernel(op, ctx):
+    xp = ctx.xp
+    num = _static_int(op._inputs[2])
+
+    def uss(data, ids, n):
+        nn = num if num is not None else int(n)
+        return _segment_add(xp, data, ids, nn, data.shape[ids.ndim:])
+    return uss
+
+
+def _uss_grad(op, g):
+    data, ids, _ = op._inputs
+    safe = math().maximum(ids, constant(0, dtype=ids.dtype))
+    gathered = gather(g, safe)
+    keep = math().cast(math().greater_equal(ids, constant(0, dtype=ids.dtype)), g.dtype)
+    extra = (data._shape.ndims or 0) - (ids._shape.ndims or 0)
+    if extra:
+        keep = reshape(keep, _shape_list(ids) + [1] * extra)
+    return [gathered * keep, None, None]
+
+
+register_op("UnsortedSegmentSum", infer=_uss_infer, kernel=_uss_kernel, grad=_uss_grad)
+
+
+def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
+    """``out[i] = sum of data[j...] over j with segment_ids[j] == i``; negative ids are dropped.
+
+    Example:
+        >>> tf.unsorted_segment_sum([1., 2., 3.], [0, 2, 0], 3)    # [4., 0., 2.]
+    """
+    d = convert_to_tensor(data)
+    ids = _index_tensor(segment_ids)
+    n = num_segments if isinstance(num_segments, Tensor) else constant(int(num_segments),
+                                                                       dtype=ids.dtype)
+    return out("UnsortedSegmentSum", [d, ids, n], name=name)
+
+
+def _indexed_slices_to_tensor(value, dtype=None, name=None, as_ref=False):
+    """Densifies an IndexedSlices (duplicate indices add up) with one UnsortedSegmentSum."""
+    if dtype is not None and dtypes.as_dtype(dtype) is not value.dtype:
+        raise ValueError("Tensor conversion requested dtype %s for IndexedSlices with dtype %s"
+                         % (dtypes.as_dtype(dtype).name, value.dtype.name))
+    if value.dense_shape is None:
+        raise ValueError("Tensor conversion requested for IndexedSlices without dense_shape: %s"
+                         % (value,))
+    ds = convert_to_tensor(value.dense_shape)
+    n = _static_ints(ds)
+    with value.values.graph.as_default():
+        num = n[0] if n is not None else ds[0]
+        dense = unsorted_segment_sum(value.values, value.indices, num, name=name)
+    dense.set_shape(core.constant_value_as_shape(ds))
+    return dense
+
+
+core.register_tensor_conversion_function(IndexedSlices, _indexed_slices_to_tensor)
+
+
+# ----------------------------------------------------------------------------------------------
+# GatherNd / ScatterNd
+# ----------------------------------------------------------------------------------------------
+def _gather_nd_infer(op):
+    params, indices = op._inputs
+    check_dtype(op, indices, INDEX, "indices")
+    dims, idims = params._shape.as_tuple(), indices._shape.as_tuple()
+    if idims is None or not idims or idims[-1] is None:
+        return [(params.dtype, unknown_shape())]
+    k = idims[-1]
+    if dims is None:
+        return [(params.dtype, unknown_shape())]
+    if k > len(dims):
+        raise ValueError("indices.shape[-1] must be <= params.rank, but saw indices shape %s and "
+                         "params shape %s" % (indices._shape, params._shape))
+    return [(params.dtype, TensorShape(idims[:-1] + dims[k:]))]
+
+
+def _gather_nd_kernel(op, ctx):
+    xp = ctx.xp
+
+    def gather_nd(params, indices):
+        k = indices.shape[-1]
+        if k == 0:
+            return xp.broadcast_to(params, indices.shape[:-1] + params.shape).copy()
+        # Ellipsis: a fully-indexed (0-d) result stays an array.
+        return params[tuple(indices[..., i] for i in range(k)) + (Ellipsis,)]
+    return gather_nd
+
+
+def _gather_nd_grad(op, g):
+    params, indices = op._inputs
+    return [scatter_nd(indices, g, _shape_of(params, indices.dtype)), None]
+
+
+register_op("GatherNd", infer=_gather_nd_infer, kernel=_gather_nd_kernel, grad=_gather_nd_grad)
+
+
+def gather_nd(params, indices, name=None, batch_dims=0):
+    """Gathers slices of ``params`` addressed by the last dimension of ``indices``.
+
+    ``out[i...] = params[indices[i..., 0], ..., indices[i..., K-1], ...]``.
+
+    Example:
+        >>> tf.gather_nd([[1, 2], [3, 4]], [[0, 1], [1, 0]])    # [2, 3]
+    """
+    if batch_dims:
+        raise ValueError("gather_nd: batch_dims=%r is not supported (only 0)" % (batch_dims,))
+    return out("GatherNd", [convert_to_tensor(params), _index_tensor(indices)], name=name)
+
+
+def _scatter_nd_infer(op):
+    indices, updates, s = op._inputs
+    check_dtype(op, indices, INDEX, "indices")
+    check_dtype(op, s, INDEX, "shape")
+    target = core.constant_value_as_shape(s)
+    idims, udims, tdims = (t.as_tuple() for t in (indices._shape, updates._shape, target))
+    if None not in (idims, udims, tdims) and idims and idims[-1] is not None:
+        k = idims[-1]
+        want = TensorShape(idims[:-1] + tdims[k:])
+        if k > len(tdims) or not want.is_compatible_with(updates._shape):
+            raise ValueError("The outer %d dimensions of indices.shape=%s must match the outer %d "
+                             "dimensions of updates.shape=%s, and the inner dimensions of "
+                             "updates must match shape[%d:] of shape=%s" % (
+                                 len(idims) - 1, indices._shape, len(idims) - 1, updates._shape,
+                                 k, target))
+    return [(updates.dtype, target)]
+
+
+def _scatter_nd_kernel(op, ctx):
+    xp = ctx.xp
+    static = _static_ints(op._inputs[2])
+
+    def scatter_nd_(indices, updates, s):
+        shp = static if static is not None else tuple(s.tolist())
+        k = indices.shape[-1]
+        lead = shp[:k]
+        flat = xp.ravel_multi_index(tuple(indices[..., i].reshape(-1) for i in range(k)), lead) \
+            if k else xp.zeros(int(np.prod(indices.shape[:-1])), dtype=np.int64)
+        return _segment_add(xp, updates, flat, int(np.prod(lead, dtype=np.int64)),
+                            shp[k:]).reshape(shp)
+    return scatter_nd_
+
+
+register_op("ScatterNd", infer=_scatter_nd_infer, kernel=_scatter_nd_kernel,
+            grad=lambda op, g: [None, gather_nd(g, op._inputs[0]), None])
+
+
+def scatter_nd(indices, updates, shape, name=None):  # noqa: F811 - TF1 argument name
+    """Zeros of ``shape`` with ``updates`` added at ``indices`` (duplicates add up).
+
+    Example:
+        >>> tf.scatter_nd([[1], [3]], [9., 10.], [5])    # [0, 9, 0, 10, 0]
+    """
+    i = _index_tensor(indices)
+    return out("ScatterNd", [i, convert_to_tensor(updates), _index_tensor(_shape_arg(shape))],
+               name=name)
+
+
+# ----------------------------------------------------------------------------------------------
+# OneHot
+# ----------------------------------------------------------------------------------------------
+def _one_hot_infer(op):
+    indices, depth, on, off = op._inputs
+    if indices.dtype not in (dtypes.uint8, dtypes.int32, dtypes.int64):
+        raise TypeError("Value passed to parameter 'indices' has DataType %s not in list of "
+                        "allowed values: uint8, int32, int64" % indices.dtype.name)
+    check_dtype(op, depth, frozenset([dtypes.int32]), "depth")
+    if on.dtype is not off.dtype:
+        raise TypeError("on_value (%s) and off_value (%s) must have the same dtype"
+                        % (on.dtype.name, off.dtype.name))
+    d = _static_int(depth)
+    if d is not None and d < 0:
+        raise ValueError("depth must be non-negative, got: %d" % d)
+    dims = indices._shape.as_tuple()
+    axis = op._attrs["axis"]
+    if dims is None:
+        return [(on.dtype, unknown_shape())]
+    if not -1 <= axis <= len(dims):
+        raise ValueError("Expected axis to be -1 or between [0, %d).  But received: %d"
+                         % (len(dims) + 1, axis))
+    res = list(dims)
+    res.insert(len(dims) if axis == -1 else axis, d)
+    return [(on.dtype, TensorShape(res))]
+
+
+def _one_hot_kernel(op, ctx):
+    xp = ctx.xp
+    axis = op._attrs["axis"]
+    depth = _static_int(op._inputs[1])
+    rank = op._inputs[0]._shape.ndims
+
+    def positions(d, r):
+        a = r if axis == -1 else axis
+        return xp.arange(d).reshape((d,) + (1,) * (r - a)), a
+    if depth is not None and rank is not None:
+        ar, a = positions(depth, rank)
+        return lambda ind, d, on, off: xp.where(xp.expand_dims(ind, a) == ar, on, off)
+
+    def one_hot_(ind, d, on, off):
+        ar_, a_ = positions(int(d), ind.ndim)
+        return xp.where(xp.expand_dims(ind, a_) == ar_, on, off)
+    return one_hot_
+
+
+register_op("OneHot", infer=_one_hot_infer, kernel=_one_hot_kernel, grad=NOT_DIFFERENTIABLE)
+
+
+def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
+    """One-hot vectors: ``on_value`` at each index, ``off_value`` elsewhere.
+
+    Indices outside [0, depth) (e.g. -1) give all-``off_value`` vectors.
+
+    The dtype is ``dtype`` if given, else that of ``on_value``/``off_value``, else float32.
+    The new dimension of size ``depth`` goes at ``axis`` (default: last).
+
+    Example:
+        >>> tf.one_hot([0, 2], depth=3)     # [[1., 0., 0.], [0., 0., 1.]]
+    """
+    ind = convert_to_tensor(indices)
+    given = {"on_value": on_value, "off_value": off_value}
+    inferred = {}
+    for key, v in given.items():
+        if v is not None:
+            inferred[key] = v.dtype if isinstance(v, Tensor) else core._infer_dtype(v)
+    if dtype is not None:
+        dt = dtypes.as_dtype(dtype)
+        for key, v in given.items():
+            if isinstance(v, Tensor) and v.dtype is not dt:
+                raise TypeError("dtype %s of %s does not match dtype parameter %s"
+                                % (v.dtype.name, key, dt.name))
+    else:
+        if len(inferred) == 2 and inferred["on_value"] is not inferred["off_value"]:
+            raise TypeError("dtype %s of on_value does not match dtype %s of off_value"
+                            % (inferred["on_value"].name, inferred["off_value"].name))
+        dt = inferred.get("on_value") or inferred.get("off_value") or dtypes.float32
+    with ind.graph.as_default():
+        # As TF1, the defaults are the Python ints 1 and 0 (so dtype=tf.bool needs explicit values).
+        on = convert_to_tensor(1 if on_value is None else on_value, dtype=dt)
+        off = convert_to_tensor(0 if off_value is None else off_value, dtype=dt)
+        d = depth if isinstance(depth, Tensor) else constant(int(depth), dtype=dtypes.int32)
+    return out("OneHot", [ind, d, on, off], {"axis": -1 if axis is None else int(axis)},
+               name=name or "one_hot")
+
+
+# ----------------------------------------------------------------------------------------------
+# BooleanMask / BooleanMaskGrad, SequenceMask
+# ----------------------------------------------------------------------------------------------
+def _boolean_mask_infer(op):
+    x, mask = op._inputs
+    if mask.dtype is not dtypes.bool_:
+        raise TypeError("mask must be a bool tensor, got %s" % mask.dtype.name)
+    k = mask._shape.ndims
+    axis = op._attrs["axis"]
+    if k is None:
+        raise ValueError("Number of mask dimensions must be specified, even if some dimensions "
+                         "are None.  E.g. shape=[None] is ok, but shape=None is not.")
+    if k == 0:
+        raise ValueError("mask cannot be scalar.")
+    dims = x._shape.as_tuple()
+    if dims is None:
+        return [(x.dtype, unknown_shape())]
+    if axis + k > len(dims):
+        raise ValueError("mask of rank %d at axis %d does not fit a tensor of rank %d"
+                         % (k, axis, len(dims)))
+    part = TensorShape(dims[axis:axis + k])
+    if not part.is_compatible_with(mask._shape):
+        raise ValueError("Shapes %s and %s are incompatible" % (part, mask._shape))
+    return [(x.dtype, TensorShape(dims[:axis] + (None,) + dims[axis + k:]))]
+
+
+def _boolean_mask_kernel(op, ctx):
+    pre = (_pyslice(None),) * op._attrs["axis"]
+    return lambda x, mask: x[pre + (mask,)]
+
+
+def _boolean_mask_grad_kernel(op, ctx):
+    xp = ctx.xp
+    axis = op._attrs["axis"]
+    pre = (_pyslice(None),) * axis
+
+    def scatter(mask, g):
+        res = xp.zeros(g.shape[:axis] + mask.shape + g.shape[axis + 1:], dtype=g.dtype)
+        res[pre + (mask,)] = g
+        return res
+    return scatter
+
+
+def _boolean_mask_grad_infer(op):
+    mask, g = op._inputs
+    dims, mdims = g._shape.as_tuple(), mask._shape.as_tuple()
+    if dims is None or mdims is None:
+        return [(g.dtype, unknown_shape())]
+    a = op._attrs["axis"]
+    return [(g.dtype, TensorShape(dims[:a] + mdims + dims[a + 1:]))]
+
+
+register_op("BooleanMask", infer=_boolean_mask_infer, kernel=_boolean_mask_kernel,
+            grad=lambda op, g: [out("BooleanMaskGrad", [op._inputs[1], convert_to_tensor(g)],
+                                    {"axis": op._attrs["axis"]}), None])
+register_op("BooleanMaskGrad", infer=_boolean_mask_grad_infer, kernel=_boolean_mask_grad_kernel,
+            grad=lambda op, gg: [None, boolean_mask(gg, op._inputs[0], axis=op._attrs["axis"])],
+            doc="Zeros of the masked tensor's shape with the gradient written where mask is True.")
+
+
+def boolean_mask(tensor, mask, name="boolean_mask", axis=None):
+    """The entries of ``tensor`` where ``mask`` is True, flattened over the mask's dims.
+
+    ``mask`` (bool, rank k, static rank) covers dims ``axis .. axis+k-1`` of ``tensor``.
+
+    Example:
+        >>> tf.boolean_mask([1, 2, 3], [True, False, True])    # [1, 3]
+    """
+    x = convert_to_tensor(tensor)
+    m = convert_to_tensor(mask)
+    if m.dtype is not dtypes.bool_ and (m.dtype.is_integer or m.dtype.is_floating):
+        m = math().not_equal(m, constant(0, dtype=m.dtype))  # TF1 keeps the non-zero entries
+    a = 0 if axis is None else _static_axis(axis, "boolean_mask")
+    if a < 0:
+        if x._shape.ndims is None:
+            raise ValueError("boolean_mask: a negative axis needs the rank of the tensor")
+        a %= x._shape.ndims
+    return out("BooleanMask", [x, m], {"axis": a}, name=name)
+
+
+def _static_maxlen(op):
+    """maxlen if known at construction: given, or the max of constant lengths."""
+    if len(op._inputs) == 2:
+        return _static_int(op._inputs[1])
+    v = constant_value(op._inputs[0])
+    return None if v is None else builtins.max(int(v.max()), 0) if v.size else 0
+
+
+def _sequence_mask_infer(op):
+    lengths = op._inputs[0]
+    check_dtype(op, lengths, INDEX, "lengths")
+    m = _static_maxlen(op)
+    dims = lengths._shape.as_tuple()
+    if dims is None:
+        return [(op._attrs["dtype"], unknown_shape())]
+    return [(op._attrs["dtype"], TensorShape(dims + (m,)))]
+
+
+def _sequence_mask_kernel(op, ctx):
+    xp = ctx.xp
+    npd = op._attrs["dtype"].np
+    static = _static_maxlen(op)
+
+    def mask_(lengths, maxlen=None):
+        if static is not None:
+            m = static
+        elif maxlen is not None:
+            m = int(maxlen)
+        else:
+            m = int(lengths.max()) if lengths.size else 0
+        r = xp.arange(builtins.max(m, 0), dtype=lengths.dtype) < lengths[..., None]
+        return r if npd is np.bool_ else r.astype(npd)
+    return mask_
+
+
+register_op("SequenceMask", infer=_sequence_mask_infer, kernel=_sequence_mask_kernel,
+            grad=NOT_DIFFERENTIABLE)
+
+
+def sequence_mask(lengths, maxlen=None, dtype=dtypes.bool_, name=None):
+    """``mask[i..., j] = j < lengths[i...]`` for j in [0, maxlen) (default maxlen: max length).
+
+    Example:
+        >>> tf.sequence_mask([1, 3], 4)    # [[T, F, F, F], [T, T, T, F]]
+    """
+    n = _index_tensor(lengths)
+    ins = [n]
+    if maxlen is not None:
+        with n.graph.as_default():
+            ins.append(math().cast(maxlen, n.dtype) if isinstance(maxlen, Tensor)
+                       else constant(int(maxlen), dtype=n.dtype))
+    return out("SequenceMask", ins, {"dtype": dtypes.as_dtype(dtype)}, name=name or "SequenceMask")
+
+
+# ----------------------------------------------------------------------------------------------
+# Unique / UniqueWithCounts
+# ----------------------------------------------------------------------------------------------
+UniqueOutput = collections.namedtuple("Unique", ["y", "idx"])
+UniqueWithCountsOutput = collections.namedtuple("UniqueWithCounts", ["y", "idx", "count"])
+
+
+def _unique_infer(op):
+    x = op._inputs[0]
+    if x._shape.ndims not in (None, 1):
+        raise ValueError("Shape must be rank 1 but is rank %d" % x._shape.ndims)
+    idx_dt = op._attrs["out_idx"]
+    specs = [(x.dtype, TensorShape([None])), (idx_dt, x._shape.with_rank(1))]
+    if op._attrs["counts"]:
+        specs.append((idx_dt, TensorShape([None])))
+    return specs
+
+
+def _unique_kernel(op, ctx):
+    xp = ctx.xp
+    idx_np = op._attrs["out_idx"].np
+    counts = op._attrs["counts"]
+
+    def unique_(x):
+        # TF orders the unique values by first occurrence; NumPy sorts them. Reorder.
+        res = xp.unique(x, return_index=True, return_inverse=True, return_counts=counts)
+        u, first, inv = res[:3]
+        order = xp.argsort(first, kind="stable")
+        rank_of = xp.empty_like(order)
+        rank_of[order] = xp.arange(order.size)
+        outs = (u[order], rank_of[inv.reshape(-1)].astype(idx_np))
+        return outs + (res[3][order].astype(idx_np),) if counts else outs
+    return unique_
+
+
+register_op("Unique", infer=_unique_infer, kernel=_unique_kernel, grad=NOT_DIFFERENTIABLE)
+
+
+def unique(x, out_idx=dtypes.int32, name=None):
+    """The distinct values of 1-D ``x`` in order of first occurrence, and each entry's index.
+
+    Returns:
+        A namedtuple ``(y, idx)`` with ``x == gather(y, idx)``.
+
+    Example:
+        >>> y, idx = tf.unique([3, 1, 3, 2])    # y = [3, 1, 2], idx = [0, 1, 0, 2]
+    """
+    o = core.op("Unique", [convert_to_tensor(x)],
+                {"out_idx": dtypes.as_dtype(out_idx), "counts": False}, name=name)
+    return UniqueOutput(*o._outputs)
+
+
+def unique_with_counts(x, out_idx=dtypes.int32, name=None):
+    """Like :func:`unique`, plus how many times each distinct value occurs."""
+    o = core.op("Unique", [convert_to_tensor(x)],
+                {"out_idx": dtypes.as_dtype(out_idx), "counts": True},
+                name=name or "UniqueWithCounts")
+    return UniqueWithCountsOutput(*o._outputs)
+
+
+# ----------------------------------------------------------------------------------------------
+# TopKV2 (exported here as top_k; tf.nn.top_k in TF1)
+# ----------------------------------------------------------------------------------------------
+TopKOutput = collections.namedtuple("TopKV2", ["values", "indices"])
+
+
+def _top_k_infer(op):
+    x, k = op._inputs
+    check_dtype(op, k, frozenset([dtypes.int32]), "k")
+    if not (x.dtype.is_floating or x.dtype.is_integer):
+        raise TypeError("top_k needs a real numeric input, got %s" % x.dtype.name)
+    kv = _static_int(k)
+    if kv is not None and kv < 0:
+        raise ValueError("Need k >= 0, got %d" % kv)
+    dims = x._shape.as_tuple()
+    if dims is None:
+        return [(x.dtype, unknown_shape()), (dtypes.int32, unknown_shape())]
+    if not dims:
+        raise ValueError("input must be at least 1-D, got a scalar")
+    if kv is not None and dims[-1] is not None and dims[-1] < kv:
+        raise ValueError("input must have last dimension >= k = %d but is %d" % (kv, dims[-1]))
+    s = TensorShape(dims[:-1] + (kv,))
+    return [(x.dtype, s), (dtypes.int32, s)]
+
+
+def _top_k_smallest(xp, key, k):
+    """Indices of the ``k`` smallest keys per row, ordered by (key, index), in O(n) + O(k log k).
+
+    A partition finds each row's k-th key ``t``; all keys < t are taken, then the first
+    (by index) of the keys == t until there are k; the k survivors are then sorted stably.
+    """
+    n = key.shape[-1]
+    t = xp.partition(key, k - 1, axis=-1)[..., k - 1:k]
+    less = key < t
+    eq = key == t
+    need = k - less.sum(axis=-1, keepdims=True)
+    sel = less | (eq & (xp.cumsum(eq, axis=-1) <= need))
+    cols = xp.nonzero(sel.reshape(-1, n))[1].reshape(key.shape[:-1] + (k,))
+    order = xp.argsort(xp.take_along_axis(key, cols, axis=-1), axis=-1, kind="stable")
+    return xp.take_along_axis(cols, order, axis=-1)
+
+
+def _top_k_kernel(op, ctx):
+    xp = ctx.xp
+    k_static = _static_int(op._inputs[1])
+    # An order-reversing key keeps the search ascending and stable: ties go to the lower index.
+    negate = (lambda x: -x) if op._inputs[0].dtype.is_floating else (lambda x: ~x)
+
+    def top_k_(x, k):
+        kk = k_static if k_static is not None else int(k)
+        n = x.shape[-1]
+        if n < kk:
+            raise ValueError("input must have at least k=%d columns, got %d" % (kk, n))
+        if n >= 64 and 0 < kk * 8 <= n:
+            idx = _top_k_smallest(xp, negate(x), kk)
+        else:
+            idx = xp.argsort(negate(x), axis=-1, kind="stable")[..., :kk]
+        return xp.take_along_axis(x, idx, axis=-1), idx.astype(np.int32)
+    return top_k_
+
+
+def _top_k_grad(op, g_values, g_indices):
+    """Scatters the values' gradient back to the positions they came from (flat ScatterNd)."""
+    x = op._inputs[0]
+    idx = op._outputs[1]
+    in_dims = _shape_list(x)
+    n = in_dims[-1]
+    k = _shape_list(idx)[-1]
+    idx2 = reshape(idx, [-1, k])
+    rows = _shape_list(idx2)[0]
+    offsets = range_(0, rows * n, n) if isinstance(rows * n, Tensor) or isinstance(n, Tensor) \
+        else constant(np.arange(0, rows * n, n, dtype=np.int32))
+    flat = reshape(idx2 + expand_dims(offsets, -1), [-1, 1])
+    total = rows * n
+    dense = scatter_nd(flat, reshape(g_values, [-1]), [total])
+    return [reshape(dense, in_dims), None]
+
+
+register_op("TopKV2", infer=_top_k_infer, kernel=_top_k_kernel, grad=_top_k_grad)
+
+
+def top_k(input, k=1, sorted=True, name=None):  # noqa: A002 - TF1 argument names
+    """The ``k`` largest entries of the last dimension, in descending order, and their indices.
+
+    Ties go to the lower index. Returns a namedtuple ``(values, indices)`` (indices int32).
+
+    Example:
+        >>> values, indices = tf.nn.top_k(logits, k=5)
+    """
+    x = convert_to_tensor(input)
+    kt = k if isinstance(k, Tensor) else constant(int(k), dtype=dtypes.int32)
+    o = core.op("TopKV2", [x, kt], {"sorted": bool(sorted)}, name=name)
+    return TopKOutput(*o._outputs)
+
+
+# ----------------------------------------------------------------------------------------------
+# meshgrid
+# ----------------------------------------------------------------------------------------------
+def meshgrid(*args, **kwargs):
+    """Coordinate grids from 1-D tensors (``indexing="xy"``: Cartesian, ``"ij"``: matrix).
+
+    Example:
+        >>> X, Y = tf.meshgrid([1, 2, 3], [4, 5])     # both [2, 3]
+    """
+    indexing = kwargs.pop("indexing", "xy")
+    kwargs.pop("name", None)
+    if kwargs:
+        raise TypeError("'%s' is an invalid keyword argument for this function"
+                        % next(iter(kwargs)))
+    if indexing not in ("xy", "ij"):
+        raise ValueError("indexing parameter must be either 'xy' or 'ij'")
+    ts = [reshape(convert_to_tensor(a), [-1]) for a in args]
+    n = len(ts)
+    sizes = [t._shape.as_tuple()[0] if t._shape.as_tuple()[0] is not None else size(t)
+             for t in ts]
+    cols = [[1] * i + [-1] + [1] * (n - i - 1) for i in range(n)]
+    if indexing == "xy" and n > 1:
+        cols[0], cols[1] = [1, -1] + [1] * (n - 2), [-1, 1] + [1] * (n - 2)
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    return [broadcast_to(reshape(t, c), sizes) for t, c in zip(ts, cols)]
+
+
+slice = slice_  # noqa: A001 - the TF1 name tf.slice; module code uses _pyslice for Python's

@@ -25,7 +25,9 @@ def op(op_type, inputs, attrs=None, name=None, graph=None):
     the default graph); inputs from different graphs are rejected when it is created.
     """
     if graph is None:
-        graph = inputs[0].graph if inputs else get_default_graph()
+        dg = get_default_graph()
+        # Inside a function body every op goes into the body (outer inputs get captured).
+        graph = dg if not inputs or dg.outer_graph is not None else inputs[0].graph
     return graph._create_op(op_type, list(inputs), attrs if attrs is not None else {}, name)
 
 

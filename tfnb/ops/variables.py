@@ -49,10 +49,13 @@ register_op("VarHandleOp", infer=lambda op: [(dtypes.resource, TensorShape([]))]
 
 
 def _handle_spec(handle):
-    """(dtype, shape) a resource handle refers to, from its VarHandleOp."""
-    h = handle.op
-    if h.type == "VarHandleOp":
-        return h._attrs["dtype"], h._attrs["shape"]
+    """(dtype, shape) a resource handle refers to: from its VarHandleOp, or from the handle
+    data a function graph records on the placeholder that captures a handle."""
+    a = handle.op._attrs
+    if handle.op.type == "VarHandleOp":
+        return a["dtype"], a["shape"]
+    if "_handle_dtype" in a:
+        return a["_handle_dtype"], a["_handle_shape"]
     return None, unknown_shape()
 
 

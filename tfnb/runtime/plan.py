@@ -140,12 +140,20 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors):
     folded = {}
     counter = itertools.count()
     body = []  # (op, out_names, in_names)
+    members = set(ops)
+    fetch_set = set(fetch_tensors)
     for op in ops:
         odef = op._op_def
         outs_needed = [t for t in op._outputs]
+        # Kernels may skip work for outputs nothing in this plan reads (e.g. a call's stash).
+        ctx.live_outputs = frozenset(
+            i for i, t in enumerate(op._outputs)
+            if t in fetch_set or any(c in members for c in t._consumers))
         try:
             kernel = odef.kernel(op, ctx)
         except errors.OpError as e:
+            if e.op is not None:
+                raise
             raise type(e)(None, op, "%s\n\t[[%s]]" % (e.message, op.describe())) from None
         ins = op._inputs
         if odef.foldable and all(t in folded for t in ins) and all(t not in feed_set for t in op._outputs):
@@ -175,6 +183,7 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors):
                 out_names.append(n)
         body.append((op, k, out_names, [names[t] for t in ins]))
 
+    ctx.live_outputs = None
     fetch_names = [names[t] for t in fetch_tensors]
     plan = Plan()
     plan.body = body

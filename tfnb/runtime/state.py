@@ -125,10 +125,13 @@ class SessionState:
 class KernelContext:
     """What a kernel factory may use: the array module and the session's state."""
 
-    __slots__ = ("xp", "state", "device", "session")
+    __slots__ = ("xp", "state", "device", "session", "live_outputs")
 
     def __init__(self, state, xp=np, device="/device:CPU:0", session=None):
         self.xp = xp
         self.state = state
         self.device = device
         self.session = session
+        # While a plan is compiled: indices of the current op's outputs the plan uses
+        # (None: all of them, e.g. eager evaluation).
+        self.live_outputs = None

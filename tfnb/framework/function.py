@@ -143,6 +143,11 @@ def trace(fn, input_specs, name, outer_graph=None, structured_args=None):
     return fg, result
 
 
+def _carries_gradient(dtype):
+    from ..ops.gradients import _carries_gradient as carries
+    return carries(dtype)
+
+
 class _Stash:
     """The forward values a call's backward pass needs (one per call or loop iteration)."""
 
@@ -197,9 +202,9 @@ class GraphFunction:
         from ..ops.gradients import gradients
         g = self.graph
         mark = len(g._ops)
-        diff_out = [i for i, t in enumerate(self.outputs) if t.dtype.is_differentiable]
+        diff_out = [i for i, t in enumerate(self.outputs) if _carries_gradient(t.dtype)]
         diff_in = [i for i, t in enumerate(self.inputs)
-                   if t.dtype.is_differentiable or t.dtype.name == "resource"]
+                   if _carries_gradient(t.dtype) or t.dtype.name == "resource"]
         with g.as_default(), g.name_scope("gradients/"):
             dys = [array_ops.placeholder(self.outputs[i].dtype, self.outputs[i].shape,
                                          name="grad_y") for i in diff_out]

@@ -39,9 +39,26 @@ def _grad_specs(f):
 
 def _dys_for(op, f, grads):
     """The gradients of ``f``'s differentiable outputs (zeros for those that got none)."""
-    from .array_ops import zeros_like
     gi = f.build_gradient()
-    return [grads[i] if grads[i] is not None else zeros_like(op._outputs[i]) for i in gi["diff_out"]]
+    return [grads[i] if grads[i] is not None else _zeros(op._outputs[i]) for i in gi["diff_out"]]
+
+
+register_op("NoGradient", infer=lambda op: [(op._attrs["dtype"], TensorShape([]))],
+            kernel=lambda op, ctx: lambda: None, grad=None,
+            doc="The zero gradient of a variant value (e.g. a TensorArray): None at run time.")
+
+
+def _zeros(t):
+    """A zero gradient for ``t``: zeros for arrays, None for variant values."""
+    from .array_ops import zeros_like
+    if t.dtype is dtypes.variant:
+        return core.out("NoGradient", [], {"dtype": t.dtype})
+    return zeros_like(t)
+
+
+def _zero_like_value(v, xp):
+    return None if v is None or not hasattr(v, "shape") or not hasattr(v, "dtype") \
+        or v.dtype == "variant" else xp.zeros_like(v)
 
 
 def _scatter_grads(op, f, grad_op, first_input=0):
@@ -227,7 +244,8 @@ def _while_grad_kernel(op, ctx):
                     new_loop[var_pos[j]] = v
                 elif v is not None:
                     acc[idx] = v if acc[idx] is None else acc[idx] + v
-            g_loop = [v if v is not None else xp.zeros_like(old) for v, old in zip(new_loop, g_loop)]
+            g_loop = [v if v is not None else _zero_like_value(old, xp)
+                      for v, old in zip(new_loop, g_loop)]
         result = []
         for idx, j in enumerate(slots):
             if j < n:
@@ -292,11 +310,6 @@ def _if_grad(op, *grads):
             if v is not None:
                 res[i] = v
     return res
-
-
-def _zeros(t):
-    from .array_ops import zeros_like
-    return zeros_like(t)
 
 
 def _if_grad_kernel(op, ctx):

@@ -15,6 +15,7 @@ drawn, and differentiated again (second derivatives, ``tf.hessians``).
 Gradients of ``gather`` arrive as :class:`IndexedSlices` and stay sparse until
 something needs them dense.
 """
+from ..framework import dtypes
 from ..framework.graph import IndexedSlices, Tensor, get_default_graph
 from ..framework.registry import NOT_DIFFERENTIABLE
 from . import core
@@ -163,7 +164,7 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
             for t, g in zip(o._inputs, in_grads):
                 if g is None or t.op not in between and t not in x_set:
                     continue
-                if not t.dtype.is_differentiable and t not in x_set:
+                if not _carries_gradient(t.dtype) and t not in x_set:
                     continue
                 if odef.broadcasting and isinstance(g, Tensor):
                     gs, ts = g._shape.as_tuple(), t._shape.as_tuple()
@@ -177,6 +178,12 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
                 g = zeros_like(x)
             result.append(g)
     return result
+
+
+def _carries_gradient(dtype):
+    """Float/complex tensors carry gradients; so do ``variant`` values such as TensorArrays,
+    whose gradients are values of the same kind (a missing one stays None: zero)."""
+    return dtype.is_differentiable or dtype is dtypes.variant
 
 
 def _override_grad(op_type):

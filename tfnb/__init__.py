@@ -29,6 +29,9 @@ from .ops.clip_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
 from . import client, contrib, debugging, initializers, layers, nn, random, train  # noqa: F401
+from . import function  # noqa: F401 - tf.function decorator and tfnb.function.Defun
+from .function import TensorSpec  # noqa: F401
+from . import losses  # noqa: F401
 from .framework.graph_io import GraphDef, NodeDef, import_graph_def  # noqa: F401
 from .runtime.eager import disable_eager_execution, enable_eager_execution, executing_eagerly
 from .runtime.session import (ConfigProto, InteractiveSession, RunMetadata, RunOptions, Session,
@@ -38,3 +41,15 @@ from .ops.array_ops import range_ as range  # noqa: E402,A001 - TF1 name
 
 __version__ = "0.1.0"
 newaxis = None
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext tfnb``: eager interactive session, rich reprs, magics (see tfnb.notebook)."""
+    from .notebook.magics import load_ipython_extension as _load
+    _load(ipython)
+
+
+def unload_ipython_extension(ipython):
+    """``%unload_ext tfnb``: removes the magics, restores the previous eager setting."""
+    from .notebook.magics import unload_ipython_extension as _unload
+    _unload(ipython)

@@ -95,10 +95,24 @@ def _call_kernel(op, ctx):
 
 def _call_grad(op, *grads):
     f = op._attrs["f"]
+    n_args = len(f.arg_inputs)
+    user = op._attrs.get("python_grad_func")
+    if user is not None:  # python_grad_func(op, *output_grads) -> input gradients
+        return _pad(list(user(op, *grads[:-1])), len(op._inputs))
+    user = op._attrs.get("grad_func")
+    if user is not None:  # a function of (inputs..., output_grads...) -> input gradients
+        dys = [g if g is not None else _zeros(t) for g, t in zip(grads[:-1], op._outputs[:-1])]
+        res = user(*(list(op._inputs[:n_args]) + dys))
+        return _pad(list(res) if isinstance(res, (list, tuple)) else [res], len(op._inputs))
     if not _grad_specs(f):
         return [None] * len(op._inputs)
     g = core.op("CallGrad", [op._outputs[-1]] + _dys_for(op, f, grads), {"f": f})
     return _scatter_grads(op, f, g)
+
+
+def _pad(grads, n):
+    """Gradients for the first inputs, None for the rest (the captured inputs)."""
+    return grads + [None] * (n - len(grads))
 
 
 def _call_grad_kernel(op, ctx):

@@ -11,6 +11,7 @@ import numpy as np
 from ..framework.graph import GraphKeys, IndexedSlices, get_default_graph, name_scope
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..ops import core
+from ..ops.array_ops import _segment_add
 from ..ops.control_flow_ops import group
 from ..ops.gradients import gradients
 from ..ops.math_ops import cast
@@ -33,8 +34,7 @@ def _sparse_apply_gd_kernel(op, ctx):
 
     def sparse_apply_gradient_descent(h, lr, values, indices):
         uniq, inv = xp.unique(indices, return_inverse=True)
-        summed = xp.zeros((uniq.shape[0],) + values.shape[1:], values.dtype)
-        xp.add.at(summed, inv.reshape(-1), values.reshape((-1,) + values.shape[1:]))
+        summed = _segment_add(xp, values, inv, uniq.shape[0], values.shape[1:])
         step = lr * summed
         return h.update_rows(uniq, lambda rows: rows - step)
     return sparse_apply_gradient_descent
@@ -171,7 +171,8 @@ class Optimizer:
         return out
 
     def _zeros_slot(self, var, slot_name, op_name):
-        return self._get_or_make_slot(var, np.zeros(var.shape.as_list(), var.dtype.np),
+        from ..ops.array_ops import zeros
+        return self._get_or_make_slot(var, lambda: zeros(var.shape.as_list(), var.dtype),
                                       slot_name, op_name)
 
     def _get_or_make_slot(self, var, value, slot_name, op_name):

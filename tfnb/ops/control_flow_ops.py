@@ -247,9 +247,8 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
             raise ValueError("while loop %s: cond must return a scalar, got shape %s%s"
                              % (loop, pred.shape, where))
         b_fg, res = function.trace(packed(body), specs, scope + "body", g)
-        if single and not (isinstance(res, (list, _builtin_tuple)) and len(res) == 1 and
-                           not hasattr(res, "_fields")):
-            res = [res]
+        if len(nest.flatten(structure)) == 1 and not nest.is_sequence(res):
+            res = [res]  # a one-variable loop's body may return the bare tensor
         try:
             nest.assert_same_structure(structure, list(res) if isinstance(res, _builtin_tuple) and
                                        not hasattr(res, "_fields") and isinstance(structure, list)

@@ -110,6 +110,12 @@ def _call_grad(op, *grads):
     return _scatter_grads(op, f, g)
 
 
+def _results(values):
+    """Kernel return convention: one array for a single output, a tuple for several."""
+    values = list(values)
+    return values[0] if len(values) == 1 else tuple(values)
+
+
 def _pad(grads, n):
     """Gradients for the first inputs, None for the rest (the captured inputs)."""
     return grads + [None] * (n - len(grads))
@@ -119,7 +125,7 @@ def _call_grad_kernel(op, ctx):
     plan = op._attrs["f"].backward_plan(ctx)
 
     def call_grad(stash, *dys):
-        return tuple(plan(list(stash.values) + list(dys)))
+        return _results(plan(list(stash.values) + list(dys)))
     return call_grad
 
 
@@ -266,7 +272,7 @@ def _while_grad_kernel(op, ctx):
                 result.append(g_loop[var_pos[j]])
             else:  # no iteration ran: zero gradient for the capture
                 result.append(acc[idx] if acc[idx] is not None else _zeros_for(caps[j - n], xp))
-        return tuple(result)
+        return _results(result)
     return while_grad
 
 
@@ -338,9 +344,9 @@ def _if_grad_kernel(op, ctx):
     def if_grad(pred, stash, *rest):
         caps, dys = rest[:n_caps], rest[n_caps:]
         if bool(pred) == is_then:
-            return tuple(plan(list(stash.values) + list(dys)))
+            return _results(plan(list(stash.values) + list(dys)))
         # The other branch ran: this branch's captures get zero gradients.
-        return tuple(_zeros_for(caps[j], xp) for j in present)
+        return _results([_zeros_for(caps[j], xp) for j in present])
     return if_grad
 
 

@@ -252,8 +252,11 @@ class Variable:
         return core.out("ReadVariableOp", [self._handle], {"dtype": self._dtype}, name=name)
 
     def _assign_op(self, op_type, value, name, validate_shape=True):
-        v = convert_to_tensor(value, dtype=self._dtype)
-        with self._graph.as_default():
+        # Inside a function body the op goes into the body (the handle is captured);
+        # elsewhere into the variable's graph.
+        g = get_default_graph()
+        with (g if g.outer_graph is not None else self._graph).as_default():
+            v = convert_to_tensor(value, dtype=self._dtype)
             return core.out(op_type, [self._handle, v], {"validate_shape": validate_shape}, name=name)
 
     def value(self):

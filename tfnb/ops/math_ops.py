@@ -5,17 +5,19 @@ user-facing function beside it. Binary ops broadcast like NumPy; their
 gradients are written for same-shaped operands and the gradients driver sums
 them back to each input's shape.
 """
+import functools
 import math
+import string
 
 import numpy as np
 
 from ..framework import dtypes
 from ..framework.graph import Tensor
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op, xp_kernel
-from ..framework.tensor_shape import TensorShape, unknown_shape
+from ..framework.tensor_shape import TensorShape, shape_str, unknown_shape
 from . import core
 from .core import convert_to_tensor, out
-from .shape_rules import (BOOL, FLOATS, FLOATS_COMPLEX, INDEX, INTEGERS, NUMERIC, REAL, SIGNED,
+from .shape_rules import (BOOL, FLOATS, FLOATS_COMPLEX, INTEGERS, NUMERIC, REAL, SIGNED,
                           broadcast_shape, check_dtype, normalize_axes, reduced_shape, same_dtypes)
 
 __all__ = [
@@ -59,8 +61,9 @@ def _unary(name, fn_name, allowed, grad, out_dtype=None, kernel=None):
                 grad=grad)
 
     def wrapper(x, name=None):
-        return out(name_, [convert_to_tensor(x)], name=name)
-    name_ = name
+        return out(op_type, [convert_to_tensor(x)], name=name)
+    op_type = name
+    wrapper.__doc__ = "Elementwise ``%s`` (TF op ``%s``)." % (fn_name or name.lower(), name)
     return wrapper
 
 
@@ -72,6 +75,8 @@ def _binary(name, fn_name, allowed, grad, out_dtype=None, kernel=None):
         x, y = core.convert_binary(x, y)
         return out(op_type, [x, y], name=name)
     op_type = name
+    wrapper.__doc__ = ("Elementwise ``%s`` (TF op ``%s``), broadcasting like NumPy; the operands "
+                       "must have one dtype." % (fn_name or name.lower(), name))
     return wrapper
 
 
@@ -160,6 +165,9 @@ squared_difference = _binary("SquaredDifference", None, NUMERIC, _sqdiff_grad,
 def truediv(x, y, name=None):
     """``x / y``; integers are first cast to float (int32 -> float64, as in TF1)."""
     x, y = core.convert_binary(x, y)
+    if x.dtype is not y.dtype:
+        raise TypeError("x and y must have the same dtype, got %s != %s"
+                        % (x.dtype.name, y.dtype.name))
     dt = dtypes.TRUEDIV_RESULT.get(x.dtype)
     if dt is not None:
         x, y = cast(x, dt), cast(y, dt)
@@ -180,12 +188,22 @@ def div(x, y, name=None):
 
 
 def div_no_nan(x, y, name=None):
+    """``x / y``, with 0 wherever ``y`` is 0 (also for the gradient)."""
     x, y = core.convert_binary(x, y)
-    safe = where(equal(y, 0), ones_like_t(y), y)
-    return where(equal(y, 0), zeros_like_t(x * y), x / safe, name=name)
+    zero = equal(y, 0)
+    one_, zero_ = (core.constant(v, dtype=y.dtype) for v in (1, 0))
+    return where_v2(zero, zero_, x / where_v2(zero, one_, y), name=name)
 
 
 def scalar_mul(scalar, x, name=None):
+    """Multiplies ``x`` by a scalar.
+
+    Raises:
+        ValueError: if ``scalar`` is not 0-d.
+    """
+    scalar = convert_to_tensor(scalar, dtype=getattr(x, "dtype", None))
+    if scalar._shape.ndims is not None and scalar._shape.ndims != 0:
+        raise ValueError("Only scalar multiply works, got shape %s" % scalar._shape)
     return multiply(scalar, x, name=name)
 
 
@@ -236,28 +254,37 @@ sinh = _unary("Sinh", "sinh", FLOATS, lambda op, g: [g * cosh(op._inputs[0])])
 cosh = _unary("Cosh", "cosh", FLOATS, lambda op, g: [g * sinh(op._inputs[0])])
 reciprocal = _unary("Reciprocal", "reciprocal", FLOATS_COMPLEX,
                     lambda op, g: [-g * square(op._outputs[0])])
-round = _unary("Round", "round", NUMERIC, lambda op, g: [zeros_like_t(op._inputs[0])],  # noqa: A001
+# Rounding has no gradient in TF (tf.gradients gives None through it); Sign's is zeros.
+round = _unary("Round", "round", NUMERIC, NOT_DIFFERENTIABLE,  # noqa: A001 - TF1 name
                kernel=lambda op, ctx: (ctx.xp.round if op._inputs[0].dtype.is_floating
                                        else (lambda x: x)))
-rint = _unary("Rint", "rint", FLOATS, lambda op, g: [zeros_like_t(op._inputs[0])])
-floor = _unary("Floor", "floor", FLOATS, lambda op, g: [zeros_like_t(op._inputs[0])])
-ceil = _unary("Ceil", "ceil", FLOATS, lambda op, g: [zeros_like_t(op._inputs[0])])
+rint = _unary("Rint", "rint", FLOATS, NOT_DIFFERENTIABLE)
+floor = _unary("Floor", "floor", FLOATS, NOT_DIFFERENTIABLE)
+ceil = _unary("Ceil", "ceil", FLOATS, NOT_DIFFERENTIABLE)
 is_nan = _unary("IsNan", "isnan", FLOATS, NOT_DIFFERENTIABLE, out_dtype=dtypes.bool_)
 is_inf = _unary("IsInf", "isinf", FLOATS, NOT_DIFFERENTIABLE, out_dtype=dtypes.bool_)
 is_finite = _unary("IsFinite", "isfinite", FLOATS, NOT_DIFFERENTIABLE, out_dtype=dtypes.bool_)
 
 
-def _erf_kernel(op, ctx):
-    xp = ctx.xp
-    try:  # scipy (or cupyx) when available: fast, vectorized
+def _special(xp, fn_name):
+    """``scipy.special.<fn_name>`` (cupyx's for CuPy) when installed, else None: fast ufuncs
+    that keep float32 as float32."""
+    try:
         if xp is np:
-            from scipy.special import erf as _erf
+            import scipy.special as special
         else:  # pragma: no cover - GPU path
-            from cupyx.scipy.special import erf as _erf
-        return _erf
+            import cupyx.scipy.special as special
     except ImportError:
-        verf = np.vectorize(math.erf, otypes=[op._inputs[0].dtype.np])
-        return lambda x: verf(x).astype(x.dtype) if hasattr(x, "dtype") else verf(x)
+        return None
+    return getattr(special, fn_name, None)
+
+
+def _erf_kernel(op, ctx):
+    fast = _special(ctx.xp, "erf")
+    if fast is not None:
+        return fast
+    verf = np.vectorize(math.erf, otypes=[op._inputs[0].dtype.np])
+    return lambda x: verf(x).astype(x.dtype, copy=False)
 
 
 erf = _unary("Erf", None, FLOATS,
@@ -316,11 +343,17 @@ tanh = _unary("Tanh", "tanh", FLOATS_COMPLEX,
 
 def _sigmoid_kernel(op, ctx):
     xp = ctx.xp
+    if op._inputs[0].dtype.is_complex:
+        return lambda x: 1 / (1 + xp.exp(-x))
+    fast = _special(xp, "expit")
+    if fast is not None:
+        return fast
 
     def sigmoid_(x):
         # exp(-|x|) never overflows; pick the stable form per sign.
         e = xp.exp(-xp.abs(x))
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        r = 1 / (1 + e)
+        return xp.where(x >= 0, r, e * r)
     return sigmoid_
 
 
@@ -487,20 +520,32 @@ def accumulate_n(inputs, shape=None, tensor_dtype=None, name=None):
 # ----------------------------------------------------------------------------------------------
 # MatMul
 # ----------------------------------------------------------------------------------------------
+# TF's MatMul/BatchMatMul type list (no int8/int16, no bool).
+_MATMUL_TYPES = FLOATS_COMPLEX | {dtypes.int32, dtypes.int64, dtypes.uint8, dtypes.uint16,
+                                  dtypes.uint32, dtypes.uint64}
+
+
+def _inner_dims_error(op, k1, k2):
+    a, b = op._inputs
+    return ValueError("Dimensions must be equal, but are %d and %d for '%s' (op: '%s') with input "
+                      "shapes: %s, %s." % (k1, k2, op.name, op.type, a._shape, b._shape))
+
+
 def _matmul_infer(op):
     a, b = op._inputs
     d = same_dtypes(op, ("a", "b"))
-    check_dtype(op, a, NUMERIC - {dtypes.uint8, dtypes.uint16, dtypes.uint32, dtypes.uint64}, "a")
+    check_dtype(op, a, _MATMUL_TYPES, "a")
     ta, tb = op._attrs["transpose_a"], op._attrs["transpose_b"]
     sa, sb = a._shape.as_tuple(), b._shape.as_tuple()
-    if sa is not None and len(sa) != 2 or sb is not None and len(sb) != 2:
-        raise ValueError("Shape must be rank 2 but is rank %d" % (len(sa) if sa is not None
-                                                                  and len(sa) != 2 else len(sb)))
+    for s in (sa, sb):
+        if s is not None and len(s) != 2:
+            raise ValueError("Shape must be rank 2 but is rank %d for '%s' (op: 'MatMul') with "
+                             "input shapes: %s, %s." % (len(s), op.name, shape_str(sa),
+                                                        shape_str(sb)))
     m, k1 = (None, None) if sa is None else ((sa[1], sa[0]) if ta else sa)
     k2, n = (None, None) if sb is None else ((sb[1], sb[0]) if tb else sb)
     if k1 is not None and k2 is not None and k1 != k2:
-        raise ValueError("Dimensions must be equal, but are %d and %d for '%s' (op: 'MatMul') "
-                         "with input shapes: %s, %s." % (k1, k2, op.name, a._shape, b._shape))
+        raise _inner_dims_error(op, k1, k2)
     return [(d, TensorShape([m, n]))]
 
 
@@ -535,17 +580,20 @@ register_op("MatMul", infer=_matmul_infer, kernel=_matmul_kernel, grad=_matmul_g
 def _batch_matmul_infer(op):
     a, b = op._inputs
     d = same_dtypes(op, ("x", "y"))
+    check_dtype(op, a, _MATMUL_TYPES, "x")
     ax, ay = op._attrs["adj_x"], op._attrs["adj_y"]
     sa, sb = a._shape.as_tuple(), b._shape.as_tuple()
+    for s in (sa, sb):
+        if s is not None and len(s) < 2:
+            raise ValueError("Shape must be at least rank 2 but is rank %d for '%s' (op: "
+                             "'BatchMatMul') with input shapes: %s, %s."
+                             % (len(s), op.name, shape_str(sa), shape_str(sb)))
     if sa is None or sb is None:
         return [(d, unknown_shape())]
-    if len(sa) < 2 or len(sb) < 2:
-        raise ValueError("BatchMatMul needs rank >= 2 inputs, got %s and %s" % (a._shape, b._shape))
     m, k1 = (sa[-1], sa[-2]) if ax else (sa[-2], sa[-1])
     k2, n = (sb[-1], sb[-2]) if ay else (sb[-2], sb[-1])
     if k1 is not None and k2 is not None and k1 != k2:
-        raise ValueError("Dimensions must be equal, but are %d and %d for '%s' with input shapes: "
-                         "%s, %s." % (k1, k2, op.name, a._shape, b._shape))
+        raise _inner_dims_error(op, k1, k2)
     batch = broadcast_shape(TensorShape(sa[:-2]), TensorShape(sb[:-2]))
     return [(d, batch.concatenate([m, n]))]
 
@@ -553,14 +601,14 @@ def _batch_matmul_infer(op):
 def _batch_matmul_kernel(op, ctx):
     ax, ay = op._attrs["adj_x"], op._attrs["adj_y"]
     xp = ctx.xp
-
-    def bmm(a, b):
-        if ax:
-            a = xp.swapaxes(a, -1, -2)
-        if ay:
-            b = xp.swapaxes(b, -1, -2)
-        return xp.matmul(a, b)
-    return bmm
+    mm, t = xp.matmul, xp.swapaxes
+    if not ax and not ay:
+        return mm
+    if ax and ay:
+        return lambda a, b: mm(t(a, -1, -2), t(b, -1, -2))
+    if ax:
+        return lambda a, b: mm(t(a, -1, -2), b)
+    return lambda a, b: mm(a, t(b, -1, -2))
 
 
 def _batch_matmul_grad(op, g):
@@ -572,7 +620,8 @@ def _batch_matmul_grad(op, g):
         return [matmul(g, b), matmul(g, a, adjoint_a=True)]
     if ax and not ay:
         return [matmul(b, g, adjoint_b=True), matmul(a, g)]
-    return [matmul(b, g, adjoint_a=True, adjoint_b=True), matmul(g, a, adjoint_a=True, adjoint_b=True)]
+    return [matmul(b, g, adjoint_a=True, adjoint_b=True),
+            matmul(g, a, adjoint_a=True, adjoint_b=True)]
 
 
 register_op("BatchMatMul", infer=_batch_matmul_infer, kernel=_batch_matmul_kernel,
@@ -581,14 +630,29 @@ register_op("BatchMatMul", infer=_batch_matmul_infer, kernel=_batch_matmul_kerne
 
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
            a_is_sparse=False, b_is_sparse=False, name=None):
-    """Matrix product ``a @ b``; rank > 2 inputs are batches of matrices (broadcast).
+    """Matrix product ``a @ b``; inputs of rank > 2 are batches of matrices.
+
+    Args:
+        a, b: tensors of one dtype; batch dimensions (all but the last two) broadcast.
+        transpose_a, transpose_b: use the transpose of the last two dims of ``a``/``b``.
+        adjoint_a, adjoint_b: the same for real types (conjugate transpose).
+        a_is_sparse, b_is_sparse: hints, ignored.
+        name: op name.
+
+    Returns:
+        ``[..., M, N]`` for ``a`` of ``[..., M, K]`` and ``b`` of ``[..., K, N]``.
 
     Raises:
-        ValueError: at construction, if the inner dimensions differ.
+        ValueError: at construction, if the inner dimensions differ (naming both shapes).
+
+    Example:
+        >>> tf.matmul(tf.ones([2, 3]), tf.ones([3, 4])).shape   # (2, 4)
     """
+    if transpose_a and adjoint_a or transpose_b and adjoint_b:
+        raise ValueError("Only one of transpose and adjoint may be True for each input.")
     a, b = core.convert_binary(a, b)
     ra, rb = a._shape.ndims, b._shape.ndims
-    if ra == 2 and rb == 2:
+    if ra is not None and rb is not None and 0 < ra <= 2 and 0 < rb <= 2:
         return out("MatMul", [a, b], {"transpose_a": bool(transpose_a or adjoint_a),
                                       "transpose_b": bool(transpose_b or adjoint_b)}, name=name)
     return out("BatchMatMul", [a, b], {"adj_x": bool(transpose_a or adjoint_a),
@@ -631,182 +695,259 @@ def broadcast_like(x, like):
 # ----------------------------------------------------------------------------------------------
 # Reductions
 # ----------------------------------------------------------------------------------------------
+# The "axis" attr holds the reduction axes known at construction: None (all axes) or a sorted
+# tuple, normalized to non-negative values whenever the input rank is known (NumPy takes negative
+# axes as they are otherwise). Axes only known at run time are a second input instead.
 def _static_axes(op):
-    """The reduction axes known at construction (attr), or None when given as a tensor input."""
-    return op._attrs.get("axis", None) if len(op._inputs) == 1 else _UNKNOWN_AXES
+    """The op's reduction axes (None = all), or _RUNTIME_AXES when they are an input tensor."""
+    return op._attrs["axis"] if len(op._inputs) == 1 else _RUNTIME_AXES
 
 
-_UNKNOWN_AXES = object()
+_RUNTIME_AXES = object()
 
 
-def _reduce_infer(allowed, out_dtype=None):
+def _reduce_infer(allowed):
     def infer(op):
         x = op._inputs[0]
         check_dtype(op, x, allowed, "input")
-        axes = _static_axes(op)
         keep = op._attrs["keep_dims"]
-        if axes is _UNKNOWN_AXES:
+        axes = _static_axes(op)
+        if axes is _RUNTIME_AXES:
             r = x._shape.ndims
-            return [(out_dtype or x.dtype, unknown_shape(r) if keep and r is not None
-                     else unknown_shape())]
-        return [(out_dtype or x.dtype, reduced_shape(x._shape, axes, keep))]
+            return [(x.dtype, unknown_shape(r) if keep and r is not None else unknown_shape())]
+        if axes is None and not keep:
+            return [(x.dtype, TensorShape([]))]
+        normalize_axes(axes, x._shape.ndims)  # raises for an axis out of range
+        return [(x.dtype, reduced_shape(x._shape, axes, keep))]
     return infer
 
 
-def _reduce_kernel(fn_name, int_mean=False, pass_dtype=False):
+def _reduce_kernel(fn_name, initial=None):
+    """Kernel factory for ``xp.<fn_name>`` reductions.
+
+    Integer sums and products pass the output dtype (NumPy would widen to int64);
+    ``initial`` gives max/min their identity so empty inputs reduce to -inf/+inf as in TF.
+    """
     def make(op, ctx):
         xp = ctx.xp
         f = getattr(xp, fn_name)
         keep = op._attrs["keep_dims"]
-        kw = {"dtype": op._outputs[0].dtype.np} if pass_dtype else {}
+        x_dt = op._inputs[0].dtype
+        kw = {}
+        if x_dt.is_integer and fn_name in ("sum", "prod"):
+            kw["dtype"] = x_dt.np
+        if initial is not None and xp is np:
+            kw["initial"] = initial(x_dt)
         if len(op._inputs) == 1:
-            axes = op._attrs["axis"]
-
-            def reduce_static(x):
-                r = f(x, axis=axes, keepdims=keep, **kw)
-                return r if not int_mean else _int_mean(xp, x, r, axes)
-            return reduce_static
+            return functools.partial(f, axis=op._attrs["axis"], keepdims=keep, **kw)
 
         def reduce_dynamic(x, axis):
-            ax = tuple(int(a) % max(x.ndim, 1) for a in np.reshape(np.asarray(axis), [-1]))
-            r = f(x, axis=ax, keepdims=keep, **kw)
-            return r if not int_mean else _int_mean(xp, x, r, ax)
+            return f(x, axis=_runtime_axes(axis, x.ndim), keepdims=keep, **kw)
         return reduce_dynamic
     return make
 
 
-def _int_mean(xp, x, s, axes):
-    n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
-    return (xp.sign(s) * (xp.abs(s) // max(n, 1))).astype(x.dtype)
+def _runtime_axes(axis, rank):
+    return tuple(int(a) % max(rank, 1) for a in np.reshape(np.asarray(axis), [-1]))
+
+
+def _lowest(dt):
+    return -np.inf if dt.is_floating else dt.min
+
+
+def _highest(dt):
+    return np.inf if dt.is_floating else dt.max
 
 
 def _mean_kernel(op, ctx):
-    if op._inputs[0].dtype.is_integer:
-        return _reduce_kernel("sum", int_mean=True, pass_dtype=True)(op, ctx)
-    return _reduce_kernel("mean", pass_dtype=True)(op, ctx)
+    """Float means are ``xp.mean``; integer means truncate toward zero, as TF's do."""
+    if not op._inputs[0].dtype.is_integer:
+        return _reduce_kernel("mean")(op, ctx)
+    xp = ctx.xp
+    total = _reduce_kernel("sum")(op, ctx)
+    npd = op._inputs[0].dtype.np
+    static = len(op._inputs) == 1
+    axes = op._attrs["axis"] if static else None
+
+    def int_mean(x, *axis):
+        s = total(x, *axis)
+        ax = axes if static else _runtime_axes(axis[0], x.ndim)
+        n = x.size if ax is None else int(np.prod([x.shape[a] for a in ax]))
+        return (xp.sign(s) * (xp.abs(s) // max(n, 1))).astype(npd, copy=False)
+    return int_mean
 
 
-def _expand_reduced(op, g):
-    """Reshapes a reduction's gradient to keepdims form and broadcasts it to the input."""
-    x = op._inputs[0]
-    if not op._attrs["keep_dims"]:
-        axes = _static_axes(op)
-        if axes is _UNKNOWN_AXES:
-            raise NotImplementedError("Gradient of a reduction over run-time axes is not supported "
-                                      "(op %s); pass a constant axis" % op.name)
-        rank = x._shape.ndims
-        if axes is None:
-            if rank is None:
-                raise ValueError("Gradient of full reduction needs a known input rank (op %s)"
-                                 % op.name)
-            axes = tuple(range(rank))
-        from .array_ops import expand_dims_axes
-        g = expand_dims_axes(g, axes)
-    return broadcast_like(g, x)
+def _reduce_like(op, t, keep_dims=None):
+    """Sums ``t`` over the axes ``op`` reduces (with op's keep_dims unless given)."""
+    attrs = dict(op._attrs)
+    if keep_dims is not None:
+        attrs["keep_dims"] = keep_dims
+    return out("Sum", [t] + list(op._inputs[1:]), attrs)
+
+
+def _expand_reduced(op, g, mean=False):
+    """Broadcasts a reduction's output (or its gradient) ``g`` back to the input's shape;
+    ``mean`` also divides by the number of elements reduced into each output."""
+    attrs = {"keep_dims": op._attrs["keep_dims"], "mean": mean}
+    if len(op._inputs) == 1:
+        attrs["axis"] = op._attrs["axis"]
+    return out("ReductionGradBroadcast", [g] + list(op._inputs), attrs)
+
+
+def _grad_broadcast_infer(op):
+    return [(op._inputs[0].dtype, op._inputs[1]._shape)]
+
+
+def _grad_broadcast_kernel(op, ctx):
+    xp = ctx.xp
+    a = op._attrs
+    static = len(op._inputs) == 2
+    if a["keep_dims"] or static and a["axis"] is None:
+        def expand(g, x, *axis):
+            return xp.broadcast_to(g, x.shape)
+    elif static and all(ax >= 0 for ax in a["axis"]):
+        axes = a["axis"]
+
+        def expand(g, x):
+            return xp.broadcast_to(xp.expand_dims(g, axes), x.shape)
+    elif static:
+        axes = a["axis"]
+
+        def expand(g, x):
+            return xp.broadcast_to(xp.expand_dims(g, tuple(sorted(ax % x.ndim for ax in axes))),
+                                   x.shape)
+    else:
+        def expand(g, x, axis):
+            return xp.broadcast_to(
+                xp.expand_dims(g, tuple(sorted(set(_runtime_axes(axis, x.ndim))))), x.shape)
+    if not a["mean"]:
+        return expand
+
+    def expand_mean(g, x, *axis):
+        # Dividing the reduced g (not the broadcast result) touches the fewest elements.
+        n = x.size // max(g.size, 1)
+        return expand(g / g.dtype.type(n) if n > 1 else g, x, *axis)
+    return expand_mean
+
+
+def _grad_broadcast_grad(op, gg):
+    a = op._attrs
+    attrs = {"keep_dims": a["keep_dims"]}
+    if len(op._inputs) == 2:
+        attrs["axis"] = a["axis"]
+    reduced = out("Mean" if a["mean"] else "Sum", [gg] + list(op._inputs[2:]), attrs)
+    return [reduced] + [None] * (len(op._inputs) - 1)
+
+
+register_op("ReductionGradBroadcast", infer=_grad_broadcast_infer, kernel=_grad_broadcast_kernel,
+            grad=_grad_broadcast_grad,
+            doc="Broadcasts a reduced tensor back over the reduced axes of its second input "
+                "(the shared step of reduction gradients), optionally divided by the count.")
 
 
 def _sum_grad(op, g):
     return [_expand_reduced(op, g)] + [None] * (len(op._inputs) - 1)
 
 
-def _reduced_count(op):
-    """Number of elements reduced into each output element (a float tensor)."""
-    from .array_ops import size
-    x, y = op._inputs[0], op._outputs[0]
-    nx, ny = x._shape.num_elements(), y._shape.num_elements()
-    if nx is not None and ny is not None:
-        return constant_like(nx // max(ny, 1), x.dtype)
-    return cast(size(x), x.dtype) / cast(maximum(size(y), 1), x.dtype)
-
-
-def constant_like(v, dtype):
-    return core.constant(v, dtype=dtype)
-
-
 def _mean_grad(op, g):
-    return [_expand_reduced(op, g) / _reduced_count(op)] + [None] * (len(op._inputs) - 1)
+    return [_expand_reduced(op, g, mean=True)] + [None] * (len(op._inputs) - 1)
 
 
 def _minmax_grad(op, g):
+    """The gradient goes to the elements equal to the extremum, split equally among ties (TF)."""
     x, y = op._inputs[0], op._outputs[0]
-    yb = _expand_reduced(op, y)
-    gb = _expand_reduced(op, g)
-    eq = cast(equal(x, yb), g.dtype)
-    num = _expand_reduced(op, _reduce_like(op, eq))
-    return [gb * eq / num] + [None] * (len(op._inputs) - 1)
+    hit = cast(equal(x, _expand_reduced(op, y)), g.dtype)
+    count = _reduce_like(op, hit)
+    return [hit * _expand_reduced(op, g / count)] + [None] * (len(op._inputs) - 1)
 
 
-def _reduce_like(op, t):
-    """Sums ``t`` over the same axes as ``op`` reduces (keeping op's keep_dims)."""
-    attrs = dict(op._attrs)
-    return out("Sum", [t] + list(op._inputs[1:]), attrs)
+def _prod_others(x, axes):
+    """For each element, the product of the other elements of its group along ``axes``.
 
-
-def _prod_others(xp, x, axes):
-    """For each element, the product of the other elements in its reduction group."""
-    axes = tuple(range(x.ndim)) if axes is None else axes
-    rest = [a for a in range(x.ndim) if a not in axes]
-    perm = list(axes) + rest
-    xt = xp.transpose(x, perm)
-    shp = xt.shape
-    n = int(np.prod(shp[:len(axes)])) if axes else 1
-    flat = xt.reshape(n, -1)
-    ones = xp.ones((1, flat.shape[1]), x.dtype)
-    left = xp.concatenate([ones, xp.cumprod(flat[:-1], axis=0)], 0)
-    right = xp.concatenate([xp.cumprod(flat[::-1][:-1], axis=0)[::-1], ones], 0)
-    res = (left * right).reshape(shp)
-    return xp.transpose(res, np.argsort(perm))
+    Built from exclusive cumulative products (no division, so zeros are exact) and thus
+    differentiable again. Over several axes the product factorizes: the others along the
+    last axis, times the others (along the remaining axes) of the last axis' full products.
+    """
+    if not axes:
+        return ones_like_t(x)
+    a = axes[-1]
+    res = cumprod(x, a, exclusive=True) * cumprod(x, a, exclusive=True, reverse=True)
+    if len(axes) > 1:
+        res = res * _prod_others(reduce_prod(x, a, keepdims=True), axes[:-1])
+    return res
 
 
 def _prod_grad(op, g):
+    from .array_ops import reshape, reshape_like
     axes = _static_axes(op)
-    if axes is _UNKNOWN_AXES:
-        raise NotImplementedError("Gradient of reduce_prod over run-time axes (op %s)" % op.name)
-    others = out("ProdOthers", [op._inputs[0]], {"axis": axes})
-    return [_expand_reduced(op, g) * others] + [None] * (len(op._inputs) - 1)
+    x = op._inputs[0]
+    if axes is _RUNTIME_AXES:
+        raise NotImplementedError("Gradient of reduce_prod over axes given at run time is not "
+                                  "supported (op %s); pass a constant axis" % op.name)
+    if axes is None:  # all axes: work on the flattened input, whatever its rank
+        others = reshape_like(_prod_others(reshape(x, [-1]), (0,)), x)
+    else:
+        others = _prod_others(x, axes)
+    return [_expand_reduced(op, g) * others]
 
 
-register_op("ProdOthers", infer=lambda op: [(op._inputs[0].dtype, op._inputs[0]._shape)],
-            kernel=lambda op, ctx: lambda x: _prod_others(ctx.xp, x, op._attrs["axis"]),
-            grad=None, doc="Helper of reduce_prod's gradient (product of the other elements).")
-
-register_op("Sum", infer=_reduce_infer(NUMERIC), kernel=_reduce_kernel("sum", pass_dtype=True),
-            grad=_sum_grad)
+register_op("Sum", infer=_reduce_infer(NUMERIC), kernel=_reduce_kernel("sum"), grad=_sum_grad)
 register_op("Mean", infer=_reduce_infer(NUMERIC), kernel=_mean_kernel, grad=_mean_grad)
-register_op("Max", infer=_reduce_infer(REAL), kernel=_reduce_kernel("max"), grad=_minmax_grad)
-register_op("Min", infer=_reduce_infer(REAL), kernel=_reduce_kernel("min"), grad=_minmax_grad)
-register_op("Prod", infer=_reduce_infer(NUMERIC), kernel=_reduce_kernel("prod", pass_dtype=True),
-            grad=_prod_grad)
+register_op("Max", infer=_reduce_infer(REAL), kernel=_reduce_kernel("max", _lowest),
+            grad=_minmax_grad)
+register_op("Min", infer=_reduce_infer(REAL), kernel=_reduce_kernel("min", _highest),
+            grad=_minmax_grad)
+register_op("Prod", infer=_reduce_infer(NUMERIC), kernel=_reduce_kernel("prod"), grad=_prod_grad)
 register_op("Any", infer=_reduce_infer(BOOL), kernel=_reduce_kernel("any"), grad=NOT_DIFFERENTIABLE)
 register_op("All", infer=_reduce_infer(BOOL), kernel=_reduce_kernel("all"), grad=NOT_DIFFERENTIABLE)
+
+
+def _axis_list(axis):
+    """A user's axis argument (int, list, array or constant tensor) as a tuple of ints, or a
+    Tensor when its value is only known at run time."""
+    if isinstance(axis, Tensor):
+        v = core.constant_value(axis)
+        if v is None:
+            return axis
+        axis = v
+    return tuple(int(a) for a in np.reshape(np.asarray(axis), [-1]))
 
 
 def _reduce(op_type, input_tensor, axis, keepdims, name, keep_dims=None, reduction_indices=None):
     x = convert_to_tensor(input_tensor)
     if keep_dims is not None:
         keepdims = keep_dims
-    if axis is None and reduction_indices is not None:
+    if axis is None:
         axis = reduction_indices
     keepdims = bool(keepdims)
     if axis is None:
         return out(op_type, [x], {"axis": None, "keep_dims": keepdims}, name=name)
-    if isinstance(axis, Tensor):
-        v = core.constant_value(axis)
-        if v is None:
-            return out(op_type, [x, axis], {"keep_dims": keepdims}, name=name)
-        axis = v.tolist()
-    if isinstance(axis, np.ndarray):
-        axis = axis.tolist()
-    axes = normalize_axes(axis if isinstance(axis, (list, tuple)) else [axis], x._shape.ndims)
-    if x._shape.ndims is None and any(a < 0 for a in axes):
-        axis_t = core.constant(list(axes), dtype=dtypes.int32)
-        return out(op_type, [x, axis_t], {"keep_dims": keepdims}, name=name)
-    return out(op_type, [x], {"axis": axes, "keep_dims": keepdims}, name=name)
+    axes = _axis_list(axis)
+    if isinstance(axes, Tensor):
+        return out(op_type, [x, axes], {"keep_dims": keepdims}, name=name)
+    rank = x._shape.ndims
+    if rank is not None and all(-rank <= a < rank for a in axes):
+        axes = normalize_axes(axes, rank)
+    return out(op_type, [x], {"axis": tuple(sorted(axes)), "keep_dims": keepdims}, name=name)
 
 
 def reduce_sum(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None,
                keep_dims=None):
-    """Sum over ``axis`` (all axes if None). Example: ``tf.reduce_sum(x, axis=1)``."""
+    """Sum over ``axis`` (all axes if None); integer sums keep their dtype.
+
+    Args:
+        input_tensor: the tensor to reduce.
+        axis: an int, a list of ints (negative counts from the end) or None for all axes.
+        keepdims: keep reduced axes with length 1.
+        name: op name.
+        reduction_indices, keep_dims: deprecated TF1 spellings of ``axis`` and ``keepdims``.
+
+    Returns:
+        The reduced tensor, of ``input_tensor``'s dtype.
+
+    Example:
+        >>> tf.reduce_sum(tf.ones([2, 3]), axis=1)   # [3., 3.]
+    """
     return _reduce("Sum", input_tensor, axis, keepdims, name, keep_dims, reduction_indices)
 
 
@@ -818,32 +959,37 @@ def reduce_mean(input_tensor, axis=None, keepdims=None, name=None, reduction_ind
 
 def reduce_max(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None,
                keep_dims=None):
+    """Maximum over ``axis``; its gradient is shared equally among tied maxima."""
     return _reduce("Max", input_tensor, axis, keepdims, name, keep_dims, reduction_indices)
 
 
 def reduce_min(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None,
                keep_dims=None):
+    """Minimum over ``axis``; its gradient is shared equally among tied minima."""
     return _reduce("Min", input_tensor, axis, keepdims, name, keep_dims, reduction_indices)
 
 
 def reduce_prod(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None,
                 keep_dims=None):
+    """Product over ``axis``; its gradient is exact when the input holds zeros."""
     return _reduce("Prod", input_tensor, axis, keepdims, name, keep_dims, reduction_indices)
 
 
 def reduce_any(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None,
                keep_dims=None):
+    """Logical or over ``axis`` of a bool tensor."""
     return _reduce("Any", input_tensor, axis, keepdims, name, keep_dims, reduction_indices)
 
 
 def reduce_all(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None,
                keep_dims=None):
+    """Logical and over ``axis`` of a bool tensor."""
     return _reduce("All", input_tensor, axis, keepdims, name, keep_dims, reduction_indices)
 
 
 def reduce_logsumexp(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None,
                      keep_dims=None):
-    """log(sum(exp(x))) computed stably by subtracting the max first."""
+    """``log(sum(exp(x)))`` over ``axis``, computed stably by subtracting the maximum first."""
     from .gradients import stop_gradient
     x = convert_to_tensor(input_tensor)
     if keep_dims is not None:
@@ -852,25 +998,20 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=None, name=None, reductio
         axis = reduction_indices
     m = stop_gradient(reduce_max(x, axis, keepdims=True))
     m = where(is_finite(m), m, zeros_like_t(m))
-    r = log(reduce_sum(exp(x - m), axis, keepdims=True)) + m
-    if not keepdims:
-        from .array_ops import squeeze
-        ax = None if axis is None else (list(axis) if isinstance(axis, (list, tuple)) else [axis])
-        r = squeeze(r, ax) if ax is not None else reshape_scalar(r)
+    # Summing m over the reduced (length-1) axes drops them exactly when keepdims is False.
+    r = log(reduce_sum(exp(x - m), axis, keepdims=keepdims))
+    r = r + reduce_sum(m, axis, keepdims=keepdims)
     return r if name is None else out("Identity", [r], name=name)
 
 
-def reshape_scalar(r):
-    from .array_ops import reshape
-    return reshape(r, [])
-
-
 def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
+    """``sqrt(reduce_sum(square(x)))`` over ``axis``."""
     return sqrt(reduce_sum(square(input_tensor), axis, keepdims), name=name)
 
 
 def count_nonzero(input_tensor, axis=None, keepdims=None, dtype=dtypes.int64, name=None,
                   reduction_indices=None, keep_dims=None):
+    """Number of nonzero elements over ``axis`` (int64 by default)."""
     x = convert_to_tensor(input_tensor)
     nz = cast(not_equal(x, zeros_like_t(x)), dtypes.int64)
     return cast(reduce_sum(nz, axis, keepdims, reduction_indices=reduction_indices,
@@ -878,13 +1019,18 @@ def count_nonzero(input_tensor, axis=None, keepdims=None, dtype=dtypes.int64, na
 
 
 # ----------------------------------------------------------------------------------------------
-# ArgMax / ArgMin / Cumsum
+# ArgMax / ArgMin / Cumsum / Cumprod
 # ----------------------------------------------------------------------------------------------
 def _arg_infer(op):
     x = op._inputs[0]
-    check_dtype(op, x, REAL, "input")
-    axis = op._attrs["axis"]
-    return [(op._attrs["output_type"], reduced_shape(x._shape, (axis,), False))]
+    check_dtype(op, x, REAL | BOOL, "input")
+    axis, rank = op._attrs["axis"], x._shape.ndims
+    if rank is None:
+        return [(op._attrs["output_type"], unknown_shape())]
+    if not -rank <= axis < rank:
+        raise ValueError("Dimension (%d) must be in the range [%d, %d), where %d is the number of "
+                         "dimensions in the input." % (axis, -rank, rank, rank))
+    return [(op._attrs["output_type"], reduced_shape(x._shape, (axis % rank,), False))]
 
 
 def _arg_kernel(fn):
@@ -900,47 +1046,81 @@ register_op("ArgMax", infer=_arg_infer, kernel=_arg_kernel("argmax"), grad=NOT_D
 register_op("ArgMin", infer=_arg_infer, kernel=_arg_kernel("argmin"), grad=NOT_DIFFERENTIABLE)
 
 
+def _const_axis(axis, what):
+    if isinstance(axis, Tensor):
+        v = core.constant_value(axis)
+        if v is None:
+            raise NotImplementedError("%s needs an axis known when the graph is built" % what)
+        axis = v
+    return int(np.asarray(axis).reshape(()))
+
+
 def _arg(op_type, x, axis, output_type, name, dimension):
     x = convert_to_tensor(x)
     if axis is None:
         axis = dimension if dimension is not None else 0
-    if isinstance(axis, Tensor):
-        v = core.constant_value(axis)
-        if v is None:
-            raise NotImplementedError("%s needs a constant axis" % op_type)
-        axis = int(v)
-    (axis,) = normalize_axes([int(axis)], x._shape.ndims)
+    axis = _const_axis(axis, op_type)
     return out(op_type, [x], {"axis": axis, "output_type": dtypes.as_dtype(output_type)}, name=name)
 
 
 def argmax(input, axis=None, name=None, dimension=None, output_type=dtypes.int64):  # noqa: A002
-    """Index of the largest value along ``axis`` (int64 by default, as in TF1)."""
+    """Index of the largest value along ``axis`` (the first one on ties).
+
+    Args:
+        input: a real or bool tensor.
+        axis: the axis to reduce (default 0); ``dimension`` is its deprecated TF1 name.
+        output_type: int64 (the TF1 default) or int32.
+        name: op name.
+
+    Returns:
+        A tensor of ``output_type`` with ``axis`` removed.
+    """
     return _arg("ArgMax", input, axis, output_type, name, dimension)
 
 
 def argmin(input, axis=None, name=None, dimension=None, output_type=dtypes.int64):  # noqa: A002
+    """Index of the smallest value along ``axis`` (int64 by default, as in TF1)."""
     return _arg("ArgMin", input, axis, output_type, name, dimension)
 
 
-def _cum_kernel(fn):
+def _cum_infer(op):
+    x = op._inputs[0]
+    check_dtype(op, x, NUMERIC)
+    rank = x._shape.ndims
+    axis = op._attrs["axis"]
+    if rank is not None and not -rank <= axis < rank:
+        raise ValueError("ScanOp: Expected scan axis in the range [%d, %d), but got %d"
+                         % (-rank, rank, axis))
+    return [(x.dtype, x._shape)]
+
+
+def _cum_kernel(fn, ident):
+    """Kernel factory for cumulative sums/products; exclusive and reverse are bound here."""
     def make(op, ctx):
         xp = ctx.xp
         f = getattr(xp, fn)
         axis, excl, rev = op._attrs["axis"], op._attrs["exclusive"], op._attrs["reverse"]
-        ident = 0 if fn == "cumsum" else 1
         dt = op._outputs[0].dtype.np
+        # Index tuples selecting [1:] / [:-1] along `axis`, valid whatever the rank.
+        lead = (slice(None),) * axis if axis >= 0 else (Ellipsis,)
+        tail = () if axis >= 0 else (slice(None),) * (-axis - 1)
+        first, rest, head = lead + (slice(0, 1),) + tail, lead + (slice(1, None),) + tail, \
+            lead + (slice(None, -1),) + tail
 
-        def cum(x):
-            if rev:
-                x = xp.flip(x, axis)
+        def scan(x):
+            return f(x, axis=axis, dtype=dt)
+
+        def scan_exclusive(x):
             r = f(x, axis=axis, dtype=dt)
-            if excl:
-                pad = xp.full_like(xp.take(r, [0], axis=axis), ident)
-                r = xp.concatenate([pad, xp.take(r, range(r.shape[axis] - 1), axis=axis)], axis)
-            if rev:
-                r = xp.flip(r, axis)
-            return r
-        return cum
+            res = xp.empty_like(r)
+            res[first] = ident
+            res[rest] = r[head]
+            return res
+
+        k = scan_exclusive if excl else scan
+        if rev:
+            return lambda x: xp.flip(k(xp.flip(x, axis)), axis)
+        return k
     return make
 
 
@@ -950,194 +1130,453 @@ def _cumsum_grad(op, g):
 
 
 def _cumprod_grad(op, g):
+    # As TF: the division by x is div_no_nan, so zeros in x get a zero gradient.
     a = op._attrs
     x, y = op._inputs[0], op._outputs[0]
-    return [cumsum(g * y, a["axis"], exclusive=a["exclusive"], reverse=not a["reverse"]) / x]
+    s = cumsum(g * y, a["axis"], exclusive=a["exclusive"], reverse=not a["reverse"])
+    return [div_no_nan(s, x)]
 
 
-register_op("Cumsum", infer=_unary_infer(NUMERIC), kernel=_cum_kernel("cumsum"), grad=_cumsum_grad)
-register_op("Cumprod", infer=_unary_infer(NUMERIC), kernel=_cum_kernel("cumprod"), grad=_cumprod_grad)
+register_op("Cumsum", infer=_cum_infer, kernel=_cum_kernel("cumsum", 0), grad=_cumsum_grad)
+register_op("Cumprod", infer=_cum_infer, kernel=_cum_kernel("cumprod", 1), grad=_cumprod_grad)
 
 
 def _cum(op_type, x, axis, exclusive, reverse, name):
     x = convert_to_tensor(x)
-    if isinstance(axis, Tensor):
-        axis = int(core.constant_value(axis))
-    (axis,) = normalize_axes([axis], x._shape.ndims)
-    return out(op_type, [x], {"axis": axis, "exclusive": bool(exclusive), "reverse": bool(reverse)},
-               name=name)
+    return out(op_type, [x], {"axis": _const_axis(axis, op_type), "exclusive": bool(exclusive),
+                              "reverse": bool(reverse)}, name=name)
 
 
 def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
+    """Cumulative sum along ``axis``.
+
+    Args:
+        x: a numeric tensor.
+        axis: the axis to scan (negative counts from the end).
+        exclusive: leave each element out of its own sum (the first output is 0).
+        reverse: scan from the end.
+        name: op name.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype.
+
+    Example:
+        >>> tf.cumsum([1, 2, 3], exclusive=True)   # [0, 1, 3]
+    """
     return _cum("Cumsum", x, axis, exclusive, reverse, name)
 
 
 def cumprod(x, axis=0, exclusive=False, reverse=False, name=None):
+    """Cumulative product along ``axis`` (``exclusive``/``reverse`` as in :func:`cumsum`)."""
     return _cum("Cumprod", x, axis, exclusive, reverse, name)
 
 
 # ----------------------------------------------------------------------------------------------
 # Select (where) and clip
 # ----------------------------------------------------------------------------------------------
-def _select_infer(op):
+def _select_dtypes(op):
     c, x, y = op._inputs
     if c.dtype is not dtypes.bool_:
-        raise TypeError("condition must be bool, got %s" % c.dtype.name)
+        raise TypeError("Input 'condition' of '%s' Op has type %s that does not match expected "
+                        "type of bool." % (op.type, c.dtype.name))
     if x.dtype is not y.dtype:
-        raise TypeError("x and y must have the same dtype, got %s and %s"
-                        % (x.dtype.name, y.dtype.name))
-    if c._shape.ndims == 1 and (x._shape.ndims or 0) > 1:
-        # TF1 row selection: a vector condition picks whole rows.
-        s = x._shape.merge_with(y._shape)
+        raise TypeError("Input 'e' of '%s' Op has type %s that does not match type %s of "
+                        "argument 't'." % (op.type, y.dtype.name, x.dtype.name))
+
+
+def _is_row_select(c_rank, x_rank):
+    """TF1 `Select`: a vector condition picks whole rows of higher-rank x and y."""
+    return c_rank == 1 and x_rank is not None and x_rank > 1
+
+
+def _select_infer(op):
+    _select_dtypes(op)
+    c, x, y = op._inputs
+    if _is_row_select(c._shape.ndims, x._shape.ndims):
+        try:
+            s = x._shape.merge_with(y._shape)
+        except ValueError:
+            raise ValueError("x and y must have the same shape, got %s and %s"
+                             % (x._shape, y._shape)) from None
         if s[0].value is not None and c._shape[0].value not in (None, s[0].value):
             raise ValueError("condition of length %s cannot select rows of shape %s"
-                             % (c._shape[0], s))
+                             % (c._shape[0].value, s))
         return [(x.dtype, s)]
-    s = broadcast_shape(broadcast_shape(c._shape, x._shape), y._shape)
-    return [(x.dtype, s)]
-
-
-def _select_grad(op, g):
-    c = op._inputs[0]
-    z = zeros_like_t(g)
-    return [None, where(c, g, z), where(c, z, g)]
+    if c._shape.ndims is None and x._shape.is_compatible_with(y._shape):
+        return [(x.dtype, x._shape.merge_with(y._shape))]  # x and y fix the shape (TF1)
+    return [(x.dtype, broadcast_shape(broadcast_shape(c._shape, x._shape), y._shape))]
 
 
 def _select_kernel(op, ctx):
     c, x, _ = op._inputs
     xp = ctx.xp
-    if c._shape.ndims == 1 and x._shape.ndims not in (None, 1):
-        # TF1 `Select`: a vector condition picks whole rows of higher-rank x/y.
-        return lambda c, a, b: xp.where(c.reshape((-1,) + (1,) * (a.ndim - 1)), a, b)
+
+    def select_rows(c, a, b):
+        return xp.where(c.reshape((-1,) + (1,) * (a.ndim - 1)), a, b)
+
+    if _is_row_select(c._shape.ndims, x._shape.ndims):
+        return select_rows
+    if c._shape.ndims is None or x._shape.ndims is None:
+        # Ranks known only at run time: decide there.
+        def select_any_rank(c, a, b):
+            return (select_rows if _is_row_select(c.ndim, a.ndim) else xp.where)(c, a, b)
+        return select_any_rank
     return xp.where
+
+
+def _select_grad(op, g):
+    c = op._inputs[0]
+    z = zeros_like_t(g)
+    return [None, out(op.type, [c, g, z]), out(op.type, [c, z, g])]
 
 
 register_op("Select", infer=_select_infer, kernel=_select_kernel, grad=_select_grad,
             broadcasting=True)
 
 
+def _select_v2_infer(op):
+    _select_dtypes(op)
+    c, x, y = op._inputs
+    return [(x.dtype, broadcast_shape(broadcast_shape(c._shape, x._shape), y._shape))]
+
+
+register_op("SelectV2", infer=_select_v2_infer, kernel=xp_kernel("where"), grad=_select_grad,
+            broadcasting=True)
+
+
 def _where_indices_kernel(op, ctx):
     xp = ctx.xp
-    return lambda c: xp.argwhere(c).astype(np.int64)
+    return lambda c: xp.argwhere(c).astype(np.int64, copy=False)
 
 
-register_op("Where", infer=lambda op: [(dtypes.int64, TensorShape([None, op._inputs[0]._shape.ndims]))],
+register_op("Where", infer=lambda op: [(dtypes.int64,
+                                        TensorShape([None, op._inputs[0]._shape.ndims]))],
             kernel=_where_indices_kernel, grad=NOT_DIFFERENTIABLE)
 
 
-def where(condition, x=None, y=None, name=None):
-    """``tf.where(c, x, y)`` picks from x where c is True, else y; ``tf.where(c)`` gives indices."""
+def _where(op_type, condition, x, y, name):
     c = convert_to_tensor(condition)
     if x is None and y is None:
         return out("Where", [c], name=name)
     if x is None or y is None:
         raise ValueError("x and y must both be non-None or both be None.")
     x, y = core.convert_binary(x, y)
-    return out("Select", [c, x, y], name=name)
+    return out(op_type, [c, x, y], name=name)
+
+
+def where(condition, x=None, y=None, name=None):
+    """Picks from ``x`` where ``condition`` is True, else from ``y`` (TF1 ``Select``).
+
+    ``condition`` has the shape of ``x`` and ``y``, or is a vector that picks whole rows
+    (the first dimension) of higher-rank ``x`` and ``y``. With only ``condition``, returns
+    the coordinates of its True elements, an int64 matrix with one row per element.
+
+    Args:
+        condition: a bool tensor.
+        x, y: tensors of the same dtype and shape (or both None).
+        name: op name.
+
+    Returns:
+        A tensor like ``x``, or the int64 coordinates.
+
+    Example:
+        >>> tf.where([True, False], [[1, 2], [3, 4]], [[5, 6], [7, 8]])   # [[1, 2], [7, 8]]
+    """
+    return _where("Select", condition, x, y, name)
 
 
 def where_v2(condition, x=None, y=None, name=None):
-    return where(condition, x, y, name)
+    """Like :func:`where`, with NumPy broadcasting among ``condition``, ``x`` and ``y``."""
+    return _where("SelectV2", condition, x, y, name)
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
-    """Clamps ``t`` elementwise to [min, max]; gradient flows where not clipped."""
+    """Clamps ``t`` elementwise to ``[clip_value_min, clip_value_max]``.
+
+    The gradient flows to ``t`` where it is inside the range (boundaries included).
+
+    Raises:
+        ValueError: if the bounds would broadcast ``t`` to a larger shape.
+    """
     t = convert_to_tensor(t)
-    return minimum(maximum(t, clip_value_min), clip_value_max, name=name)
+    r = maximum(minimum(t, clip_value_max), clip_value_min, name=name)
+    if r._shape.ndims is not None and t._shape.ndims is not None and (
+            r._shape.ndims != t._shape.ndims or not r._shape.is_compatible_with(t._shape)):
+        raise ValueError("Shapes %s and %s are incompatible: clip bounds must not broadcast t"
+                         % (r._shape, t._shape))
+    return r
 
 
 # ----------------------------------------------------------------------------------------------
 # Einsum and tensordot
 # ----------------------------------------------------------------------------------------------
-def _parse_einsum(eq, n_in):
-    eq = eq.replace(" ", "")
-    if "->" in eq:
-        lhs, rhs = eq.split("->")
-    else:
-        lhs = eq
-        letters = [c for c in lhs.replace(",", "") if c.isalpha()]
-        rhs = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+# An equation is parsed against the input ranks into explicit one-letter labels: "..." becomes
+# fresh letters (the broadcast labels, right-aligned as in NumPy), which may broadcast (1 vs n);
+# every other label must have one size. The "broadcast" attr lists labels that gradient einsums
+# (whose equations are explicit) may broadcast.
+def _einsum_spec(op):
+    """Parses an Einsum op: (input label strings, output labels, broadcast labels)."""
+    return _parse_einsum(op._attrs["equation"], [t._shape for t in op._inputs],
+                         op._attrs.get("broadcast", ""))
+
+
+def _parse_einsum(equation, shapes, broadcast=""):
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
     ins = lhs.split(",")
-    if len(ins) != n_in:
-        raise ValueError("einsum equation %r has %d inputs, got %d tensors" % (eq, len(ins), n_in))
-    if "." in eq:
-        raise NotImplementedError("einsum with ellipsis is not supported yet: %r" % eq)
-    return ins, rhs
+    if len(ins) != len(shapes):
+        raise ValueError("einsum equation %r has %d inputs, but %d tensors were given"
+                         % (equation, len(ins), len(shapes)))
+    for s in ins + [rhs]:
+        if not all(c in string.ascii_letters for c in s.replace("...", "")):
+            raise ValueError("einsum: invalid subscripts %r in equation %r" % (s, equation))
+    fresh = [c for c in string.ascii_letters if c not in eq]
+    n_ell = []
+    for s, shp in zip(ins, shapes):
+        k = 0
+        if "..." in s:
+            if shp.ndims is None:
+                raise ValueError("einsum: an input with '...' (subscripts %r) needs a known rank"
+                                 % s)
+            k = shp.ndims - (len(s) - 3)
+            if k < 0:
+                raise ValueError("einsum: input with subscripts %r has rank %d" % (s, shp.ndims))
+        n_ell.append(k)
+    nb = max(n_ell, default=0)
+    batch = "".join(fresh[:nb])
+    ins = [s.replace("...", batch[nb - k:]) for s, k in zip(ins, n_ell)]
+    if not arrow:  # implicit output: the labels used once, sorted
+        used = "".join(ins)
+        rhs = "".join(sorted(c for c in set(used) if used.count(c) == 1))
+    if "..." in rhs:
+        rhs = rhs.replace("...", batch)
+    elif nb:
+        raise ValueError("einsum equation %r needs '...' in its output subscripts, where the "
+                         "inputs have broadcast dimensions" % equation)
+    for c in rhs:
+        if rhs.count(c) > 1 or not any(c in s for s in ins):
+            raise ValueError("einsum: output label %r of %r must appear once in the output and "
+                             "in some input" % (c, equation))
+    return ins, rhs, batch + broadcast
 
 
 def _einsum_infer(op):
-    ins, rhs = _parse_einsum(op._attrs["equation"], len(op._inputs))
+    ins, rhs, bcast = _einsum_spec(op)
     same_dtypes(op, tuple("inputs[%d]" % i for i in range(len(op._inputs))))
-    sizes = {}
+    check_dtype(op, op._inputs[0], NUMERIC, "inputs")
+    sizes = {}  # label -> static size; broadcast labels keep None while only 1s and Nones seen
+    seen_unknown = set()
     for spec, t in zip(ins, op._inputs):
         dims = t._shape.as_tuple()
         if dims is None:
+            seen_unknown.update(spec)
             continue
         if len(dims) != len(spec):
             raise ValueError("einsum: input with subscripts %r has rank %d" % (spec, len(dims)))
         for c, d in zip(spec, dims):
+            old = sizes.get(c)
             if d is None:
-                continue
-            if sizes.get(c, d) != d:
-                raise ValueError("einsum: dimension %r is %d in one input and %d in another"
-                                 % (c, sizes[c], d))
-            sizes[c] = d
+                seen_unknown.add(c)
+            elif old is None or c in bcast and old == 1:
+                sizes[c] = d
+            elif old != d and not (c in bcast and d == 1):
+                raise ValueError("Dimensions must be equal, but are %d and %d for einsum label %r "
+                                 "(equation %r, input shapes %s)" % (old, d, c, op._attrs[
+                                     "equation"], ", ".join(str(i._shape) for i in op._inputs)))
+    for c in bcast:
+        if sizes.get(c) == 1 and c in seen_unknown:
+            del sizes[c]  # 1 against an unknown size: the broadcast result is unknown
     return [(op._inputs[0].dtype, TensorShape([sizes.get(c) for c in rhs]))]
 
 
-def _einsum_grad(op, g):
-    ins, rhs = _parse_einsum(op._attrs["equation"], len(op._inputs))
-    grads = []
+# Contractions with fewer multiply-adds than this run in NumPy's C einsum loop; larger ones
+# go through BLAS (tensordot), whose fixed cost only pays off from about this size.
+_EINSUM_BLAS_MACS = 8192
+
+
+def _einsum_kernel(op, ctx):
+    xp = ctx.xp
+    ins, rhs, _ = _einsum_spec(op)
+    eq = ",".join(ins) + "->" + rhs
+    small = functools.partial(xp.einsum, eq)
+    if len(ins) == 1:
+        return small
+    macs = _macs_fn([t._shape.as_tuple() for t in op._inputs], ins)
+    big = (_tensordot_fn(xp, ins, rhs) if len(ins) == 2 else None) or \
+        functools.partial(xp.einsum, eq, optimize=True)
+    if isinstance(macs, int):  # every size known now: choose once
+        return big if macs >= _EINSUM_BLAS_MACS else small
+
+    def einsum_kernel(*xs):
+        return (big if macs(xs) >= _EINSUM_BLAS_MACS else small)(*xs)
+    return einsum_kernel
+
+
+def _macs_fn(dims, ins):
+    """The product of all label sizes: an int if known statically, else a function of the inputs."""
+    where_ = {}
     for i, spec in enumerate(ins):
+        for ax, c in enumerate(spec):
+            where_.setdefault(c, (i, ax))
+    if all(d is not None and None not in d for d in dims):
+        return int(np.prod([dims[i][ax] for i, ax in where_.values()]))
+    picks = list(where_.values())
+
+    def macs(xs):
+        n = 1
+        for i, ax in picks:
+            n *= xs[i].shape[ax]
+        return n
+    return macs
+
+
+def _tensordot_fn(xp, ins, rhs):
+    """``xp.tensordot`` plus a transpose for a two-input einsum that is a plain contraction
+    (no repeated, summed-out-alone or batch labels); None for other equations."""
+    a, b = ins
+    if len(set(a)) != len(a) or len(set(b)) != len(b):
+        return None
+    if any(c not in b and c not in rhs for c in a) or any(c not in a and c not in rhs for c in b):
+        return None
+    if any(c in b and c in rhs for c in a):
+        return None
+    summed = [c for c in a if c in b]
+    if not summed:
+        return None
+    axes = ([a.index(c) for c in summed], [b.index(c) for c in summed])
+    got = [c for c in a if c not in summed] + [c for c in b if c not in summed]
+    perm = tuple(got.index(c) for c in rhs)
+    tensordot = xp.tensordot
+    if perm == tuple(range(len(perm))):
+        return lambda x, y: tensordot(x, y, axes)
+    return lambda x, y: xp.transpose(tensordot(x, y, axes), perm)
+
+
+def _einsum_grad(op, g):
+    ins, rhs, bcast = _einsum_spec(op)
+    grads = []
+    for i, (spec, x) in enumerate(zip(ins, op._inputs)):
         others = [t for j, t in enumerate(op._inputs) if j != i]
         other_specs = [s for j, s in enumerate(ins) if j != i]
-        present = set(rhs) | set("".join(other_specs))
-        missing = [c for c in spec if c not in present]
-        if missing or len(set(spec)) != len(spec):
-            raise NotImplementedError("einsum gradient for %r (summed-out or repeated index in one "
-                                      "input)" % op._attrs["equation"])
-        eq = ",".join([rhs] + other_specs) + "->" + spec
-        grads.append(einsum(eq, g, *others))
+        present = set(rhs).union(*other_specs)
+        kept = [p for p, c in enumerate(spec) if c in present and spec.index(c) == p]
+        target = "".join(spec[p] for p in kept)
+        if not others and target == rhs:
+            r = g
+        else:
+            r = out("Einsum", [g] + others,
+                    {"equation": ",".join([rhs] + other_specs) + "->" + target, "broadcast": bcast})
+        if len(kept) < len(spec):  # repeated or summed-out labels: back to x's layout
+            from .array_ops import expand_dims_axes
+            r = expand_dims_axes(r, [p for p in range(len(spec)) if p not in kept])
+            r = r * _einsum_diagonal_mask(spec, x)
+        xt = x._shape.as_tuple()
+        if any(c in bcast for c in spec) and (xt is None or None in xt
+                                              or r._shape.as_tuple() != xt):
+            r = sum_to_shape_of(r, x)  # broadcast labels: sum back where x had length 1
+        grads.append(r)
     return grads
 
 
-register_op("Einsum", infer=_einsum_infer,
-            kernel=lambda op, ctx: lambda *xs: ctx.xp.einsum(op._attrs["equation"], *xs,
-                                                             optimize=len(xs) > 2),
-            grad=_einsum_grad)
+def _einsum_diagonal_mask(spec, x):
+    """Ones of x's shape, zeroed off the diagonals of labels repeated in ``spec``."""
+    mask = ones_like_t(x)
+    idx = {}
+    for p, c in enumerate(spec):
+        if spec.count(c) > 1:
+            idx[p] = cumsum(mask, p, exclusive=True)  # the index along axis p
+    for p, c in enumerate(spec):
+        first = spec.index(c)
+        if p != first and p in idx:
+            mask = mask * cast(equal(idx[first], idx[p]), x.dtype)
+    return mask
+
+
+register_op("Einsum", infer=_einsum_infer, kernel=_einsum_kernel, grad=_einsum_grad)
 
 
 def einsum(equation, *inputs, **kwargs):
-    """Einstein summation, e.g. ``tf.einsum('ij,jk->ik', a, b)``."""
+    """Einstein summation over labelled axes, as ``numpy.einsum``.
+
+    Args:
+        equation: e.g. ``'ij,jk->ik'``; ``...`` stands for broadcast dimensions (it must then
+            appear in the output too); without ``->`` the output is the labels used once,
+            sorted.
+        *inputs: tensors of one dtype.
+        name: op name (keyword only).
+
+    Returns:
+        The contracted tensor.
+
+    Example:
+        >>> tf.einsum('bij,bjk->bik', a, b)   # batched matmul
+    """
     name = kwargs.pop("name", None)
+    if kwargs:
+        raise TypeError("einsum() got unexpected keyword arguments: %s" % ", ".join(kwargs))
     ts = [convert_to_tensor(t) for t in inputs]
     return out("Einsum", ts, {"equation": equation.replace(" ", "")}, name=name)
 
 
 def tensordot(a, b, axes, name=None):
-    """Contracts ``a`` and ``b`` over ``axes`` (an int N or a pair of axis lists)."""
+    """Contracts ``a`` and ``b`` over ``axes``.
+
+    Args:
+        a, b: tensors of one dtype and known rank.
+        axes: an int N (the last N axes of ``a`` with the first N of ``b``), or a pair of axis
+            lists ``[axes_a, axes_b]``.
+        name: op name.
+
+    Returns:
+        A tensor with the free axes of ``a`` followed by those of ``b``.
+    """
     a, b = core.convert_binary(a, b)
     ra, rb = a._shape.ndims, b._shape.ndims
     if ra is None or rb is None:
         raise ValueError("tensordot needs inputs of known rank, got %s and %s" % (a.shape, b.shape))
     if isinstance(axes, Tensor):
-        axes = core.constant_value(axes).tolist()
+        v = core.constant_value(axes)
+        if v is None:
+            raise ValueError("tensordot needs axes known when the graph is built")
+        axes = v.tolist()
     if isinstance(axes, int):
+        if not 0 <= axes <= min(ra, rb):
+            raise ValueError("'axes' must be at most %d, got %d" % (min(ra, rb), axes))
         axes_a, axes_b = list(range(ra - axes, ra)), list(range(axes))
     else:
         axes_a, axes_b = axes
         axes_a = [axes_a] if isinstance(axes_a, int) else list(axes_a)
         axes_b = [axes_b] if isinstance(axes_b, int) else list(axes_b)
+        if len(axes_a) != len(axes_b):
+            raise ValueError("tensordot: %d axes of a but %d of b" % (len(axes_a), len(axes_b)))
     axes_a = [x % ra for x in axes_a]
     axes_b = [x % rb for x in axes_b]
-    letters = "abcdefghijklmnopqrstuvwxyz"
+    letters = string.ascii_letters
     sa = list(letters[:ra])
     sb = list(letters[ra:ra + rb])
     for i, j in zip(axes_a, axes_b):
         sb[j] = sa[i]
     rhs = [c for i, c in enumerate(sa) if i not in axes_a] + [c for j, c in enumerate(sb)
                                                                if j not in axes_b]
-    return einsum("%s,%s->%s" % ("".join(sa), "".join(sb), "".join(rhs)), a, b, name=name)
+    return einsum("%s,%s->%s" % ("".join(sa), "".join(sb), "".join(rhs)), a, b,
+                  name=name or "Tensordot")
+
+
+# ----------------------------------------------------------------------------------------------
+# Bitwise ops (the integer meaning of &, |, ^ and ~ on tensors)
+# ----------------------------------------------------------------------------------------------
+_bitwise_and = _binary("BitwiseAnd", "bitwise_and", INTEGERS, NOT_DIFFERENTIABLE)
+_bitwise_or = _binary("BitwiseOr", "bitwise_or", INTEGERS, NOT_DIFFERENTIABLE)
+_bitwise_xor = _binary("BitwiseXor", "bitwise_xor", INTEGERS, NOT_DIFFERENTIABLE)
+_invert = _unary("Invert", "invert", INTEGERS, NOT_DIFFERENTIABLE)
+
+
+def _logical_or_bitwise(logical, bitwise):
+    """``&``/``|``/``^`` on tensors: logical for bool operands, bitwise for integers (as TF)."""
+    def op(x, y, name=None):
+        x, y = core.convert_binary(x, y)
+        return (bitwise if x.dtype.is_integer else logical)(x, y, name=name)
+    return op
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1158,7 +1597,9 @@ def _install_operators():
         "add": (add, "add"), "sub": (subtract, "sub"), "mul": (multiply, "mul"),
         "truediv": (truediv, "truediv"), "floordiv": (floordiv, "floordiv"),
         "mod": (floormod, "mod"), "pow": (pow, "pow"), "matmul": (matmul, "matmul"),
-        "and": (logical_and, "and"), "or": (logical_or, "or"), "xor": (logical_xor, "xor"),
+        "and": (_logical_or_bitwise(logical_and, _bitwise_and), "and"),
+        "or": (_logical_or_bitwise(logical_or, _bitwise_or), "or"),
+        "xor": (_logical_or_bitwise(logical_xor, _bitwise_xor), "xor"),
     }
     for key, (fn, nm) in ops.items():
         f, r = _binop(fn, nm)
@@ -1172,7 +1613,7 @@ def _install_operators():
     Tensor.__ge__ = lambda x, y: greater_equal(x, y)
     Tensor.__neg__ = lambda x: negative(x, name="neg")
     Tensor.__abs__ = lambda x: abs(x, name="Abs")
-    Tensor.__invert__ = lambda x: logical_not(x, name="LogicalNot")
+    Tensor.__invert__ = lambda x: (_invert if x.dtype.is_integer else logical_not)(x)
 
 
 _install_operators()

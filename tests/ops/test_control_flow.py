@@ -161,7 +161,7 @@ def test_defun_batch_norm_from_the_seed_slides():
     def build(xx, sc, off):
         return BatchNorm(tf.cast(xx, tf.float32), tf.cast(sc, tf.float32), tf.cast(off, tf.float32))
     # float32 body: check the derived gradient against finite differences loosely
-    check_gradients(lambda a, b, c: tf.cast(build(a, b, c), tf.float64),
+    check_gradients(lambda a, b, c: tf.reshape(tf.cast(build(a, b, c), tf.float64), [4, 3]),
                     [xv[:4].astype(np.float64), np.array([1.0, 2.0, 0.5]), np.zeros(3)],
                     eps=1e-3, rtol=2e-2, atol=2e-2)
 

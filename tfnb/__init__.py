@@ -28,7 +28,7 @@ from .ops.check_ops import *  # noqa: F401,F403
 from .ops.clip_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
-from . import client, contrib, debugging, initializers, layers, nn, random, train  # noqa: F401
+from . import client, contrib, debugging, initializers, layers, math, nn, random, train  # noqa: F401
 from . import function  # noqa: F401 - tf.function decorator and tfnb.function.Defun
 from .function import TensorSpec  # noqa: F401
 from . import losses  # noqa: F401

@@ -123,8 +123,7 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
         for y, gy in zip(ys, grad_ys):
             if gy is None:
                 if not y.dtype.is_differentiable:
-                    raise TypeError("Gradients of %s (dtype %s) are not defined; ys must be floating"
-                                    % (y.name, y.dtype.name))
+                    continue  # as TF1: an integer/bool y contributes no gradient
                 gy = ones_like(y, name="grad_ys")
             else:
                 gy = core.convert_to_tensor(gy, dtype=y.dtype)

@@ -239,6 +239,7 @@ class Tensor:
     def __str__(self):
         return self.__repr__()
 
+
     # Operators (+, *, [], @, ...) are attached by tfnb.ops.math_ops / array_ops.
 
 
@@ -626,15 +627,11 @@ class Graph:
         if self._finalized:
             raise RuntimeError("Graph is finalized and cannot be modified.")
         op_def = get_op_def(op_type)
-        for t in inputs:
+        for i, t in enumerate(inputs):
             if not isinstance(t, Tensor):
                 raise TypeError("Input to op %s must be a Tensor, got %r" % (op_type, t))
             if t._op._graph is not self:
-                raise ValueError(
-                    "Tensor %s must be from the same graph as the op being created (%s): it "
-                    "belongs to another graph%s." % (t.name, name or op_type,
-                                                     " (created at %s)" % t._op._location
-                                                     if t._op._location else ""))
+                inputs[i] = self._capture(t, name or op_type)
         if location is None:
             location = user_location()
         if name and name.endswith("/"):  # an exact name (a name scope's, or an imported node's)
@@ -670,6 +667,19 @@ class Graph:
         if self._eager_evaluator is not None:
             self._eager_evaluator._on_op_created(op)
         return op
+
+    def _capture(self, tensor, op_name):
+        """An outer tensor used by an op of this graph: an error here; function graphs
+        (tfnb.framework.function.FuncGraph) turn it into an input of the function."""
+        raise ValueError(
+            "Tensor %s must be from the same graph as the op being created (%s): it belongs to "
+            "another graph%s." % (tensor.name, op_name, " (created at %s)" % tensor._op._location
+                                  if tensor._op._location else ""))
+
+    @property
+    def outer_graph(self):
+        """The graph enclosing this one (None for a top-level graph)."""
+        return None
 
     # --- naming ---
     def unique_name(self, name, mark_as_used=True):

@@ -322,7 +322,7 @@ def constant_value_as_shape(tensor):
         return TensorShape(dims)
     if o.type == "ConcatV2":
         s = TensorShape([])
-        for i in o._inputs[:-1]:
+        for i in o._inputs:  # the axis is an attr, every input is a part
             s = s.concatenate(constant_value_as_shape(i))
         return s
     if o.type == "StridedSlice" and o._inputs[0].op.type == "Shape":

@@ -19,8 +19,12 @@ WORKLOADS = {
     "W1v": ("w1_overhead", {"variable": True}),
     "W2": ("w2_softmax", {}),
     "W3": ("w3_mlp", {}),
+    "W4": ("w4_cnn", {}),
+    "W4g": ("w4_cnn", {"sgd": True}),
+    "W5": ("w5_cifar", {}),
+    "W7": ("w7_word2vec", {}),
 }
-GROUPS = {"W1": ["W1", "W1v"]}   # asking for W1 reports both of its variants
+GROUPS = {"W1": ["W1", "W1v"], "W4": ["W4", "W4g"]}   # asking for W1 (W4) reports both variants
 FRAMEWORKS = ["tfnb", "tf", "torch", "numpy"]
 MARK = "@@RESULT "
 

@@ -1,2 +1,1478 @@
-"""(being written)"""
-__all__ = []
+"""Convolution, pooling and local response normalization (``tf.nn.conv2d``, ``max_pool``, ...).
+
+The kernels are NumPy (``xp``) calls over whole batches; Python loops run only over the few
+kernel positions of a window, never over pixels or examples:
+
+* ``Conv2D`` is im2col + one GEMM. The padded NHWC input is viewed (``as_strided``, no copy) as
+  the ``[N, Ho, Wo, kh, kw, C]`` array of all windows; one copy turns it into the
+  ``[N*Ho*Wo, kh*kw*C]`` patch matrix, and one float32 matmul with the filter seen as
+  ``[kh*kw*C, O]`` (BLAS) gives the NHWC output directly. With few input channels (the first
+  layer of an image net) the copy would move a handful of floats at a time, so the matrix is
+  built transposed instead, ``[kh*kw*C, N*Ho*Wo]``, from a channel-first view: whole image rows.
+* ``Conv2DBackpropFilter`` is one GEMM of that patch matrix with the output gradient.
+* ``Conv2DBackpropInput`` is one GEMM of the output gradient with the transposed filter, giving a
+  gradient for every patch entry, then col2im: one strided add per kernel position.
+* Pooling visits the kernel positions of the window in row-major order; each visit is one
+  strided operation on the whole batch. ``MaxPoolGrad`` recomputes which input won each window
+  (the first maximum, as TensorFlow's CPU kernel) from the saved input and output.
+
+NCHW inputs are transposed to NHWC views at the kernel boundary. Backprop ops take the shape of
+the tensor they produce as an input (``input_sizes`` / ``filter_sizes``), as in TensorFlow, and
+their gradients are written with each other, so second derivatives work.
+"""
+import functools
+import numbers
+
+import numpy as np
+
+from ..framework import dtypes
+from ..framework.graph import Tensor
+from ..framework.registry import NOT_DIFFERENTIABLE, register_op
+from ..framework.tensor_shape import TensorShape, unknown_shape
+from . import core
+from .core import constant_value, convert_to_tensor, out
+from .shape_rules import FLOATS, check_dtype, same_dtypes
+
+__all__ = [
+    "conv2d", "conv2d_backprop_input", "conv2d_backprop_filter", "conv2d_transpose",
+    "depthwise_conv2d", "depthwise_conv2d_native", "depthwise_conv2d_native_backprop_input",
+    "depthwise_conv2d_native_backprop_filter", "separable_conv2d",
+    "max_pool", "max_pool2d", "avg_pool", "avg_pool2d", "max_pool_with_argmax",
+    "local_response_normalization", "lrn",
+]
+
+_CONV_TYPES = FLOATS | {dtypes.int32}
+_POOL_TYPES = FLOATS | {dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64, dtypes.uint8,
+                        dtypes.uint16}
+_PADDINGS = ("SAME", "VALID", "EXPLICIT")
+_FORMATS = ("NHWC", "NCHW")
+
+
+# ----------------------------------------------------------------------------------------------
+# Attrs: normalization in the wrappers, validation in the shape functions
+# ----------------------------------------------------------------------------------------------
+def _get_sequence(value, name, data_format):
+    """A 4-vector in ``data_format`` order from an int or a list of length 1, 2 or 4 (TF1 rules)."""
+    if value is None:
+        return (1, 1, 1, 1)
+    if isinstance(value, numbers.Integral):
+        value = [value]
+    value = [int(v) for v in value]
+    if len(value) == 4:
+        return tuple(value)
+    if len(value) == 1:
+        value = value * 2
+    elif len(value) != 2:
+        raise ValueError("%s should be of length 1, 2 or 4. Received: %s=%s of length %d"
+                         % (name, name, value, len(value)))
+    return tuple([1, 1] + value if data_format == "NCHW" else [1] + value + [1])
+
+
+def _padding_attrs(padding, data_format):
+    """(padding string, explicit paddings as 8 ints or ()) from a string or 4 (before, after) pairs."""
+    if isinstance(padding, (list, tuple)):
+        pairs = [tuple(int(v) for v in p) for p in padding]
+        if len(pairs) != 4 or any(len(p) != 2 for p in pairs):
+            raise ValueError("When padding is explicit, it must be a list of 4 [before, after] pairs, "
+                             "got %r" % (padding,))
+        batch, chan = (0, 1) if data_format == "NCHW" else (0, 3)
+        if pairs[batch] != (0, 0) or pairs[chan] != (0, 0):
+            raise ValueError("Explicit padding of the batch and depth dimensions must be zero, got %r"
+                             % (padding,))
+        return "EXPLICIT", tuple(v for p in pairs for v in p)
+    return padding, ()
+
+
+def _check_format(fmt):
+    if fmt not in _FORMATS:
+        raise ValueError("Attr 'data_format' passed string '%s' not in: \"NHWC\", \"NCHW\"." % fmt)
+
+
+def _check_padding(padding, explicit, allow_explicit=True):
+    allowed = _PADDINGS if allow_explicit else _PADDINGS[:2]
+    if padding not in allowed:
+        raise ValueError("Attr 'padding' passed string '%s' not in: %s." % (
+            padding, ", ".join('"%s"' % p for p in allowed)))
+    if padding == "EXPLICIT":
+        if len(explicit) != 8 or any(p < 0 for p in explicit):
+            raise ValueError("explicit_paddings must hold 8 non-negative values, got %s"
+                             % (list(explicit),))
+    elif explicit:
+        raise ValueError("explicit_paddings are only allowed with padding 'EXPLICIT'")
+
+
+def _check_window_vector(vec, what, data_format, allow_depth=False):
+    """Checks a 4-vector attr (strides, dilations, ksize): positive, 1 in batch (and depth)."""
+    if len(vec) != 4:
+        raise ValueError("Sliding window %s field must specify 4 dimensions" % what)
+    if any(v <= 0 for v in vec):
+        raise ValueError("Sliding window %s must be positive in every dimension, got %s"
+                         % (what, list(vec)))
+    c = 1 if data_format == "NCHW" else 3
+    if vec[0] != 1 or (vec[c] != 1 and not allow_depth):
+        raise ValueError("Sliding window %s is not supported in the batch and depth dimensions "
+                         "(got %s)" % (what, list(vec)))
+
+
+def _hw(vec, data_format):
+    """The (height, width) entries of a 4-vector given in ``data_format`` order."""
+    return (vec[2], vec[3]) if data_format == "NCHW" else (vec[1], vec[2])
+
+
+def _explicit_hw(explicit, data_format):
+    if not explicit:
+        return None
+    pairs = [tuple(explicit[i:i + 2]) for i in range(0, 8, 2)]
+    return tuple(_hw(pairs, data_format))
+
+
+def _to_nhwc(dims, data_format):
+    return dims if data_format == "NHWC" else (dims[0], dims[2], dims[3], dims[1])
+
+
+def _from_nhwc(dims, data_format):
+    return dims if data_format == "NHWC" else (dims[0], dims[3], dims[1], dims[2])
+
+
+def _fmt_shape(s):
+    d = s.as_tuple()
+    return "<unknown>" if d is None else "[%s]" % ",".join("?" if v is None else str(v) for v in d)
+
+
+def _rank4(t):
+    s = t._shape
+    if s.ndims is not None and s.ndims != 4:
+        raise ValueError("Shape must be rank 4 but is rank %d" % s.ndims)
+    return s.as_tuple() or (None,) * 4
+
+
+# ----------------------------------------------------------------------------------------------
+# Geometry: TF's SAME / VALID / EXPLICIT rules
+# ----------------------------------------------------------------------------------------------
+def _out_and_pads(size, k, stride, dilation, padding, explicit):
+    """Output length and (before, after) padding along one spatial axis (size may be None).
+
+    SAME: out = ceil(in / stride); pad_total = max((out - 1) * stride + eff_k - in, 0), with
+    pad_before = pad_total // 2. VALID: no padding, out = (in - eff_k) // stride + 1.
+    """
+    eff = (k - 1) * dilation + 1
+    if padding == "SAME":
+        if size is None:
+            return None, None
+        n_out = -(-size // stride)
+        total = max((n_out - 1) * stride + eff - size, 0)
+        return n_out, (total // 2, total - total // 2)
+    before, after = explicit if padding == "EXPLICIT" else (0, 0)
+    if size is None:
+        return None, (before, after)
+    span = size + before + after - eff
+    if span < 0:
+        raise ValueError("Negative dimension size caused by subtracting %d from %d"
+                         % (eff, size + before + after))
+    return span // stride + 1, (before, after)
+
+
+@functools.lru_cache(maxsize=1024)
+def _geometry(h, w, k, s, d, padding, explicit):
+    """(Ho, Wo, (top, bottom), (left, right)) for an input of spatial size h x w."""
+    ex = explicit or ((0, 0), (0, 0))
+    ho, ph = _out_and_pads(h, k[0], s[0], d[0], padding, ex[0])
+    wo, pw = _out_and_pads(w, k[1], s[1], d[1], padding, ex[1])
+    return ho, wo, ph, pw
+
+
+def _span(n, n_out, stride, offset):
+    """For kernel offset ``offset`` (row of the window minus padding): the outputs whose window
+    row lands inside [0, n), and the input rows they read: (out slice, in slice) or None."""
+    lo = -(offset // stride) if offset < 0 else 0            # ceil(-offset / stride)
+    hi = min(n_out, (n - offset + stride - 1) // stride)
+    if hi <= lo:
+        return None
+    return slice(lo, hi), slice(lo * stride + offset, (hi - 1) * stride + offset + 1, stride)
+
+
+@functools.lru_cache(maxsize=1024)
+def _positions(h, w, k, s, padding):
+    """The kernel positions of a pooling window, for an input of spatial size h x w.
+
+    Returns (Ho, Wo, positions, tiles, full): ``positions`` lists, in row-major window order,
+    (out index, in index, (i, j)) for every position (i, j) that falls inside the input for at
+    least one output; the indexes (into NHWC arrays) cover just those outputs. ``tiles`` says
+    every input pixel lies in exactly one window (a gradient can be written, not accumulated);
+    ``full`` is the number of a position valid for every output (there is one for SAME and VALID).
+    """
+    ho, wo, (pt, pb), (pl, pr) = _geometry(h, w, k, s, (1, 1), padding, None)
+    pos, full = [], None
+    for i in range(k[0]):
+        sh = _span(h, ho, s[0], i - pt)
+        for j in range(k[1]):
+            sw = _span(w, wo, s[1], j - pl)
+            if sh is None or sw is None:
+                continue
+            if full is None and sh[0] == slice(0, ho) and sw[0] == slice(0, wo):
+                full = len(pos)
+            pos.append(((slice(None), sh[0], sw[0]), (slice(None), sh[1], sw[1]), (i, j)))
+    tiles = k == s and not (pt or pb or pl or pr) and h == ho * s[0] and w == wo * s[1]
+    return ho, wo, tuple(pos), tiles, full
+
+
+def _pad_hw(xp, x, ph, pw, value=0, axes=(1, 2)):
+    """4-D ``x`` padded with ``value`` on its two spatial ``axes``; ``x`` itself if no padding."""
+    (pt, pb), (pl, pr) = ph, pw
+    if not (pt or pb or pl or pr):
+        return x
+    a, b = axes
+    shape = list(x.shape)
+    h, w = shape[a], shape[b]
+    shape[a] += pt + pb
+    shape[b] += pl + pr
+    out_ = xp.empty(shape, dtype=x.dtype)
+    idx = [slice(None)] * 4
+    for axis, before, after, n in ((a, pt, pb, h), (b, pl, pr, w)):
+        for part in ((slice(0, before)) if before else None,
+                     (slice(before + n, None)) if after else None):
+            if part is not None:
+                border = list(idx)
+                border[axis] = part
+                out_[tuple(border)] = value
+    idx[a], idx[b] = slice(pt, pt + h), slice(pl, pl + w)
+    out_[tuple(idx)] = x
+    return out_
+
+
+def _windows(xp, xpad, ho, wo, k, s, d):
+    """The [N, Ho, Wo, kh, kw, C] view of all windows of padded NHWC ``xpad`` (no copy)."""
+    sn, sh, sw, sc = xpad.strides
+    return xp.lib.stride_tricks.as_strided(
+        xpad, (xpad.shape[0], ho, wo, k[0], k[1], xpad.shape[3]),
+        (sn, sh * s[0], sw * s[1], sh * d[0], sw * d[1], sc))
+
+
+# ----------------------------------------------------------------------------------------------
+# Conv2D kernels (NHWC arrays, HWIO filters; ``groups`` > 1 when the input depth is a multiple of
+# the filter's input depth, as TF allows)
+# ----------------------------------------------------------------------------------------------
+#: Bytes of patch matrix built at a time. A block stays in cache between the copy that builds
+#: it and the GEMM that reads it (a whole patch matrix can be 25x the input: 118 MB for the
+#: CIFAR-10 tutorial's second layer), yet is large enough for BLAS to run at full speed.
+_BLOCK_BYTES = 4 << 20
+
+
+def _batch_blocks(n, per_image_bytes, budget=None):
+    """Ranges (a, b) of images covering 0..n, each holding about ``budget`` bytes (at least one
+    image), and the images per block."""
+    nb = max(1, min(n, (budget or _BLOCK_BYTES) // max(per_image_bytes, 1)))
+    return [(a, min(n, a + nb)) for a in range(0, n, nb)], nb
+
+
+def _channel_major(c, kw, wo, s):
+    """Whether to build the patch matrix as [K, M]: the copy then moves runs of Wo floats
+    instead of runs of kw*C, which pays when kw*C is small (grayscale or RGB input layers)."""
+    return s[1] == 1 and c * kw * 2 <= wo
+
+
+def _patch_blocks(xp, x, k, s, d, geo):
+    """The patch matrix of NHWC ``x``, a block of images at a time.
+
+    Yields (a, b, cols, channel_major) for images a:b: ``cols`` is [M, K] with M over
+    (n, ho, wo) and K over (i, j, c), the order of an HWIO filter's first three axes, or [K, M]
+    when ``channel_major``. Blocks are built in one reused buffer: use each before the next.
+    """
+    n, _, _, c = x.shape
+    ho, wo, ph, pw = geo
+    kk = k[0] * k[1] * c
+    if k == (1, 1) and not (ph[0] or ph[1] or pw[0] or pw[1]):
+        xs = x[:, ::s[0], ::s[1]][:, :ho, :wo] if s != (1, 1) else x
+        yield 0, n, xp.ascontiguousarray(xs).reshape(n * ho * wo, c), False
+        return
+    channel_major = _channel_major(c, k[1], wo, s)
+    if channel_major:
+        xt = xp.ascontiguousarray(_pad_hw(xp, x.transpose(3, 0, 1, 2), ph, pw, axes=(2, 3)))
+        sc, sn, sh, sw = xt.strides
+        view = xp.lib.stride_tricks.as_strided(
+            xt, (k[0], k[1], c, n, ho, wo), (sh * d[0], sw * d[1], sc, sn, sh * s[0], sw * s[1]))
+    else:
+        view = _windows(xp, _pad_hw(xp, x, ph, pw), ho, wo, k, s, d)
+    per_image = ho * wo * kk
+    blocks, nb = _batch_blocks(n, per_image * x.itemsize)
+    buf = xp.empty(nb * per_image, dtype=x.dtype)
+    for a, b in blocks:
+        src = view[:, :, :, a:b] if channel_major else view[a:b]
+        dst = buf[:src.size].reshape(src.shape)
+        xp.copyto(dst, src)
+        yield a, b, (dst.reshape(kk, -1) if channel_major else dst.reshape(-1, kk)), channel_major
+
+
+def _grouped_patches(xp, x, k, s, d, geo, groups):
+    """[G, M, kh*kw*Cg] patch matrices, one per group of input channels."""
+    n, _, _, c = x.shape
+    ho, wo, ph, pw = geo
+    view = _windows(xp, _pad_hw(xp, x, ph, pw), ho, wo, k, s, d)
+    view = view.reshape(n, ho, wo, k[0], k[1], groups, c // groups).transpose(5, 0, 1, 2, 3, 4, 6)
+    return xp.ascontiguousarray(view).reshape(groups, n * ho * wo, -1)
+
+
+def _check_depths(c, w_shape):
+    """The number of groups; raises if the depths do not divide."""
+    cg, o = w_shape[2], w_shape[3]
+    if cg == 0 or c % cg:
+        raise ValueError("input depth must be evenly divisible by filter depth: %d vs %d" % (c, cg))
+    groups = c // cg
+    if o % groups:
+        raise ValueError("output depth %d is not a multiple of the number of groups %d" % (o, groups))
+    return groups
+
+
+def _check_out_backprop(op_type, dy_shape, expected):
+    if tuple(dy_shape) != tuple(expected):
+        raise ValueError("%s: Size of out_backprop doesn't match computed: actual = %s, "
+                         "computed = %s" % (op_type, list(dy_shape), list(expected)))
+
+
+def _conv_forward(xp, x, w, s, d, padding, explicit):
+    n, h, wd, c = x.shape
+    kh, kw, cg, o = w.shape
+    groups = _check_depths(c, w.shape)
+    geo = _geometry(h, wd, (kh, kw), s, d, padding, explicit)
+    ho, wo = geo[:2]
+    if groups > 1:
+        cols = _grouped_patches(xp, x, (kh, kw), s, d, geo, groups)
+        og = o // groups
+        wg = w.reshape(kh, kw, cg, groups, og).transpose(3, 0, 1, 2, 4).reshape(groups, -1, og)
+        return xp.matmul(cols, wg).transpose(1, 0, 2).reshape(n, ho, wo, o)
+    y = xp.empty((n, ho * wo, o), dtype=x.dtype)
+    w2 = w.reshape(kh * kw * c, o)
+    for a, b, cols, channel_major in _patch_blocks(xp, x, (kh, kw), s, d, geo):
+        xp.matmul(cols.T if channel_major else cols, w2, out=y[a:b].reshape(-1, o))
+    return y.reshape(n, ho, wo, o)
+
+
+def _conv_backprop_filter(xp, x, w_shape, dy, s, d, padding, explicit):
+    n, h, wd, c = x.shape
+    kh, kw, cg, o = w_shape
+    groups = _check_depths(c, w_shape)
+    geo = _geometry(h, wd, (kh, kw), s, d, padding, explicit)
+    ho, wo = geo[:2]
+    _check_out_backprop("Conv2DBackpropFilter", dy.shape, (n, ho, wo, o))
+    dy2 = dy.reshape(-1, o)
+    if groups > 1:
+        cols = _grouped_patches(xp, x, (kh, kw), s, d, geo, groups)
+        dyg = dy2.reshape(-1, groups, o // groups).transpose(1, 0, 2)
+        dw = xp.matmul(cols.transpose(0, 2, 1), dyg).reshape(groups, kh, kw, cg, o // groups)
+        return xp.ascontiguousarray(dw.transpose(1, 2, 3, 0, 4)).reshape(w_shape)
+    dw = xp.zeros((kh * kw * c, o), dtype=dy.dtype)
+    for a, b, cols, channel_major in _patch_blocks(xp, x, (kh, kw), s, d, geo):
+        dyb = dy2[a * ho * wo:b * ho * wo]
+        dw += xp.matmul(cols, dyb) if channel_major else xp.matmul(cols.T, dyb)
+    return dw.reshape(w_shape)
+
+
+def _as_forward_pads(size, n_out, k, d, before):
+    """Padding of the output gradient for a stride-1 backprop-input computed as a forward
+    correlation with the flipped filter: (before, after), or None when the forward padding
+    exceeded the kernel (the gradient would need cropping)."""
+    span = (k - 1) * d
+    pads = (span - before, size + before - n_out)
+    return pads if min(pads) >= 0 else None
+
+
+def _conv_backprop_input(xp, x_shape, w, dy, s, d, padding, explicit):
+    n, h, wd, c = x_shape
+    kh, kw, cg, o = w.shape
+    groups = _check_depths(c, w.shape)
+    ho, wo, (pt, pb), (pl, pr) = _geometry(h, wd, (kh, kw), s, d, padding, explicit)
+    _check_out_backprop("Conv2DBackpropInput", dy.shape, (n, ho, wo, o))
+    og = o // groups
+    if groups == 1 and (kh, kw) == (1, 1) and s == (1, 1) and not (pt or pb or pl or pr):
+        return xp.matmul(dy.reshape(-1, o), w.reshape(c, o).T).reshape(x_shape)
+    if groups == 1 and s == (1, 1) and o <= c:
+        # A stride-1 input gradient is the forward correlation of the padded output gradient
+        # with the flipped, transposed filter: one blocked im2col + GEMM, and no col2im.
+        ph, pw = _as_forward_pads(h, ho, kh, d[0], pt), _as_forward_pads(wd, wo, kw, d[1], pl)
+        if ph is not None and pw is not None:
+            flipped = xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
+            return _conv_forward(xp, dy, flipped, (1, 1), d, "EXPLICIT", (ph, pw))
+    if groups > 1:
+        wg = w.reshape(kh, kw, cg, groups, og).transpose(3, 4, 0, 1, 2).reshape(groups, og, -1)
+        dcols = xp.matmul(dy.reshape(-1, groups, og).transpose(1, 0, 2), wg)
+        dcols = dcols.reshape(groups, n, ho, wo, kh, kw, cg).transpose(1, 2, 3, 4, 5, 0, 6)
+        return _col2im(xp, dcols, x_shape, (kh, kw), s, d, (pt, pb), (pl, pr))
+    # GEMM with the transposed filter gives the gradient of every patch entry, then col2im:
+    # both a block of images at a time, so the patch gradients stay in cache.
+    dxp = xp.zeros((n, h + pt + pb, wd + pl + pr, c), dtype=dy.dtype)
+    per_image = ho * wo * kh * kw * c
+    blocks, nb = _batch_blocks(n, per_image * dy.itemsize)
+    buf = xp.empty(nb * per_image, dtype=dy.dtype)
+    w2t = w.reshape(-1, o).T
+    dy2 = dy.reshape(-1, o)
+    for a, b in blocks:
+        dcols = buf[:(b - a) * per_image].reshape((b - a) * ho * wo, -1)
+        xp.matmul(dy2[a * ho * wo:b * ho * wo], w2t, out=dcols)
+        _col2im_add(dxp[a:b], dcols.reshape(b - a, ho, wo, kh, kw, 1, c), (kh, kw), s, d)
+    return _crop(xp, dxp, x_shape, pt, pl)
+
+
+def _col2im_add(dxp, dcols, k, s, d):
+    """Adds patch gradients ``dcols`` [N, Ho, Wo, kh, kw, G, Cg] onto the padded NHWC grid
+    ``dxp``: one strided add per kernel position."""
+    n, ho, wo = dcols.shape[:3]
+    grid = dxp.reshape(dxp.shape[:3] + dcols.shape[5:])
+    for i in range(k[0]):
+        rows = slice(i * d[0], i * d[0] + (ho - 1) * s[0] + 1, s[0])
+        for j in range(k[1]):
+            cols = slice(j * d[1], j * d[1] + (wo - 1) * s[1] + 1, s[1])
+            grid[:, rows, cols] += dcols[:, :, :, i, j]
+
+
+def _col2im(xp, dcols, x_shape, k, s, d, ph, pw):
+    n, h, w, c = x_shape
+    dxp = xp.zeros((n, h + ph[0] + ph[1], w + pw[0] + pw[1], c), dtype=dcols.dtype)
+    _col2im_add(dxp, dcols, k, s, d)
+    return _crop(xp, dxp, x_shape, ph[0], pw[0])
+
+
+def _crop(xp, dxp, x_shape, top, left):
+    """The unpadded NHWC gradient inside the padded grid ``dxp``."""
+    if dxp.shape[1:3] == tuple(x_shape[1:3]):
+        return dxp
+    return xp.ascontiguousarray(dxp[:, top:top + x_shape[1], left:left + x_shape[2]])
+
+
+def _nhwc_kernel(xp, fmt, fn, nhwc_args):
+    """Wraps an NHWC kernel ``fn`` for ``fmt``: the 4-D arguments at positions ``nhwc_args``
+    are viewed as NHWC and the result is given back in ``fmt`` (contiguous)."""
+    if fmt == "NHWC":
+        return fn
+
+    def nchw(*args):
+        args = [a.transpose(0, 2, 3, 1) if i in nhwc_args else a for i, a in enumerate(args)]
+        return xp.ascontiguousarray(fn(*args).transpose(0, 3, 1, 2))
+    return nchw
+
+
+# ----------------------------------------------------------------------------------------------
+# Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter
+# ----------------------------------------------------------------------------------------------
+def _window_attrs(op):
+    """(strides, dilations, padding, explicit pads) of a conv node, spatial (h, w) order."""
+    a = op._attrs
+    fmt = a["data_format"]
+    return (_hw(a["strides"], fmt), _hw(a["dilations"], fmt), a["padding"],
+            _explicit_hw(a["explicit_paddings"], fmt))
+
+
+def _check_conv_attrs(op):
+    a = op._attrs
+    fmt = a["data_format"]
+    _check_format(fmt)
+    _check_padding(a["padding"], a["explicit_paddings"])
+    _check_window_vector(a["strides"], "strides", fmt)
+    _check_window_vector(a["dilations"], "dilations", fmt)
+    return fmt
+
+
+def _conv_out_shape(op, x_nhwc, w_dims):
+    """Static NHWC output shape of a conv node from its NHWC input dims and filter dims."""
+    s, d, padding, explicit = _window_attrs(op)
+    dims = []
+    for axis in (0, 1):
+        size, k = x_nhwc[1 + axis], w_dims[axis]
+        if k is None:
+            dims.append(None)
+            continue
+        n_out, _ = _out_and_pads(size, k, s[axis], d[axis], padding,
+                                 explicit[axis] if explicit else None)
+        dims.append(n_out)
+    return x_nhwc[0], dims[0], dims[1]
+
+
+def _same_dtypes(op, named):
+    """TF's check that the (name, tensor) pairs ``named`` share one dtype."""
+    name0, t0 = named[0]
+    for name, t in named[1:]:
+        if t.dtype is not t0.dtype:
+            raise TypeError("Input '%s' of '%s' Op has type %s that does not match type %s of "
+                            "argument '%s'." % (name, op.type, t.dtype.name, t0.dtype.name, name0))
+
+
+def _check_filter_depth(op, c, cg, o, shapes):
+    """Input depth must be a multiple of the filter's (groups); ``shapes`` names both for errors."""
+    if c is not None and cg is not None and (cg == 0 or c % cg):
+        raise ValueError("Depth of input (%s) is not a multiple of input depth of filter (%s) for "
+                         "'%s' with input shapes: %s, %s." % ((c, cg, op.name) + shapes))
+    if c is not None and cg and o is not None and o % (c // cg):
+        raise ValueError("Depth of output (%d) is not a multiple of the number of groups (%d) for "
+                         "'%s' with input shapes: %s, %s." % ((o, c // cg, op.name) + shapes))
+
+
+def _conv2d_infer(op):
+    x, w = op._inputs
+    same_dtypes(op, ("input", "filter"))
+    check_dtype(op, x, _CONV_TYPES, "input")
+    fmt = _check_conv_attrs(op)
+    xs = _to_nhwc(_rank4(x), fmt)
+    ws = _rank4(w)
+    _check_filter_depth(op, xs[3], ws[2], ws[3], (_fmt_shape(x._shape), _fmt_shape(w._shape)))
+    n, ho, wo = _conv_out_shape(op, xs, ws)
+    return [(x.dtype, TensorShape(_from_nhwc((n, ho, wo, ws[3]), fmt)))]
+
+
+def _conv2d_kernel(op, ctx):
+    xp = ctx.xp
+    s, d, padding, explicit = _window_attrs(op)
+    return _nhwc_kernel(xp, op._attrs["data_format"],
+                        lambda x, w: _conv_forward(xp, x, w, s, d, padding, explicit), (0,))
+
+
+def _shape_tensor(t):
+    """``t``'s shape as an int32 tensor: a constant when fully known while the graph is built."""
+    if t._shape.is_fully_defined():
+        return core.constant(np.array(t._shape.as_list(), np.int32))
+    from .array_ops import shape
+    return shape(t)
+
+
+def _conv2d_grad(op, g):
+    x, w = op._inputs
+    return [out("Conv2DBackpropInput", [_shape_tensor(x), w, g], dict(op._attrs)),
+            out("Conv2DBackpropFilter", [x, _shape_tensor(w), g], dict(op._attrs))]
+
+
+def _sizes_input(op, t, what):
+    """The static shape named by a 1-D int32 ``*_sizes`` input (dims unknown where not static)."""
+    check_dtype(op, t, frozenset([dtypes.int32, dtypes.int64]), what)
+    if t._shape.ndims is not None and t._shape.ndims != 1:
+        raise ValueError("%s must be 1-D, got shape %s" % (what, t._shape))
+    if t._shape.as_tuple() not in (None, (None,), (4,)):
+        raise ValueError("%s must have 4 elements, got shape %s" % (what, t._shape))
+    shape = core.constant_value_as_shape(t)
+    return shape.as_tuple() if shape.ndims == 4 else (None,) * 4
+
+
+def _check_backprop_shapes(op, x_nhwc, w_dims, dy, fmt):
+    """Checks that out_backprop has the shape a forward conv of x_nhwc by w_dims would have."""
+    dys = _to_nhwc(_rank4(dy), fmt)
+    if w_dims[3] is not None and dys[3] is not None and w_dims[3] != dys[3]:
+        raise ValueError("Dimensions must be equal, but are %d and %d (filter output depth and "
+                         "out_backprop depth)" % (w_dims[3], dys[3]))
+    n, ho, wo = _conv_out_shape(op, x_nhwc, w_dims)
+    for name, want, got in (("batch", n, dys[0]), ("height", ho, dys[1]), ("width", wo, dys[2])):
+        if want is not None and got is not None and want != got:
+            raise ValueError("%s: Size of out_backprop doesn't match computed: actual = %d, "
+                             "computed = %d (%s)" % (op.type, got, want, name))
+
+
+def _backprop_input_infer(op):
+    sizes, w, dy = op._inputs
+    _same_dtypes(op, (("filter", w), ("out_backprop", dy)))
+    check_dtype(op, w, _CONV_TYPES, "filter")
+    fmt = _check_conv_attrs(op)
+    x_dims = _sizes_input(op, sizes, "input_sizes")
+    x_nhwc = _to_nhwc(x_dims, fmt)
+    ws = _rank4(w)
+    _check_filter_depth(op, x_nhwc[3], ws[2], ws[3],
+                        (_fmt_shape(TensorShape(x_dims)), _fmt_shape(w._shape)))
+    _check_backprop_shapes(op, x_nhwc, ws, dy, fmt)
+    return [(w.dtype, TensorShape(x_dims))]
+
+
+def _backprop_input_kernel(op, ctx):
+    xp = ctx.xp
+    s, d, padding, explicit = _window_attrs(op)
+    fmt = op._attrs["data_format"]
+
+    def backprop_input(sizes, w, dy):
+        x_shape = _to_nhwc(tuple(int(v) for v in sizes), fmt)
+        return _conv_backprop_input(xp, x_shape, w, dy, s, d, padding, explicit)
+    return _nhwc_kernel(xp, fmt, backprop_input, (2,))
+
+
+def _backprop_input_grad(op, g):
+    _, w, dy = op._inputs
+    return [None, out("Conv2DBackpropFilter", [g, _shape_tensor(w), dy], dict(op._attrs)),
+            out("Conv2D", [g, w], dict(op._attrs))]
+
+
+def _backprop_filter_infer(op):
+    x, sizes, dy = op._inputs
+    _same_dtypes(op, (("input", x), ("out_backprop", dy)))
+    check_dtype(op, x, _CONV_TYPES, "input")
+    fmt = _check_conv_attrs(op)
+    w_dims = _sizes_input(op, sizes, "filter_sizes")
+    x_nhwc = _to_nhwc(_rank4(x), fmt)
+    _check_filter_depth(op, x_nhwc[3], w_dims[2], w_dims[3],
+                        (_fmt_shape(x._shape), _fmt_shape(TensorShape(w_dims))))
+    _check_backprop_shapes(op, x_nhwc, w_dims, dy, fmt)
+    return [(x.dtype, TensorShape(w_dims))]
+
+
+def _backprop_filter_kernel(op, ctx):
+    xp = ctx.xp
+    s, d, padding, explicit = _window_attrs(op)
+    fmt = op._attrs["data_format"]
+
+    def backprop_filter(x, sizes, dy):
+        return _conv_backprop_filter(xp, x, tuple(int(v) for v in sizes), dy, s, d, padding,
+                                     explicit)
+    if fmt == "NHWC":
+        return backprop_filter
+    return lambda x, sizes, dy: backprop_filter(x.transpose(0, 2, 3, 1), sizes,
+                                                dy.transpose(0, 2, 3, 1))
+
+
+def _backprop_filter_grad(op, g):
+    x, _, dy = op._inputs
+    return [out("Conv2DBackpropInput", [_shape_tensor(x), g, dy], dict(op._attrs)), None,
+            out("Conv2D", [x, g], dict(op._attrs))]
+
+
+register_op("Conv2D", infer=_conv2d_infer, kernel=_conv2d_kernel, grad=_conv2d_grad,
+            doc="2-D convolution (cross-correlation) of an image batch with a filter bank.")
+register_op("Conv2DBackpropInput", infer=_backprop_input_infer, kernel=_backprop_input_kernel,
+            grad=_backprop_input_grad, doc="Gradient of Conv2D w.r.t. its input; conv2d_transpose.")
+register_op("Conv2DBackpropFilter", infer=_backprop_filter_infer, kernel=_backprop_filter_kernel,
+            grad=_backprop_filter_grad, doc="Gradient of Conv2D w.r.t. its filter.")
+
+
+def _conv_attrs(strides, padding, data_format, dilations, use_cudnn_on_gpu=True):
+    data_format = data_format or "NHWC"
+    _check_format(data_format)
+    padding, explicit = _padding_attrs(padding, data_format)
+    return {"strides": _get_sequence(strides, "strides", data_format), "padding": padding,
+            "explicit_paddings": explicit, "data_format": data_format,
+            "dilations": _get_sequence(dilations, "dilations", data_format),
+            "use_cudnn_on_gpu": bool(use_cudnn_on_gpu)}
+
+
+def _pick(new, old, new_name, old_name):
+    """TF's deprecated-argument lookup: one of two spellings of an argument."""
+    if new is not None and old is not None:
+        raise ValueError("Cannot specify both '%s' and '%s'" % (new_name, old_name))
+    return new if new is not None else old
+
+
+def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu=True,  # noqa: A002
+           data_format="NHWC", dilations=(1, 1, 1, 1), name=None, filters=None):
+    """2-D convolution (cross-correlation, as in TF) of a batch of images with a filter bank.
+
+    Args:
+        input: [batch, height, width, in_channels] tensor (NHWC; [batch, in_channels, height,
+            width] with ``data_format="NCHW"``); float16/32/64 or int32.
+        filter: [filter_height, filter_width, in_channels, out_channels] tensor of the same dtype.
+            An input depth that is a multiple of in_channels makes a grouped convolution.
+        strides: int or list of 1, 2 or 4 ints (4: in ``data_format`` order, batch and depth 1).
+        padding: "SAME" (output size ceil(in / stride)), "VALID" (no padding), or a list of 4
+            [before, after] pairs (explicit padding, zeros for batch and depth).
+        data_format: "NHWC" (default) or "NCHW".
+        dilations: int or list of 1, 2 or 4 ints: the spacing of the kernel's taps.
+        filters: another spelling of ``filter``.
+
+    Returns:
+        The [batch, out_height, out_width, out_channels] result (NCHW order for "NCHW").
+
+    Raises:
+        ValueError: at construction, for non-rank-4 arguments, depths that do not divide, bad
+            strides/dilations/padding/data_format, or an input smaller than the filter (VALID).
+
+    Example:
+        >>> x = tf.placeholder(tf.float32, [None, 28, 28, 1])
+        >>> tf.nn.conv2d(x, tf.zeros([5, 5, 1, 32]), strides=[1, 1, 1, 1], padding="SAME").shape
+        TensorShape([None, 28, 28, 32])
+    """
+    filter = _pick(filters, filter, "filters", "filter")  # noqa: A001
+    if filter is None:
+        raise ValueError("conv2d needs a filter")
+    x, w = core.convert_binary(input, filter)
+    return out("Conv2D", [x, w], _conv_attrs(strides, padding, data_format, dilations,
+                                             use_cudnn_on_gpu), name=name)
+
+
+def conv2d_backprop_input(input_sizes, filter=None, out_backprop=None, strides=None,  # noqa: A002
+                          padding=None, use_cudnn_on_gpu=True, data_format="NHWC",
+                          dilations=(1, 1, 1, 1), name=None, filters=None):
+    """The gradient of ``conv2d`` with respect to its input, of shape ``input_sizes``."""
+    filter = _pick(filters, filter, "filters", "filter")  # noqa: A001
+    w, dy = core.convert_binary(filter, out_backprop)
+    sizes = convert_to_tensor(input_sizes, dtype=dtypes.int32)
+    return out("Conv2DBackpropInput", [sizes, w, dy],
+               _conv_attrs(strides, padding, data_format, dilations, use_cudnn_on_gpu), name=name)
+
+
+def conv2d_backprop_filter(input, filter_sizes, out_backprop, strides, padding,  # noqa: A002
+                           use_cudnn_on_gpu=True, data_format="NHWC", dilations=(1, 1, 1, 1),
+                           name=None):
+    """The gradient of ``conv2d`` with respect to its filter, of shape ``filter_sizes``."""
+    x, dy = core.convert_binary(input, out_backprop)
+    sizes = convert_to_tensor(filter_sizes, dtype=dtypes.int32)
+    return out("Conv2DBackpropFilter", [x, sizes, dy],
+               _conv_attrs(strides, padding, data_format, dilations, use_cudnn_on_gpu), name=name)
+
+
+def conv2d_transpose(value=None, filter=None, output_shape=None, strides=None,  # noqa: A002
+                     padding="SAME", data_format="NHWC", name=None, input=None, filters=None,
+                     dilations=None):
+    """The transpose of ``conv2d`` (sometimes called deconvolution): ``Conv2DBackpropInput``.
+
+    Args:
+        value: [batch, height, width, in_channels] tensor (``input`` is another spelling).
+        filter: [height, width, output_channels, in_channels] tensor (``filters`` too).
+        output_shape: 1-D tensor or list of 4 ints, the shape of the result.
+        strides, padding, data_format, dilations: as for the ``conv2d`` this transposes.
+
+    Returns:
+        A tensor of shape ``output_shape``.
+    """
+    value = _pick(input, value, "input", "value")
+    filter = _pick(filters, filter, "filters", "filter")  # noqa: A001
+    w, x = core.convert_binary(filter, value)
+    fmt = data_format or "NHWC"
+    c_axis = 1 if fmt == "NCHW" else 3
+    xs, ws = x._shape.as_tuple(), w._shape.as_tuple()
+    if xs is not None and ws is not None and len(xs) == 4 and len(ws) == 4 \
+            and None not in (xs[c_axis], ws[3]) and xs[c_axis] != ws[3]:
+        raise ValueError("input channels does not match filter's input channels, %d != %d"
+                         % (xs[c_axis], ws[3]))
+    sizes = convert_to_tensor(output_shape, dtype=dtypes.int32)
+    if sizes._shape.as_tuple() not in (None, (None,), (4,)):
+        raise ValueError("output_shape must have shape (4,), got %s" % sizes._shape)
+    static = constant_value(sizes)
+    if static is not None and ws is not None and len(ws) == 4 and ws[2] is not None \
+            and int(static[c_axis]) != ws[2]:
+        raise ValueError("output_shape does not match filter's output channels, %d != %d"
+                         % (int(static[c_axis]), ws[2]))
+    return out("Conv2DBackpropInput", [sizes, w, x],
+               _conv_attrs(strides, padding, fmt, dilations), name=name or "conv2d_transpose")
+
+
+# ----------------------------------------------------------------------------------------------
+# Pooling: MaxPool, AvgPool and their gradients; MaxPoolWithArgmax
+# ----------------------------------------------------------------------------------------------
+def _pool_attrs_checked(op):
+    a = op._attrs
+    fmt = a["data_format"]
+    _check_format(fmt)
+    _check_padding(a["padding"], (), allow_explicit=False)
+    _check_window_vector(a["ksize"], "ksize", fmt)
+    _check_window_vector(a["strides"], "strides", fmt)
+    return fmt
+
+
+def _pool_out_dims(a, x_nhwc):
+    """Static (Ho, Wo) of pooling NHWC dims ``x_nhwc`` with pooling attrs ``a``."""
+    fmt = a.get("data_format", "NHWC")
+    k, s = _hw(a["ksize"], fmt), _hw(a["strides"], fmt)
+    return tuple(_out_and_pads(x_nhwc[1 + ax], k[ax], s[ax], 1, a["padding"], None)[0]
+                 for ax in (0, 1))
+
+
+def _pool_infer(allowed):
+    def infer(op):
+        x = op._inputs[0]
+        check_dtype(op, x, allowed, "input")
+        fmt = _pool_attrs_checked(op)
+        xs = _to_nhwc(_rank4(x), fmt)
+        ho, wo = _pool_out_dims(op._attrs, xs)
+        return [(x.dtype, TensorShape(_from_nhwc((xs[0], ho, wo, xs[3]), fmt)))]
+    return infer
+
+
+def _pool_window(op):
+    a = op._attrs
+    fmt = a["data_format"]
+    return _hw(a["ksize"], fmt), _hw(a["strides"], fmt), a["padding"], fmt
+
+
+#: Input bytes pooled at a time: pooling makes one pass over its arrays per window position,
+#: and blocks of this size keep those passes in cache.
+_POOL_BLOCK_BYTES = 1 << 20
+
+
+def _pool_blocks(x):
+    return _batch_blocks(x.shape[0], x[:1].nbytes, _POOL_BLOCK_BYTES)
+
+
+def _max_pool_nhwc(xp, x, k, s, padding):
+    n, h, w, c = x.shape
+    ho, wo, pos, _, full = _positions(h, w, k, s, padding)
+    y = xp.empty((n, ho, wo, c), dtype=x.dtype)
+    for a, b in _pool_blocks(x)[0]:
+        xb, yb = x[a:b], y[a:b]
+        xp.copyto(yb, xb[pos[full][1]])
+        for t, (o, i, _) in enumerate(pos):
+            if t != full:
+                yo = yb[o]
+                xp.maximum(yo, xb[i], out=yo)
+    return y
+
+
+def _max_pool_grad_nhwc(xp, x, y, g, k, s, padding):
+    """Routes each output's gradient to the first maximum of its window (row-major order)."""
+    n, h, w, c = x.shape
+    ho, wo, pos, tiles, _ = _positions(h, w, k, s, padding)
+    _check_pool_grad_shapes(y.shape, g.shape)
+    dx = xp.empty_like(x) if tiles else xp.zeros_like(x)
+    blocks, nb = _pool_blocks(x)
+    # rest: the part of each output's gradient not yet given to an earlier maximum.
+    rest_buf = xp.empty((nb, ho, wo, c), dtype=g.dtype)
+    part_buf = xp.empty((nb, ho, wo, c), dtype=g.dtype)
+    hit_buf = xp.empty((nb, ho, wo, c), dtype=bool)
+    last = len(pos) - 1
+    for a, b in blocks:
+        xb, yb, dxb = x[a:b], y[a:b], dx[a:b]
+        rest, parts, hits = rest_buf[:b - a], part_buf[:b - a], hit_buf[:b - a]
+        xp.copyto(rest, g[a:b])
+        for t, (o, i, _) in enumerate(pos):
+            hit = xp.equal(xb[i], yb[o], out=hits[o])
+            if tiles:
+                part = xp.multiply(rest[o], hit, out=dxb[i])
+            else:
+                part = xp.multiply(rest[o], hit, out=parts[o])
+                dxb[i] += part
+            if t < last:
+                rest[o] -= part
+    return dx
+
+
+def _check_pool_grad_shapes(y_shape, g_shape):
+    if tuple(y_shape) != tuple(g_shape):
+        raise ValueError("Expected grad shape to be %s, but got %s" % (list(y_shape), list(g_shape)))
+
+
+def _max_pool_grad_grad_nhwc(xp, x, y, gg, k, s, padding):
+    """For each output, the entry of ``gg`` (input-shaped) at the first maximum of its window."""
+    _, h, w, _ = x.shape
+    _, _, pos, _, _ = _positions(h, w, k, s, padding)
+    res = xp.zeros_like(y)
+    free = xp.ones(y.shape, dtype=bool)
+    for o, i, _ in pos:
+        hit = (x[i] == y[o]) & free[o]
+        res[o] += gg[i] * hit
+        free[o] &= ~hit
+    return res
+
+
+@functools.lru_cache(maxsize=256)
+def _window_counts(h, w, k, s, padding):
+    """[Ho, Wo, 1] number of input pixels (padding excluded) in each window (float64)."""
+    ho, wo, pos, _, _ = _positions(h, w, k, s, padding)
+    counts = np.zeros((ho, wo, 1))
+    for o, _, _ in pos:
+        counts[o[1:]] += 1
+    counts.flags.writeable = False
+    return counts
+
+
+def _avg_pool_nhwc(xp, x, k, s, padding):
+    n, h, w, c = x.shape
+    ho, wo, pos, _, full = _positions(h, w, k, s, padding)
+    counts = xp.asarray(_window_counts(h, w, k, s, padding), dtype=x.dtype)
+    y = xp.empty((n, ho, wo, c), dtype=x.dtype)
+    for a, b in _pool_blocks(x)[0]:
+        xb, yb = x[a:b], y[a:b]
+        xp.copyto(yb, xb[pos[full][1]])
+        for t, (o, i, _) in enumerate(pos):
+            if t != full:
+                yb[o] += xb[i]
+        yb /= counts
+    return y
+
+
+def _avg_pool_grad_nhwc(xp, x_shape, g, k, s, padding):
+    n, h, w, c = x_shape
+    ho, wo, pos, tiles, _ = _positions(h, w, k, s, padding)
+    _check_pool_grad_shapes((n, ho, wo, c), g.shape)
+    counts = xp.asarray(_window_counts(h, w, k, s, padding), dtype=g.dtype)
+    dx = xp.empty(x_shape, dtype=g.dtype) if tiles else xp.zeros(x_shape, dtype=g.dtype)
+    blocks, nb = _batch_blocks(n, h * w * c * g.itemsize, _POOL_BLOCK_BYTES)
+    share_buf = xp.empty((nb, ho, wo, c), dtype=g.dtype)
+    for a, b in blocks:
+        share = xp.divide(g[a:b], counts, out=share_buf[:b - a])
+        dxb = dx[a:b]
+        for o, i, _ in pos:
+            if tiles:
+                dxb[i] = share[o]
+            else:
+                dxb[i] += share[o]
+    return dx
+
+
+def _pool_kernel(fn, n_nhwc):
+    """Kernel factory for a pooling op whose first ``n_nhwc`` inputs are image tensors."""
+    def make(op, ctx):
+        xp = ctx.xp
+        k, s, padding, fmt = _pool_window(op)
+        return _nhwc_kernel(xp, fmt, lambda *a: fn(xp, *a, k, s, padding), tuple(range(n_nhwc)))
+    return make
+
+
+def _same_as_input0(op):
+    x = op._inputs[0]
+    return [(x.dtype, x._shape)]
+
+
+def _max_pool_grad_infer(op, grad_like_input=False):
+    """MaxPoolGrad(orig_input, orig_output, grad): grad is output-shaped (input-shaped for
+    MaxPoolGradGrad, ``grad_like_input``)."""
+    x, y, g = op._inputs
+    _same_dtypes(op, (("orig_input", x), ("orig_output", y), ("grad", g)))
+    fmt = _pool_attrs_checked(op)
+    xs = _to_nhwc(_rank4(x), fmt)
+    ho, wo = _pool_out_dims(op._attrs, xs)
+    pooled = TensorShape(_from_nhwc((xs[0], ho, wo, xs[3]), fmt))
+    for t, what, expect in ((y, "orig_output", pooled),
+                            (g, "grad", x._shape if grad_like_input else pooled)):
+        _rank4(t)
+        if not t._shape.is_compatible_with(expect):
+            raise ValueError("%s has shape %s, but %s" % (
+                what, _fmt_shape(t._shape), "orig_input has shape %s" % _fmt_shape(expect)
+                if expect is x._shape else "pooling the input gives %s" % _fmt_shape(expect)))
+    return [(x.dtype, x._shape if not grad_like_input else y._shape)]
+
+
+def _zeros_like(t):
+    from .array_ops import zeros_like
+    return zeros_like(t)
+
+
+register_op("MaxPool", infer=_pool_infer(_POOL_TYPES), kernel=_pool_kernel(_max_pool_nhwc, 1),
+            grad=lambda op, g: [out("MaxPoolGrad", [op._inputs[0], op._outputs[0], g],
+                                    dict(op._attrs))],
+            doc="Max pooling over spatial windows.")
+register_op("MaxPoolGrad", infer=_max_pool_grad_infer,
+            kernel=_pool_kernel(_max_pool_grad_nhwc, 3),
+            grad=lambda op, gg: [_zeros_like(op._inputs[0]), _zeros_like(op._inputs[1]),
+                                 out("MaxPoolGradGrad", list(op._inputs[:2]) + [gg],
+                                     dict(op._attrs))],
+            doc="Gradient of MaxPool: each output's gradient goes to its window's first maximum.")
+register_op("MaxPoolGradGrad", infer=lambda op: _max_pool_grad_infer(op, grad_like_input=True),
+            kernel=_pool_kernel(_max_pool_grad_grad_nhwc, 3),
+            grad=lambda op, g: [_zeros_like(op._inputs[0]), _zeros_like(op._inputs[1]),
+                                out("MaxPoolGrad", list(op._inputs[:2]) + [g], dict(op._attrs))],
+            doc="Gradient of MaxPoolGrad w.r.t. its grad input: gathers at each window's maximum.")
+
+
+def _avg_pool_grad_infer(op):
+    sizes, g = op._inputs
+    check_dtype(op, g, FLOATS, "grad")
+    fmt = _pool_attrs_checked(op)
+    x_dims = _sizes_input(op, sizes, "orig_input_shape")
+    ho, wo = _pool_out_dims(op._attrs, _to_nhwc(x_dims, fmt))
+    _rank4(g)
+    expect = TensorShape(_from_nhwc((x_dims[0], ho, wo, _to_nhwc(x_dims, fmt)[3]), fmt))
+    if not g._shape.is_compatible_with(expect):
+        raise ValueError("grad has shape %s, but pooling the input gives %s"
+                         % (_fmt_shape(g._shape), _fmt_shape(expect)))
+    return [(g.dtype, TensorShape(x_dims))]
+
+
+def _avg_pool_grad_kernel(op, ctx):
+    xp = ctx.xp
+    k, s, padding, fmt = _pool_window(op)
+
+    def avg_pool_grad(sizes, g):
+        x_shape = _to_nhwc(tuple(int(v) for v in sizes), fmt)
+        return _avg_pool_grad_nhwc(xp, x_shape, g, k, s, padding)
+    return _nhwc_kernel(xp, fmt, avg_pool_grad, (1,))
+
+
+register_op("AvgPool", infer=_pool_infer(FLOATS), kernel=_pool_kernel(_avg_pool_nhwc, 1),
+            grad=lambda op, g: [out("AvgPoolGrad", [_shape_tensor(op._inputs[0]), g],
+                                    dict(op._attrs))],
+            doc="Average pooling; SAME windows divide by their count of non-padding pixels.")
+register_op("AvgPoolGrad", infer=_avg_pool_grad_infer, kernel=_avg_pool_grad_kernel,
+            grad=lambda op, gg: [None, out("AvgPool", [gg], dict(op._attrs))],
+            doc="Gradient of AvgPool: each output's gradient shared evenly over its window.")
+
+
+def _pool_attrs(ksize, strides, padding, data_format, op_name):
+    data_format = data_format or "NHWC"
+    _check_format(data_format)
+    ksize = _get_sequence(ksize, "ksize", data_format)
+    if 0 in ksize:
+        raise ValueError("`ksize` cannot be zero. Received: ksize=%s" % list(ksize))
+    if not isinstance(padding, str):
+        raise ValueError("%s supports padding 'SAME' or 'VALID', got %r" % (op_name, padding))
+    return {"ksize": ksize, "strides": _get_sequence(strides, "strides", data_format),
+            "padding": padding, "data_format": data_format}
+
+
+def max_pool(value=None, ksize=None, strides=None, padding=None, data_format="NHWC", name=None,
+             input=None):  # noqa: A002
+    """Max pooling: the largest value of each window, per channel.
+
+    Args:
+        value: 4-D tensor, NHWC (or NCHW with ``data_format="NCHW"``); ``input`` is another
+            spelling.
+        ksize: window size: int or list of 1, 2 or 4 ints (4: in ``data_format`` order, 1 for
+            batch and depth).
+        strides: the window's stride, the same forms as ``ksize``.
+        padding: "SAME" (output ceil(in / stride), padding never wins) or "VALID".
+        data_format: "NHWC" or "NCHW".
+
+    Returns:
+        The pooled tensor. Its gradient goes to the first maximum of each window (row-major
+        order), as TensorFlow's CPU kernel does.
+
+    Example:
+        >>> tf.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
+    """
+    value = _pick(input, value, "input", "value")
+    return out("MaxPool", [convert_to_tensor(value)],
+               _pool_attrs(ksize, strides, padding, data_format, "max_pool"), name=name)
+
+
+def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+    """``max_pool`` under its TF 1.15 name."""
+    return max_pool(input, ksize, strides, padding, data_format, name)
+
+
+def avg_pool(value=None, ksize=None, strides=None, padding=None, data_format="NHWC", name=None,
+             input=None):  # noqa: A002
+    """Average pooling: the mean of each window, per channel (float types).
+
+    With SAME padding a window that overlaps the border is averaged over its pixels inside the
+    image only (padding is not counted), as in TensorFlow. Arguments as for ``max_pool``.
+    """
+    value = _pick(input, value, "input", "value")
+    return out("AvgPool", [convert_to_tensor(value)],
+               _pool_attrs(ksize, strides, padding, data_format, "avg_pool"), name=name)
+
+
+def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+    """``avg_pool`` under its TF 1.15 name."""
+    return avg_pool(input, ksize, strides, padding, data_format, name)
+
+
+def _argmax_infer(op):
+    x = op._inputs[0]
+    check_dtype(op, x, _POOL_TYPES, "input")
+    a = op._attrs
+    _check_padding(a["padding"], (), allow_explicit=False)
+    _check_window_vector(a["ksize"], "ksize", "NHWC")
+    _check_window_vector(a["strides"], "strides", "NHWC")
+    if a["Targmax"] not in (dtypes.int32, dtypes.int64):
+        raise TypeError("Targmax must be int32 or int64, got %s" % a["Targmax"].name)
+    xs = _rank4(x)
+    shape = TensorShape((xs[0],) + _pool_out_dims(a, xs) + (xs[3],))
+    return [(x.dtype, shape), (a["Targmax"], shape)]
+
+
+def _argmax_kernel(op, ctx):
+    xp = ctx.xp
+    a = op._attrs
+    k, s, padding = tuple(a["ksize"][1:3]), tuple(a["strides"][1:3]), a["padding"]
+    with_batch, idx_dtype = a["include_batch_in_index"], a["Targmax"].np
+
+    def max_pool_with_argmax(x):
+        n, h, w, c = x.shape
+        ho, wo, (pt, _), (pl, _) = _geometry(h, w, k, s, (1, 1), padding, None)
+        _, _, pos, _, _ = _positions(h, w, k, s, padding)
+        y = xp.empty((n, ho, wo, c), dtype=x.dtype)
+        winner = xp.zeros((n, ho, wo, c), dtype=np.int32)     # number of the winning position
+        unset = xp.ones((n, ho, wo, c), dtype=bool)
+        for t, (o, i, _) in enumerate(pos):
+            better = (x[i] > y[o]) | unset[o]                  # strict: the first maximum stays
+            xp.copyto(y[o], x[i], where=better)
+            xp.copyto(winner[o], t, where=better)
+            unset[o] &= ~better
+        ki = xp.asarray([p[2][0] for p in pos])[winner]
+        kj = xp.asarray([p[2][1] for p in pos])[winner]
+        rows = xp.arange(ho).reshape(1, ho, 1, 1) * s[0] - pt + ki
+        cols = xp.arange(wo).reshape(1, 1, wo, 1) * s[1] - pl + kj
+        flat = (rows * w + cols) * c + xp.arange(c)
+        if with_batch:
+            flat = flat + xp.arange(n).reshape(n, 1, 1, 1) * (h * w * c)
+        return y, flat.astype(idx_dtype)
+    return max_pool_with_argmax
+
+
+def _flat_argmax(xp, argmax, x_shape, with_batch):
+    flat = argmax.astype(np.int64)
+    if not with_batch:
+        n = x_shape[0]
+        flat = flat + xp.arange(n).reshape((n,) + (1,) * (flat.ndim - 1)) * (
+            int(np.prod(x_shape[1:])))
+    return flat.reshape(-1)
+
+
+def _grad_with_argmax_kernel(op, ctx):
+    xp = ctx.xp
+    with_batch = op._attrs["include_batch_in_index"]
+
+    def max_pool_grad_with_argmax(x, g, argmax):
+        _check_pool_grad_shapes(argmax.shape, g.shape)
+        flat = _flat_argmax(xp, argmax, x.shape, with_batch)
+        dx = xp.bincount(flat, weights=g.reshape(-1), minlength=x.size)
+        return dx.astype(x.dtype).reshape(x.shape)
+    return max_pool_grad_with_argmax
+
+
+def _grad_grad_with_argmax_kernel(op, ctx):
+    xp = ctx.xp
+    with_batch = op._attrs["include_batch_in_index"]
+
+    def max_pool_grad_grad_with_argmax(x, gg, argmax):
+        return gg.reshape(-1)[_flat_argmax(xp, argmax, x.shape, with_batch)].reshape(argmax.shape)
+    return max_pool_grad_grad_with_argmax
+
+
+register_op("MaxPoolWithArgmax", infer=_argmax_infer, kernel=_argmax_kernel,
+            grad=lambda op, g, _: [out("MaxPoolGradWithArgmax",
+                                       [op._inputs[0], g, op._outputs[1]], dict(op._attrs))],
+            doc="Max pooling that also returns the flat index of each maximum.")
+register_op("MaxPoolGradWithArgmax", infer=_same_as_input0, kernel=_grad_with_argmax_kernel,
+            grad=lambda op, gg: [_zeros_like(op._inputs[0]),
+                                 out("MaxPoolGradGradWithArgmax", [op._inputs[0], gg,
+                                                                   op._inputs[2]],
+                                     dict(op._attrs)), None],
+            doc="Gradient of MaxPoolWithArgmax: scatters grad to the saved argmax positions.")
+register_op("MaxPoolGradGradWithArgmax",
+            infer=lambda op: [(op._inputs[0].dtype, op._inputs[2]._shape)],
+            kernel=_grad_grad_with_argmax_kernel,
+            grad=lambda op, g: [_zeros_like(op._inputs[0]),
+                                out("MaxPoolGradWithArgmax", [op._inputs[0], g, op._inputs[2]],
+                                    dict(op._attrs)), None],
+            doc="Gathers an input-shaped tensor at the saved argmax positions.")
+
+
+def max_pool_with_argmax(input, ksize, strides, padding, data_format="NHWC", Targmax=None,  # noqa: A002,N803
+                         name=None, output_dtype=None, include_batch_in_index=False):
+    """Max pooling that also returns where each maximum came from.
+
+    Returns:
+        (output, argmax): ``argmax`` holds, for each output, the flat index of the (first)
+        maximum in its window: ``(y * width + x) * channels + c``, plus
+        ``b * height * width * channels`` if ``include_batch_in_index``.
+    """
+    if data_format != "NHWC":
+        raise ValueError("max_pool_with_argmax supports only data_format 'NHWC', got %r"
+                         % data_format)
+    idx = dtypes.as_dtype(_pick(output_dtype, Targmax, "output_dtype", "Targmax") or dtypes.int64)
+    attrs = _pool_attrs(ksize, strides, padding, data_format, "max_pool_with_argmax")
+    del attrs["data_format"]
+    attrs.update(Targmax=idx, include_batch_in_index=bool(include_batch_in_index))
+    o = core.op("MaxPoolWithArgmax", [convert_to_tensor(input)], attrs, name=name)
+    return _MaxPoolWithArgmax(*o._outputs)
+
+
+class _MaxPoolWithArgmax(tuple):
+    """(output, argmax), also readable as ``.output`` and ``.argmax`` (TF's namedtuple)."""
+
+    def __new__(cls, output, argmax):
+        return super().__new__(cls, (output, argmax))
+
+    output = property(lambda self: self[0])
+    argmax = property(lambda self: self[1])
+
+
+# ----------------------------------------------------------------------------------------------
+# Depthwise convolution: each input channel convolved with its own `channel_multiplier` filters
+# ----------------------------------------------------------------------------------------------
+def _depthwise_forward(xp, x, w, s, d, padding, explicit):
+    n, h, wd, c = x.shape
+    kh, kw, cw, m = w.shape
+    if cw != c:
+        raise ValueError("input depth %d does not match the filter's input depth %d" % (c, cw))
+    ho, wo, ph, pw = _geometry(h, wd, (kh, kw), s, d, padding, explicit)
+    win = _windows(xp, _pad_hw(xp, x, ph, pw), ho, wo, (kh, kw), s, d)
+    y = xp.zeros((n, ho, wo, c, m), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            y += win[:, :, :, i, j, :, None] * w[i, j]
+    return y.reshape(n, ho, wo, c * m)
+
+
+def _depthwise_backprop_input(xp, x_shape, w, dy, s, d, padding, explicit):
+    n, h, wd, c = x_shape
+    kh, kw, _, m = w.shape
+    ho, wo, (pt, pb), (pl, pr) = _geometry(h, wd, (kh, kw), s, d, padding, explicit)
+    _check_out_backprop("DepthwiseConv2dNativeBackpropInput", dy.shape, (n, ho, wo, c * m))
+    dy5 = dy.reshape(n, ho, wo, c, m)
+    dxp = xp.zeros((n, h + pt + pb, wd + pl + pr, c), dtype=dy.dtype)
+    for i in range(kh):
+        rows = slice(i * d[0], i * d[0] + (ho - 1) * s[0] + 1, s[0])
+        for j in range(kw):
+            cols = slice(j * d[1], j * d[1] + (wo - 1) * s[1] + 1, s[1])
+            dxp[:, rows, cols] += (dy5 * w[i, j]).sum(axis=-1)
+    if pt or pb or pl or pr:
+        dxp = xp.ascontiguousarray(dxp[:, pt:pt + h, pl:pl + wd])
+    return dxp
+
+
+def _depthwise_backprop_filter(xp, x, w_shape, dy, s, d, padding, explicit):
+    n, h, wd, c = x.shape
+    kh, kw, _, m = w_shape
+    ho, wo, ph, pw = _geometry(h, wd, (kh, kw), s, d, padding, explicit)
+    _check_out_backprop("DepthwiseConv2dNativeBackpropFilter", dy.shape, (n, ho, wo, c * m))
+    win = _windows(xp, _pad_hw(xp, x, ph, pw), ho, wo, (kh, kw), s, d)
+    dy5 = dy.reshape(n, ho, wo, c, m)
+    dw = xp.empty(w_shape, dtype=dy.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dw[i, j] = xp.einsum("nhwc,nhwcm->cm", win[:, :, :, i, j], dy5)
+    return dw
+
+
+def _depthwise_infer(op):
+    x, w = op._inputs
+    same_dtypes(op, ("input", "filter"))
+    check_dtype(op, x, FLOATS, "input")
+    fmt = _check_conv_attrs(op)
+    xs = _to_nhwc(_rank4(x), fmt)
+    ws = _rank4(w)
+    _check_depthwise_depth(xs[3], ws[2], (x._shape, w._shape))
+    n, ho, wo = _conv_out_shape(op, xs, ws)
+    c = xs[3] if xs[3] is not None else ws[2]
+    c_out = c * ws[3] if c is not None and ws[3] is not None else None
+    return [(x.dtype, TensorShape(_from_nhwc((n, ho, wo, c_out), fmt)))]
+
+
+def _check_depthwise_depth(c, cw, shapes):
+    if c is not None and cw is not None and c != cw:
+        raise ValueError("Dimensions must be equal, but are %d and %d (input depth and the "
+                         "filter's input depth) with input shapes: %s, %s."
+                         % ((c, cw) + tuple(_fmt_shape(s) for s in shapes)))
+
+
+def _depthwise_kernel(fn, nhwc_args, shape_arg):
+    """Kernel factory: ``fn(xp, a, b, c?, s, d, padding, explicit)``; the input at ``shape_arg``
+    (if any) is a shape that is converted to NHWC order."""
+    def make(op, ctx):
+        xp = ctx.xp
+        s, d, padding, explicit = _window_attrs(op)
+        fmt = op._attrs["data_format"]
+
+        def kernel(*args):
+            if shape_arg is not None:
+                sizes = tuple(int(v) for v in args[shape_arg])
+                args = list(args)
+                args[shape_arg] = _to_nhwc(sizes, fmt) if shape_arg == 0 else sizes
+            return fn(xp, *args, s, d, padding, explicit)
+        if fmt == "NHWC":
+            return kernel
+        if shape_arg == 1:     # the filter gradient is not an image: transpose its inputs only
+            return lambda x, sizes, dy: kernel(x.transpose(0, 2, 3, 1), sizes,
+                                               dy.transpose(0, 2, 3, 1))
+        return _nhwc_kernel(xp, fmt, kernel, nhwc_args)
+    return make
+
+
+def _depthwise_backprop_input_infer(op):
+    sizes, w, dy = op._inputs
+    _same_dtypes(op, (("filter", w), ("out_backprop", dy)))
+    check_dtype(op, w, FLOATS, "filter")
+    fmt = _check_conv_attrs(op)
+    x_dims = _sizes_input(op, sizes, "input_sizes")
+    x_nhwc = _to_nhwc(x_dims, fmt)
+    ws = _rank4(w)
+    _check_depthwise_depth(x_nhwc[3], ws[2], (TensorShape(x_dims), w._shape))
+    return [(w.dtype, TensorShape(x_dims))]
+
+
+def _depthwise_backprop_filter_infer(op):
+    x, sizes, dy = op._inputs
+    _same_dtypes(op, (("input", x), ("out_backprop", dy)))
+    check_dtype(op, x, FLOATS, "input")
+    fmt = _check_conv_attrs(op)
+    w_dims = _sizes_input(op, sizes, "filter_sizes")
+    _check_depthwise_depth(_to_nhwc(_rank4(x), fmt)[3], w_dims[2], (x._shape, TensorShape(w_dims)))
+    return [(x.dtype, TensorShape(w_dims))]
+
+
+register_op("DepthwiseConv2dNative", infer=_depthwise_infer,
+            kernel=_depthwise_kernel(_depthwise_forward, (0,), None),
+            grad=lambda op, g: [
+                out("DepthwiseConv2dNativeBackpropInput",
+                    [_shape_tensor(op._inputs[0]), op._inputs[1], g], dict(op._attrs)),
+                out("DepthwiseConv2dNativeBackpropFilter",
+                    [op._inputs[0], _shape_tensor(op._inputs[1]), g], dict(op._attrs))],
+            doc="Depthwise 2-D convolution: channel c of the input makes output channels "
+                "c*multiplier ... c*multiplier + multiplier - 1.")
+register_op("DepthwiseConv2dNativeBackpropInput", infer=_depthwise_backprop_input_infer,
+            kernel=_depthwise_kernel(_depthwise_backprop_input, (2,), 0),
+            grad=lambda op, g: [
+                None,
+                out("DepthwiseConv2dNativeBackpropFilter",
+                    [g, _shape_tensor(op._inputs[1]), op._inputs[2]], dict(op._attrs)),
+                out("DepthwiseConv2dNative", [g, op._inputs[1]], dict(op._attrs))],
+            doc="Gradient of DepthwiseConv2dNative w.r.t. its input.")
+register_op("DepthwiseConv2dNativeBackpropFilter", infer=_depthwise_backprop_filter_infer,
+            kernel=_depthwise_kernel(_depthwise_backprop_filter, (0, 2), 1),
+            grad=lambda op, g: [
+                out("DepthwiseConv2dNativeBackpropInput",
+                    [_shape_tensor(op._inputs[0]), g, op._inputs[2]], dict(op._attrs)),
+                None,
+                out("DepthwiseConv2dNative", [op._inputs[0], g], dict(op._attrs))],
+            doc="Gradient of DepthwiseConv2dNative w.r.t. its filter.")
+
+
+def depthwise_conv2d_native(input, filter, strides, padding, data_format="NHWC",  # noqa: A002
+                            dilations=(1, 1, 1, 1), name=None):
+    """Depthwise convolution with a [kh, kw, in_channels, channel_multiplier] filter."""
+    x, w = core.convert_binary(input, filter)
+    return out("DepthwiseConv2dNative", [x, w],
+               _depthwise_attrs(strides, padding, data_format, dilations), name=name)
+
+
+def _depthwise_attrs(strides, padding, data_format, dilations):
+    attrs = _conv_attrs(strides, padding, data_format, dilations)
+    del attrs["use_cudnn_on_gpu"]
+    return attrs
+
+
+def depthwise_conv2d_native_backprop_input(input_sizes, filter, out_backprop, strides,  # noqa: A002
+                                           padding, data_format="NHWC", dilations=(1, 1, 1, 1),
+                                           name=None):
+    """The gradient of ``depthwise_conv2d_native`` with respect to its input."""
+    w, dy = core.convert_binary(filter, out_backprop)
+    return out("DepthwiseConv2dNativeBackpropInput",
+               [convert_to_tensor(input_sizes, dtype=dtypes.int32), w, dy],
+               _depthwise_attrs(strides, padding, data_format, dilations), name=name)
+
+
+def depthwise_conv2d_native_backprop_filter(input, filter_sizes, out_backprop, strides,  # noqa: A002
+                                            padding, data_format="NHWC", dilations=(1, 1, 1, 1),
+                                            name=None):
+    """The gradient of ``depthwise_conv2d_native`` with respect to its filter."""
+    x, dy = core.convert_binary(input, out_backprop)
+    return out("DepthwiseConv2dNativeBackpropFilter",
+               [x, convert_to_tensor(filter_sizes, dtype=dtypes.int32), dy],
+               _depthwise_attrs(strides, padding, data_format, dilations), name=name)
+
+
+def _rate_as_dilations(rate, dilations, strides, data_format):
+    rate = _pick(dilations, rate, "dilations", "rate")
+    if rate is None:
+        return None
+    rate = [int(r) for r in (rate if isinstance(rate, (list, tuple)) else [rate, rate])]
+    if len(rate) == 4:
+        rate = list(_hw(rate, data_format or "NHWC"))
+    if any(r > 1 for r in rate) and any(v > 1 for v in _hw(
+            _get_sequence(strides, "strides", data_format or "NHWC"), data_format or "NHWC")):
+        raise ValueError("strides > window_strides not supported: strides > 1 not supported in "
+                         "conjunction with dilation_rate > 1")
+    return rate
+
+
+def depthwise_conv2d(input, filter, strides, padding, rate=None, name=None,  # noqa: A002
+                     data_format=None, dilations=None):
+    """Depthwise 2-D convolution: each input channel is convolved with its own filters.
+
+    Args:
+        input: 4-D tensor, NHWC (or NCHW).
+        filter: [filter_height, filter_width, in_channels, channel_multiplier].
+        strides: list of 4 ints (batch and depth 1).
+        padding: "SAME" or "VALID".
+        rate: dilation rate [rate_height, rate_width] (strides must then be 1).
+
+    Returns:
+        [batch, out_height, out_width, in_channels * channel_multiplier]; output channel
+        ``c * channel_multiplier + m`` is input channel c convolved with ``filter[:, :, c, m]``.
+    """
+    dil = _rate_as_dilations(rate, dilations, strides, data_format)
+    return depthwise_conv2d_native(input, filter, strides, padding, data_format or "NHWC",
+                                   dilations=dil, name=name or "depthwise")
+
+
+def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding,  # noqa: A002
+                     rate=None, name=None, data_format=None, dilations=None):
+    """A depthwise convolution followed by a 1x1 convolution that mixes channels.
+
+    Args:
+        depthwise_filter: [kh, kw, in_channels, channel_multiplier].
+        pointwise_filter: [1, 1, in_channels * channel_multiplier, out_channels].
+    """
+    fmt = data_format or "NHWC"
+    pw = convert_to_tensor(pointwise_filter)
+    ps = pw._shape.as_tuple()
+    if ps is not None and len(ps) == 4 and (ps[0] not in (1, None) or ps[1] not in (1, None)):
+        raise ValueError("Pointwise filter must be 1x1, got shape %s" % _fmt_shape(pw._shape))
+    depthwise = depthwise_conv2d(input, depthwise_filter, strides, padding, rate=rate,
+                                 data_format=fmt, dilations=dilations, name="depthwise")
+    return conv2d(depthwise, pw, [1, 1, 1, 1], "VALID", data_format=fmt,
+                  name=name or "separable_conv2d")
+
+
+# ----------------------------------------------------------------------------------------------
+# Local response normalization
+# ----------------------------------------------------------------------------------------------
+def _depth_window_sum(xp, v, r):
+    """Sum of ``v`` over channels d - r .. d + r (clipped at the edges) for every channel d."""
+    acc = v.copy()
+    c = v.shape[-1]
+    for off in range(1, min(r, c - 1) + 1):
+        acc[..., off:] += v[..., :-off]
+        acc[..., :-off] += v[..., off:]
+    return acc
+
+
+def _lrn_attrs(op):
+    a = op._attrs
+    return a["depth_radius"], a["bias"], a["alpha"], a["beta"]
+
+
+def _lrn_infer(op):
+    x = op._inputs[0]
+    check_dtype(op, x, FLOATS, "input")
+    _rank4(x)
+    if op._attrs["depth_radius"] < 0:
+        raise ValueError("depth_radius must be non-negative, got %d" % op._attrs["depth_radius"])
+    return [(x.dtype, x._shape)]
+
+
+def _lrn_kernel(op, ctx):
+    xp = ctx.xp
+    r, bias, alpha, beta = _lrn_attrs(op)
+
+    def lrn_(x):
+        norm = _depth_window_sum(xp, x * x, r)
+        norm *= alpha
+        norm += bias
+        return x * norm ** -beta
+    return lrn_
+
+
+def _lrn_grad_kernel(op, ctx):
+    xp = ctx.xp
+    r, bias, alpha, beta = _lrn_attrs(op)
+
+    def lrn_grad(g, x, y):
+        # y = x * N^-beta with N = bias + alpha * S(x^2):
+        # dx = g * N^-beta - 2 * alpha * beta * x * S(g * y / N)
+        norm = _depth_window_sum(xp, x * x, r)
+        norm *= alpha
+        norm += bias
+        inner = _depth_window_sum(xp, g * y / norm, r)
+        return g * norm ** -beta - (2 * alpha * beta) * x * inner
+    return lrn_grad
+
+
+def _lrn_grad_infer(op):
+    g, x, y = op._inputs
+    _same_dtypes(op, (("input_grads", g), ("input_image", x), ("output_image", y)))
+    for t in op._inputs:
+        _rank4(t)
+    return [(x.dtype, x._shape)]
+
+
+register_op("LRN", infer=_lrn_infer, kernel=_lrn_kernel,
+            grad=lambda op, g: [out("LRNGrad", [g, op._inputs[0], op._outputs[0]],
+                                    dict(op._attrs))],
+            doc="Local response normalization across channels.")
+register_op("LRNGrad", infer=_lrn_grad_infer, kernel=_lrn_grad_kernel,
+            doc="Gradient of LRN (TensorFlow defines no gradient for it either).")
+
+
+def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.5,  # noqa: A002
+                                 name=None):
+    """Local response normalization across the last (depth) dimension of a 4-D tensor.
+
+    ``sqr_sum[a, b, c, d] = sum(input[a, b, c, d - depth_radius : d + depth_radius + 1] ** 2)``
+    and ``output = input / (bias + alpha * sqr_sum) ** beta``.
+    """
+    return out("LRN", [convert_to_tensor(input)],
+               {"depth_radius": int(depth_radius), "bias": float(bias), "alpha": float(alpha),
+                "beta": float(beta)}, name=name)
+
+
+lrn = local_response_normalization

@@ -16,7 +16,8 @@ with everything about it side by side:
 Flags say how the runtime may treat the op: ``stateful`` ops are never folded,
 merged or cached; ``side_effects`` ops (assignments, prints) are not run eagerly
 when created in an interactive session; ``broadcasting`` ops get their input
-gradients summed back to the input shapes by the gradients driver.
+gradients summed back to the input shapes by the gradients driver; ``device_types``
+limits where the placer may put the op (None: the ``xp`` kernel runs on every device).
 """
 
 __all__ = ["OpDef", "register_op", "get_op_def", "NOT_DIFFERENTIABLE", "registered_ops"]
@@ -37,10 +38,10 @@ class OpDef:
     """The rules of one op type. Nodes (``Operation``) refer to one of these."""
 
     __slots__ = ("name", "infer", "kernel", "grad", "stateful", "side_effects", "broadcasting",
-                 "foldable", "doc")
+                 "foldable", "doc", "device_types")
 
     def __init__(self, name, infer, kernel, grad=None, stateful=False, side_effects=False,
-                 broadcasting=False, foldable=None, doc=None):
+                 broadcasting=False, foldable=None, doc=None, device_types=None):
         self.name = name
         self.infer = infer
         self.kernel = kernel
@@ -51,13 +52,15 @@ class OpDef:
         # Constant folding is allowed for pure ops unless the op opts out (e.g. huge outputs).
         self.foldable = (not stateful) if foldable is None else foldable
         self.doc = doc
+        # Device types with a kernel ("CPU", "GPU"); None: the xp kernel runs everywhere.
+        self.device_types = None if device_types is None else tuple(device_types)
 
     def __repr__(self):
         return "OpDef(%s)" % self.name
 
 
 def register_op(name, *, infer, kernel, grad=None, stateful=False, side_effects=False,
-                broadcasting=False, foldable=None, doc=None):
+                broadcasting=False, foldable=None, doc=None, device_types=None):
     """Registers op type ``name``; returns its :class:`OpDef`.
 
     Raises:
@@ -65,7 +68,8 @@ def register_op(name, *, infer, kernel, grad=None, stateful=False, side_effects=
     """
     if name in _REGISTRY:
         raise KeyError("Op type %r is registered twice" % name)
-    d = OpDef(name, infer, kernel, grad, stateful, side_effects, broadcasting, foldable, doc)
+    d = OpDef(name, infer, kernel, grad, stateful, side_effects, broadcasting, foldable, doc,
+              device_types)
     _REGISTRY[name] = d
     return d
 

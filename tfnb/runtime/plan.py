@@ -18,6 +18,7 @@ generated code; the op's name, type, input shapes/dtypes and creation location
 go into the typed error.
 """
 import itertools
+import threading
 
 import numpy as np
 
@@ -95,11 +96,16 @@ def topological_order(ops):
 
 
 class Plan:
-    """A compiled step: validated feeds in, fetched values out."""
+    """A compiled step: validated feeds in, fetched values out.
+
+    On one device the plan is a single generated function. On several, it holds one
+    :class:`Partition` per device and ``fn`` is a driver that runs them concurrently, one
+    executor thread per device, exchanging tensors through a per-step rendezvous.
+    """
 
     __slots__ = ("fn", "feed_tensors", "feed_checks", "fetch_tensors", "line_ops", "code_name",
                  "writes", "ops", "source", "body", "env", "fetch_names", "n_feeds", "traced",
-                 "__weakref__")
+                 "placement", "partitions", "device", "__weakref__")
 
     def run(self, feed_values):
         return self.fn(feed_values)
@@ -112,51 +118,116 @@ class Plan:
             self.traced = _emit(self, traced=True)
         return self.traced
 
+    def run_traced(self, feeds, now):
+        """Runs the step recording (op, device, start_ns, end_ns, thread, outputs) per op."""
+        if self.partitions is None:
+            records = []
+            tid = threading.get_ident()
+            dev = self.device
+
+            def rec(i, t0, outs):
+                records.append((self.body[i][0], dev, t0, now(), tid, outs))
+            return self.traced_fn()[0](feeds, rec, now), records
+        return self.fn.run(feeds, traced=True, now=now)
+
+
+class Partition:
+    """The part of a plan that runs on one device (a generated function with Send/Recv)."""
+
+    __slots__ = ("device", "body", "env", "fetch_names", "n_feeds", "fn", "source", "code_name",
+                 "line_ops", "traced", "ops")
+
+    def traced_fn(self):
+        if self.traced is None:
+            self.traced = _emit(self, traced=True, io=True)
+        return self.traced
+
+
+class TransferOp:
+    """A Send or Recv in a partition: what step traces and partition listings show."""
+
+    __slots__ = ("name", "type", "device", "tensor_name", "peer", "_attrs")
+
+    def __init__(self, kind, tensor, device, peer):
+        self.type = kind
+        self.tensor_name = tensor.name
+        self.device = device.name
+        self.peer = peer.name
+        self.name = "%s/%s/%s" % (kind.lower(), tensor.name.replace(":", "_"), peer.short_name[1:])
+        self._attrs = {"tensor_name": tensor.name, "send_device" if kind == "_Recv" else
+                       "recv_device": peer.name}
+
+    def __repr__(self):
+        return "<%s %s>" % (self.type, self.name)
+
 
 def _np_dtype(tensor):
     return tensor.dtype.np
 
 
-def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors):
+def _bind(op, ctx, members, fetch_set):
+    """The op's kernel, bound with ``ctx`` (which output indices this plan reads is known)."""
+    # Kernels may skip work for outputs nothing in this plan reads (e.g. a call's stash).
+    ctx.live_outputs = frozenset(
+        i for i, t in enumerate(op._outputs)
+        if t in fetch_set or any(c in members for c in t._consumers))
+    try:
+        return op._op_def.kernel(op, ctx)
+    except errors.OpError as e:
+        if e.op is not None:
+            raise
+        raise type(e)(None, op, "%s\n\t[[%s]]" % (e.message, op.describe())) from None
+    finally:
+        ctx.live_outputs = None
+
+
+def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, contexts=None,
+                 options=None):
     """Builds a :class:`Plan` computing ``fetch_tensors`` and running ``target_ops``.
 
     Args:
-        ctx: the session's ``KernelContext``.
+        ctx: the ``KernelContext`` of the default device.
         fetch_tensors: unique Tensors to return, in order.
         target_ops: Operations to run for their effects.
         feed_tensors: Tensors whose values the caller supplies, in order.
+        devices, contexts: the session's devices and {device: KernelContext}; with more than
+            one device the ops are placed (tfnb/runtime/placer.py) and partitioned.
+        options: {"allow_soft_placement", "log_device_placement", "log", "transfer_fp16",
+            "executors"} for multi-device plans.
 
     Raises:
-        InvalidArgumentError: an unfed placeholder is needed, or the graph has a cycle.
+        InvalidArgumentError: an unfed placeholder is needed, the graph has a cycle, or no
+            device satisfies an op's constraints.
     """
     feed_set = set(feed_tensors)
     ops = topological_order(prune(fetch_tensors, target_ops, feed_set))
+    options = options or {}
+    placement = None
+    if devices is not None and len(devices) > 1:
+        from .placer import place
+        placement = place(ops, devices, options.get("allow_soft_placement", False),
+                          options.get("log_device_placement", False), options.get("log"))
+    elif options.get("log_device_placement") and options.get("log") is not None:
+        for op in ops:
+            options["log"]("%s: (%s): %s" % (op.name, op.type, ctx.device))
 
     names = {}       # Tensor -> python expression naming its value
-    env = {}         # globals of the generated function
+    env = {}         # globals of the generated function(s)
     for j, t in enumerate(feed_tensors):
         names[t] = "f%d" % j
     # Constants folded at compile time: Tensor -> value.
     folded = {}
     counter = itertools.count()
-    body = []  # (op, out_names, in_names)
+    body = []  # (op, kernel name, output names, input names)
     members = set(ops)
     fetch_set = set(fetch_tensors)
     for op in ops:
         odef = op._op_def
-        outs_needed = [t for t in op._outputs]
-        # Kernels may skip work for outputs nothing in this plan reads (e.g. a call's stash).
-        ctx.live_outputs = frozenset(
-            i for i, t in enumerate(op._outputs)
-            if t in fetch_set or any(c in members for c in t._consumers))
-        try:
-            kernel = odef.kernel(op, ctx)
-        except errors.OpError as e:
-            if e.op is not None:
-                raise
-            raise type(e)(None, op, "%s\n\t[[%s]]" % (e.message, op.describe())) from None
+        op_ctx = contexts[placement.device_of(op)] if placement is not None else ctx
+        kernel = _bind(op, op_ctx, members, fetch_set)
         ins = op._inputs
-        if odef.foldable and all(t in folded for t in ins) and all(t not in feed_set for t in op._outputs):
+        if odef.foldable and all(t in folded for t in ins) and \
+                all(t not in feed_set for t in op._outputs) and op_ctx.xp is np:
             try:
                 with np.errstate(all="ignore"):
                     val = kernel(*[folded[t] for t in ins])
@@ -174,7 +245,7 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors):
         k = "k%d" % next(counter)
         env[k] = kernel
         out_names = []
-        for t in outs_needed:
+        for t in op._outputs:
             if t in feed_set:
                 out_names.append("_")
             else:
@@ -183,41 +254,108 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors):
                 out_names.append(n)
         body.append((op, k, out_names, [names[t] for t in ins]))
 
-    ctx.live_outputs = None
-    fetch_names = [names[t] for t in fetch_tensors]
     plan = Plan()
-    plan.body = body
-    plan.env = env
-    plan.fetch_names = fetch_names
-    plan.n_feeds = len(feed_tensors)
-    plan.fn, plan.source, plan.code_name, plan.line_ops = _emit(plan, traced=False)
-    plan.traced = None
     plan.feed_tensors = list(feed_tensors)
     plan.feed_checks = [(t, _np_dtype(t), t._shape.as_tuple()) for t in feed_tensors]
     plan.fetch_tensors = list(fetch_tensors)
     plan.ops = ops
     plan.writes = any(op._op_def.side_effects for op in ops)
+    plan.placement = placement
+    plan.env = env
+    plan.n_feeds = len(feed_tensors)
+    plan.traced = None
+    plan.fetch_names = [names[t] for t in fetch_tensors]
+    devs = placement.devices if placement is not None else []
+    if len(devs) <= 1:
+        plan.partitions = None
+        plan.device = devs[0].name if devs else ctx.device
+        plan.body = body
+        plan.fn, plan.source, plan.code_name, plan.line_ops = _emit(plan, traced=False)
+        return plan
+    from .executor import MultiDeviceRunner
+    plan.partitions = _partition(plan, body, placement, names, fetch_tensors, feed_set,
+                                 options.get("transfer_fp16", False))
+    plan.body = body
+    plan.source = "\n".join(p.source for p in plan.partitions)
+    plan.code_name = None
+    plan.line_ops = {}
+    plan.device = None
+    plan.fn = MultiDeviceRunner(plan, options.get("executors"))
     return plan
 
 
-def _emit(plan, traced):
+def _partition(plan, body, placement, names, fetch_tensors, feed_set, fp16):
+    """Splits ``body`` per device, with one Send/Recv pair per (tensor, destination device)."""
+    order = [d for d in placement.devices]
+    per_dev = {d: [] for d in order}
+    produced_on = {}  # value name -> (device, tensor)
+    received = set()  # (value name, device)
+    for entry in body:
+        op = entry[0]
+        dev = placement.device_of(op)
+        for t, a in zip(op._inputs, entry[3]):
+            src = produced_on.get(a)
+            if src is None or src[0] is dev or (a, dev) in received:
+                continue
+            received.add((a, dev))
+            key = "%s->%s" % (a, dev.short_name)
+            cast = fp16 and t.dtype.name == "float32"
+            per_dev[src[0]].append((TransferOp("_Send", t, src[0], dev), "_send", [],
+                                    [repr(key), a], cast))
+            per_dev[dev].append((TransferOp("_Recv", t, dev, src[0]), "_recv", [a], [repr(key)],
+                                 cast))
+        per_dev[dev].append(entry)
+        for t, n in zip(op._outputs, entry[2]):
+            if n != "_":
+                produced_on[n] = (dev, t)
+    fetch_names = [names[t] for t in fetch_tensors]
+    parts = []
+    for i, dev in enumerate(order):
+        part = Partition()
+        part.device = dev
+        part.body = per_dev[dev]
+        part.env = dict(plan.env)
+        part.n_feeds = plan.n_feeds
+        part.traced = None
+        part.ops = [e[0] for e in part.body if not isinstance(e[0], TransferOp)]
+        mine = []
+        for n in fetch_names:
+            src = produced_on.get(n)
+            if (src is not None and src[0] is dev) or (src is None and i == 0):
+                mine.append(n)
+        part.fetch_names = mine
+        part.fn, part.source, part.code_name, part.line_ops = _emit(part, traced=False, io=True)
+        parts.append(part)
+    return parts
+
+
+def _emit(plan, traced, io=False):
     """Generates, compiles and returns (function, source, code name, {line: op}) for ``plan``.
 
     One line per kernel call, ``del`` after each value's last use. A traced function also
-    takes a ``_rec(index, start_ns, outputs)`` callback called after every op."""
+    takes a ``_rec(index, start_ns, outputs)`` callback called after every op; a partition
+    (``io``) takes ``_send(key, value)``/``_recv(key)`` for its cross-device edges."""
     body, fetch_names = plan.body, plan.fetch_names
     last_use = {}
-    for i, (op, k, outs, args) in enumerate(body):
-        for a in args:
+    for i, entry in enumerate(body):
+        for a in entry[3]:
             last_use[a] = i
-    lines = ["def _plan(_feeds%s):" % (", _rec, _now" if traced else "")]
+    params = ["_feeds"] + (["_send", "_recv"] if io else []) + (["_rec", "_now"] if traced else [])
+    lines = ["def _plan(%s):" % ", ".join(params)]
     line_ops = {}
     if plan.n_feeds:
         lines.append("    %s%s = _feeds" % (", ".join("f%d" % j for j in range(plan.n_feeds)),
                                              "," if plan.n_feeds == 1 else ""))
     keep = set(fetch_names)
-    for i, (op, k, outs, args) in enumerate(body):
-        call = "%s(%s)" % (k, ", ".join(args))
+    for i, entry in enumerate(body):
+        op, k, outs, args = entry[:4]
+        if k == "_send":
+            value = "_to16(%s)" % args[1] if entry[4] else args[1]
+            call = "_send(%s, %s)" % (args[0], value)
+        elif k == "_recv":
+            call = "_to32(_recv(%s))" % args[0] if entry[4] else "_recv(%s)" % args[0]
+        else:
+            call = "%s(%s)" % (k, ", ".join(args))
         if traced:
             lines.append("    _t = _now()")
         if not outs:
@@ -227,11 +365,12 @@ def _emit(plan, traced):
         else:
             line = "    %s = %s" % (", ".join(outs), call)
         lines.append(line)
-        line_ops[len(lines)] = op
+        if k not in ("_send", "_recv"):
+            line_ops[len(lines)] = op
         if traced:
-            lines.append("    _rec(%d, _t, (%s%s))" % (i, ", ".join(o for o in outs if o != "_"),
-                                                      "," if len(outs) == 1 and outs[0] != "_"
-                                                      else ""))
+            shown = [o for o in outs if o != "_"] if k != "_send" else [args[1]]
+            lines.append("    _rec(%d, _t, (%s%s))" % (i, ", ".join(shown),
+                                                      "," if len(shown) == 1 else ""))
         dead = [a for a in dict.fromkeys(args) if last_use.get(a) == i and a not in keep
                 and a.startswith("v")]
         dead += [o for o in outs if o != "_" and o not in last_use and o not in keep]
@@ -241,6 +380,9 @@ def _emit(plan, traced):
     source = "\n".join(lines) + "\n"
     code_name = "<tfnb-plan-%d%s>" % (next(_plan_counter), "-traced" if traced else "")
     env = plan.env
+    if io:
+        env.setdefault("_to16", lambda v: v.astype(np.float16))
+        env.setdefault("_to32", lambda v: v.astype(np.float32))
     exec(compile(source, code_name, "exec"), env)
     return env["_plan"], source, code_name, line_ops
 
@@ -277,7 +419,7 @@ def map_runtime_error(plan, exc):
         return exc if isinstance(exc, errors.OpError) else errors.UnknownError(
             None, None, "%s: %s" % (type(exc).__name__, exc))
     # The kernel's arguments, to report their shapes and dtypes.
-    args = next(a for o, _, _, a in plan.body if o is op)
+    args = next(e[3] for e in plan.body if e[0] is op)
     input_values = [frame_locals.get(a, plan.env.get(a)) for a in args]
     return _wrap_error(exc, op, input_values)
 

@@ -63,11 +63,11 @@ def _session_for(session, element):
 
 
 class ConfigProto:
-    """Session options (TF1 names). Device-related fields are honoured by the placer."""
+    """Session options (TF1 names); ``transfer_fp16`` is tfnb's reduced-precision transfer."""
 
     def __init__(self, allow_soft_placement=False, log_device_placement=False, device_count=None,
                  inter_op_parallelism_threads=0, intra_op_parallelism_threads=0, gpu_options=None,
-                 graph_options=None, operation_timeout_in_ms=0, **kwargs):
+                 graph_options=None, operation_timeout_in_ms=0, transfer_fp16=False, **kwargs):
         self.allow_soft_placement = allow_soft_placement
         self.log_device_placement = log_device_placement
         self.device_count = dict(device_count or {})
@@ -76,6 +76,8 @@ class ConfigProto:
         self.gpu_options = gpu_options
         self.graph_options = graph_options
         self.operation_timeout_in_ms = operation_timeout_in_ms
+        # tfnb: send float32 tensors between devices as float16 (the seed's ToFP16/ToFP32).
+        self.transfer_fp16 = transfer_fp16
         self.extra = kwargs
 
 
@@ -144,8 +146,13 @@ class BaseSession:
         self._target = target
         self._config = config if config is not None else ConfigProto()
         self._state = SessionState()
-        self._ctx = KernelContext(self._state, np, "/job:localhost/replica:0/task:0/device:CPU:0",
-                                  self)
+        from .devices import make_devices
+        from .executor import DeviceExecutors
+        self._devices = make_devices(self._config)
+        self._contexts = {d: KernelContext(self._state, d.xp, d.name, self) for d in self._devices}
+        self._ctx = self._contexts[self._devices[0]]
+        self._executors = DeviceExecutors()
+        self._last_plan = None
         self._cache = {}
         self._closed = False
         self._default_ctx = None
@@ -171,10 +178,34 @@ class BaseSession:
         from .devices import local_devices
         return local_devices(self._config)
 
+    @property
+    def devices(self):
+        """The :class:`~tfnb.runtime.devices.Device` objects this session runs on."""
+        return list(self._devices)
+
+    def placement(self, fetches=None, feed_dict=None):
+        """Where each op of a plan runs: rows {op, type, requested, assigned, reason, est_us}.
+
+        With no arguments: the plan of the latest ``run``. On a one-device session every op
+        is on that device.
+        """
+        if fetches is None:
+            plan = self._last_plan
+            if plan is None:
+                return []
+        else:
+            plan = self._build(fetches, tuple(feed_dict or ())).plan
+        if plan.placement is not None:
+            return plan.placement.table()
+        return [{"op": op.name, "type": op.type, "requested": op.device or "",
+                 "assigned": self._devices[0].name, "reason": "only device", "est_us": None}
+                for op in plan.ops]
+
     # --- lifecycle ---
     def close(self):
         """Releases the session's state. Running a closed session raises RuntimeError."""
         self._closed = True
+        self._executors.shutdown()
         self._cache.clear()
         self._state = SessionState()
 
@@ -239,6 +270,7 @@ class BaseSession:
         feeds = [chk(v) for chk, v in zip(entry.feed_checks, feed_vals)]
         trace = options is not None and run_metadata is not None and \
             getattr(options, "trace_level", 0) >= RunOptions.SOFTWARE_TRACE
+        self._last_plan = entry.plan
         values = self._call(entry.plan, feeds, run_metadata if trace else None)
         return entry.mapper.build([_to_user(v) for v in values])
 
@@ -250,7 +282,7 @@ class BaseSession:
             with np.errstate(all="ignore"):  # NaN/Inf are values in TF, not warnings
                 if run_metadata is None:
                     return plan.fn(feeds)
-                return _traced_call(plan, feeds, run_metadata, self._ctx.device)
+                return _traced_call(plan, feeds, run_metadata)
         except BaseException as exc:
             if journal:
                 state.rollback(journal)
@@ -277,7 +309,13 @@ class BaseSession:
         for t in mapper.tensors:
             if not graph.is_fetchable(t):
                 raise ValueError("Operation %r has been marked as not fetchable." % t.op.name)
-        plan = compile_plan(self._ctx, mapper.tensors, mapper.targets, feed_tensors)
+        cfg = self._config
+        plan = compile_plan(self._ctx, mapper.tensors, mapper.targets, feed_tensors,
+                            self._devices, self._contexts, {
+                                "allow_soft_placement": cfg.allow_soft_placement,
+                                "log_device_placement": cfg.log_device_placement,
+                                "log": _placement_log, "transfer_fp16": cfg.transfer_fp16,
+                                "executors": self._executors})
         entry = _CacheEntry()
         entry.plan = plan
         entry.mapper = mapper
@@ -313,32 +351,37 @@ class BaseSession:
         return {n: s.value for n, s in self._state.variables.items() if s.value is not None}
 
 
-def _traced_call(plan, feeds, run_metadata, default_device):
+def _traced_call(plan, feeds, run_metadata):
     """Runs the instrumented variant of ``plan`` and stores a StepStats in ``run_metadata``."""
-    fn = plan.traced_fn()[0]
-    records = []
     now = time.perf_counter_ns
-    tid = threading.get_ident()
-
-    def rec(i, t0, outs):
-        t1 = now()
-        descs = [NodeOutput(j, TensorDescription(
-            str(getattr(o, "dtype", type(o).__name__)), getattr(o, "shape", ()),
-            int(getattr(o, "nbytes", 0)))) for j, o in enumerate(outs)]
-        records.append((i, t0, t1, descs))
     epoch0, perf0 = time.time_ns(), now()
+    values, records = None, []
     try:
-        return fn(feeds, rec, now)
+        values, records = plan.run_traced(feeds, now)
+        return values
     finally:
         by_device = {}
-        for i, t0, t1, descs in records:
-            op = plan.body[i][0]
-            dev = op.device or default_device
+        for op, dev, t0, t1, tid, outs in records:
+            descs = [NodeOutput(j, TensorDescription(
+                str(getattr(o, "dtype", type(o).__name__)), getattr(o, "shape", ()),
+                int(getattr(o, "nbytes", 0)))) for j, o in enumerate(outs)]
             start = (epoch0 + (t0 - perf0)) // 1000
             end = (epoch0 + (t1 - perf0)) // 1000
-            by_device.setdefault(dev, []).append(
-                NodeExecStats(op.name, op.type, start, max(end, start), tid, descs))
+            ns = NodeExecStats(op.name, op.type, start, max(end, start), tid, descs)
+            if op.type in ("_Send", "_Recv"):
+                ns.timeline_label = "%s %s %s %s" % (op.type, op.tensor_name,
+                                                     "to" if op.type == "_Send" else "from", op.peer)
+            by_device.setdefault(dev, []).append(ns)
         run_metadata.step_stats = StepStats([DeviceStepStats(d, n) for d, n in by_device.items()])
+        if plan.partitions is not None:
+            run_metadata.partition_graphs = [
+                {"device": p.device.name, "nodes": [{"name": e[0].name, "op": e[0].type}
+                                                    for e in p.body]} for p in plan.partitions]
+
+
+def _placement_log(line):
+    import sys
+    print(line, file=sys.stderr)
 
 
 def _to_user(v):

@@ -1,0 +1,250 @@
+"""Placement: which device runs each op of a plan.
+
+Hard constraints first, then a cost model:
+
+1. **Requests.** ``op.device`` (from ``tf.device`` scopes) is parsed into a partial
+   DeviceSpec; the candidates are the session's devices matching it. A request no device
+   matches is an error (``InvalidArgumentError`` naming the op and the request), unless
+   ``allow_soft_placement``, which widens the request and says so in the reason.
+2. **Colocation groups** (union-find): an op with ``tf.colocate_with``, and every op that
+   takes a ``resource`` input (variable reads, assigns, optimizer updates) with the op that
+   produced the handle -- a variable lives on one device. A group's candidates are the
+   intersection of its members'; an empty intersection is an error naming two members.
+3. **Kernel availability**: ops whose ``OpDef.device_types`` excludes a device type are
+   not placed there (soft placement falls back to a device that has the kernel).
+4. **Cost model** for what is left, a HEFT-like list scheduler over ops in topological
+   order: an op's time on a device is ``launch + max(flops / rate, bytes / bandwidth)``
+   (FLOPs for MatMul/Conv2D/BatchMatMul from static shapes, bytes of inputs and outputs
+   otherwise; unknown dimensions count as ``UNKNOWN_DIM``); moving an input between
+   devices costs ``latency + bytes / link bandwidth``. Each op goes to the candidate where
+   its estimated finish time -- max(device free, inputs arrived) + time -- is earliest.
+   A colocation group is placed by its first op and the rest follow.
+
+The result is computed once per plan and kept with it (``Session.placement()``).
+"""
+from ..framework import errors
+from ..framework.device_spec import DeviceSpec
+from .devices import LINK_GBPS, LINK_LATENCY_US
+
+__all__ = ["place", "Placement", "estimate_op_us"]
+
+UNKNOWN_DIM = 32  # batch-like dimensions the graph leaves open
+
+
+class Placement:
+    """The assignment of a plan's ops to devices, with the reason and estimated cost of each."""
+
+    def __init__(self):
+        self.assignment = {}  # Operation -> Device
+        self.records = []
+
+    def device_of(self, op):
+        return self.assignment[op]
+
+    @property
+    def devices(self):
+        seen = []
+        for d in self.assignment.values():
+            if d not in seen:
+                seen.append(d)
+        return seen
+
+    def table(self):
+        """Rows {op, type, requested, assigned, reason, est_us} (for display and tests)."""
+        return list(self.records)
+
+
+def _dims(shape):
+    d = shape.as_tuple()
+    if d is None:
+        return (UNKNOWN_DIM,)
+    return tuple(UNKNOWN_DIM if x is None else x for x in d)
+
+
+def _nbytes(t):
+    n = 1
+    for x in _dims(t.shape):
+        n *= x
+    try:
+        return n * max(t.dtype.size, 1)
+    except (TypeError, AttributeError):
+        return n * 4
+
+
+def _flops(op):
+    t = op.type
+    if t in ("MatMul", "BatchMatMul"):
+        a = _dims(op.inputs[0].shape)
+        out = _dims(op.outputs[0].shape)
+        k = a[-1] if not op.get_attr("transpose_a" if t == "MatMul" else "adj_x") else a[-2]
+        n = 1
+        for x in out:
+            n *= x
+        return 2.0 * n * k
+    if t in ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "DepthwiseConv2dNative"):
+        f = _dims(op.inputs[1].shape)
+        out = _dims(op.outputs[0].shape)
+        n = 1
+        for x in out:
+            n *= x
+        per = 1
+        for x in f[:-1]:
+            per *= x
+        return 2.0 * n * per
+    return 0.0
+
+
+def estimate_op_us(op, device):
+    """Estimated microseconds ``op`` takes on ``device`` (see the module docstring)."""
+    moved = sum(_nbytes(t) for t in op.outputs) + sum(_nbytes(t) for t in op.inputs
+                                                        if t.dtype.name != "resource")
+    compute = _flops(op) / (device.gflops * 1e3)
+    memory = moved / (device.gbps * 1e3)
+    return device.launch_us + max(compute, memory)
+
+
+def transfer_us(tensor, src, dst):
+    if src is dst:
+        return 0.0
+    key = (src.device_type, dst.device_type)
+    return LINK_LATENCY_US[key] + _nbytes(tensor) / (LINK_GBPS[key] * 1e3)
+
+
+class _Groups:
+    def __init__(self, ops):
+        self.parent = {op: op for op in ops}
+
+    def find(self, op):
+        p = self.parent
+        while p[op] is not op:
+            p[op] = p[p[op]]
+            op = p[op]
+        return op
+
+    def union(self, a, b):
+        ra, rb = self.find(a), self.find(b)
+        if ra is not rb:
+            if ra._id < rb._id:
+                self.parent[rb] = ra
+            else:
+                self.parent[ra] = rb
+
+
+def _requested(op):
+    return DeviceSpec.from_string(op.device) if op.device else None
+
+
+def place(ops, devices, allow_soft_placement=False, log_device_placement=False, log=None):
+    """Assigns each of ``ops`` (topologically ordered) to one of ``devices``.
+
+    Raises:
+        InvalidArgumentError: a request or colocation no device satisfies (without soft
+            placement), naming the op and the constraint.
+    """
+    pl = Placement()
+    members = set(ops)
+    groups = _Groups(ops)
+    for op in ops:
+        if op._colocation is not None and op._colocation in members:
+            groups.union(op, op._colocation)
+        if op._op_def.name in ("Call", "While", "If", "CallGrad", "WhileGrad", "IfGrad"):
+            continue  # a function may read variables on other devices: handles travel
+        for t in op._inputs:
+            if t.dtype.name == "resource" and t._op in members:
+                groups.union(op, t._op)
+    # Candidates per op, then per group.
+    soft_notes = {}
+    cands = {}
+    for op in ops:
+        spec = _requested(op)
+        types = op._op_def.device_types
+        ok = [d for d in devices if (spec is None or d.matches(spec)) and
+              (types is None or d.device_type in types)]
+        if not ok:
+            if spec is not None and not allow_soft_placement:
+                matching = [d for d in devices if d.matches(spec)]
+                if matching:  # the requested device exists, but the op has no kernel there
+                    raise errors.InvalidArgumentError(
+                        None, op, "Cannot assign a device for operation %s (op %s): no kernel for "
+                        "device type %s is registered (kernels: %s); requested %r%s"
+                        % (op.name, op.type, matching[0].device_type, ", ".join(types),
+                           op.device, _where(op)))
+                raise errors.InvalidArgumentError(
+                    None, op, "Cannot assign a device for operation %s (op %s): could not satisfy "
+                    "explicit device specification %r because no device of this session matches "
+                    "it (available: %s)%s" % (op.name, op.type, op.device,
+                                              ", ".join(d.short_name for d in devices), _where(op)))
+            ok = [d for d in devices if types is None or d.device_type in types]
+            if spec is not None:
+                soft_notes[op] = "soft placement: %r is not available" % op.device
+        cands[op] = ok
+    group_cands = {}
+    for op in ops:
+        root = groups.find(op)
+        prev = group_cands.get(root)
+        if prev is None:
+            group_cands[root] = (list(cands[op]), op)
+            continue
+        inter = [d for d in prev[0] if d in cands[op]]
+        if not inter:
+            if not allow_soft_placement:
+                raise errors.InvalidArgumentError(
+                    None, op, "Cannot colocate nodes %s and %s: %s requests %r and %s requests %r, "
+                    "and no device satisfies both (colocation of a resource and its users, or "
+                    "tf.colocate_with)%s" % (prev[1].name, op.name, prev[1].name,
+                                             prev[1].device or "any device", op.name,
+                                             op.device or "any device", _where(op)))
+            soft_notes[op] = "soft placement: colocation with %s overrides %r" % (prev[1].name,
+                                                                                   op.device)
+            inter = prev[0]
+        group_cands[root] = (inter, prev[1])
+    # List scheduling.
+    free_at = {d: 0.0 for d in devices}
+    finish = {}
+    group_dev = {}
+    for op in ops:
+        root = groups.find(op)
+        options, leader = group_cands[root]
+        if root in group_dev:
+            dev = group_dev[root]
+            reason = "colocated with %s" % leader.name if leader is not op else "group"
+        else:
+            best = None
+            for d in options:
+                ready = free_at[d]
+                for t in op._inputs:
+                    src = pl.assignment.get(t._op)
+                    if src is not None:
+                        ready = max(ready, finish[t._op] + transfer_us(t, src, d))
+                eft = ready + estimate_op_us(op, d)
+                if best is None or eft < best[0] - 1e-9:
+                    best = (eft, d)
+            dev = best[1]
+            group_dev[root] = dev
+            if len(options) == 1:
+                reason = "requested %r" % op.device if op.device else (
+                    "only device" if len(devices) == 1 else "colocation/kernel constraint")
+                if leader is not op:
+                    reason = "colocated with %s" % leader.name
+            else:
+                reason = "cost model: earliest finish among %d devices" % len(options)
+        if op in soft_notes:
+            reason = soft_notes[op] + "; " + reason
+        cost = estimate_op_us(op, dev)
+        start = free_at[dev]
+        for t in op._inputs:
+            src = pl.assignment.get(t._op)
+            if src is not None:
+                start = max(start, finish[t._op] + transfer_us(t, src, dev))
+        finish[op] = start + cost
+        free_at[dev] = finish[op]
+        pl.assignment[op] = dev
+        pl.records.append({"op": op.name, "type": op.type, "requested": op.device or "",
+                           "assigned": dev.name, "reason": reason, "est_us": round(cost, 3)})
+        if log_device_placement and log is not None:
+            log("%s: (%s): %s [%s]" % (op.name, op.type, dev.name, reason))
+    return pl
+
+
+def _where(op):
+    return " (created at %s)" % op.location if op.location is not None else ""

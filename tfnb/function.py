@@ -19,6 +19,7 @@ Example (the seed talk's batch normalization):
     ...     return tf.nn.batch_normalization(x, mean, var, offset, scale, 1e-3)
     >>> y = BatchNorm(x, gamma, beta)        # one node; tf.gradients(y, [x, gamma]) works
 """
+import re
 import sys
 import types
 
@@ -135,7 +136,7 @@ class Function:
     def __init__(self, fn, input_signature=None, name=None):
         self._fn = fn
         self._signature = None if input_signature is None else list(input_signature)
-        self.name = name or getattr(fn, "__name__", "function")
+        self.name = re.sub(r"[^A-Za-z0-9_.\-]", "_", name or getattr(fn, "__name__", "function"))
         self._cache = {}
         self.__doc__ = fn.__doc__
         self.__name__ = self.name

@@ -6,10 +6,11 @@ content has two forms: indented JSON text (``GraphDef.to_text()``, ``str(gd)``)
 and a compact binary form (``SerializeToString()``: a magic header followed by
 gzip-compressed JSON). ``GraphDef.FromString``/``ParseFromString`` read either.
 
-Format, version 1 (one JSON object)::
+Format, version 2 (one JSON object)::
 
-    {"format": "tfnb.GraphDef", "version": 1, "producer": "tfnb 0.1.0",
+    {"format": "tfnb.GraphDef", "version": 2, "producer": "tfnb 0.1.0",
      "nodes": [NODE, ...],                 # in creation order
+     "library": {FUNCTION_ID: FUNCTION},   # only when some node has a function attr
      "collections": {KEY: [ITEM, ...]},    # graph collections with string keys
      "skipped_collections": [KEY, ...]}    # collections that could not be represented
 
@@ -26,16 +27,35 @@ Format, version 1 (one JSON object)::
           | {"float": "nan" | "inf" | "-inf"} | {"complex": [re, im]}
           | {"dtype": "float32"} | {"shape": [2, null] | null}
           | {"tensor": ARRAY} | {"npscalar": ARRAY}
+          | {"func": FUNCTION_ID}              # a graph function (the body of While, If, Call)
     ARRAY = {"dtype": "int64", "shape": [2, 3], "b64": BASE64 of the little-endian bytes}
           | {"dtype": "string", "shape": [2], "strings": [BASE64, ...]}
+
+    FUNCTION = {"name": "while/body",
+                "nodes": [NODE, ...],           # the function graph's forward ops
+                "arg_inputs": ["loop_var", ...],         # placeholders of the arguments
+                "capture_inputs": ["capture", ...],      # placeholders of the captured tensors
+                "outputs": ["add:0", ...]}
 
     ITEM = {"tensor": "name:0"} | {"op": "name"} | {"variable": Variable.to_def()}
          | {"value": VALUE}
 
+Functions (tfnb/framework/function.py) are stored once each in ``library``, keyed by
+an id made from their name, however many nodes refer to them (a ``While`` and its
+``WhileGrad`` share their body); a function used inside another is in the library
+too. Only a function's forward ops are written: the backward ops that ``tf.gradients``
+added to it are rebuilt after import, when ``tf.gradients`` or an imported gradient op
+(``WhileGrad``, ``IfGrad``, ``CallGrad``) needs them. A FUNCTION
+names the placeholders standing for its captured tensors but not the tensors: the
+node calling it has those as its last inputs.
+
 The binary form is ``MAGIC`` (``b"\\x89TFNB-GraphDef\\r\\n\\x1a\\n"``) followed by
-the gzip stream of the same JSON. ``version`` is the format version: readers
-refuse a newer one. Importing re-creates every op through the registry, so
-shapes and dtypes are inferred anew and checked against the recorded ``outputs``.
+the gzip stream of the same JSON. ``version`` is the lowest format version that can
+hold the content -- 1 when there is no library (version 1 had none), else 2 -- and
+readers refuse a newer one than they know. Importing re-creates every op through the
+registry, so shapes and dtypes are inferred anew and checked against the recorded
+``outputs``. Python callables (a Defun's ``python_grad_func``) have no representation:
+exporting an op holding one raises TypeError.
 
 Example:
     >>> path = tf.train.write_graph(tf.get_default_graph(), "/tmp/logs", "graph.json")
@@ -47,7 +67,9 @@ Example:
 import base64
 import binascii
 import contextlib
+import functools
 import gzip
+import itertools
 import json
 import math
 import os
@@ -57,16 +79,18 @@ import zlib
 import numpy as np
 
 from . import dtypes as _dtypes
+from .function import FuncGraph, GraphFunction
 from .graph import _VALID_OP_NAME, Graph, GraphKeys, Operation, Tensor, get_default_graph
 from .registry import get_op_def
 from .tensor_shape import TensorShape
 
-__all__ = ["GraphDef", "NodeDef", "import_graph_def", "write_graph", "export_meta_graph_dict",
-           "import_meta_graph_dict"]
+__all__ = ["GraphDef", "NodeDef", "FunctionDef", "FunctionRef", "import_graph_def", "write_graph",
+           "export_meta_graph_dict", "import_meta_graph_dict"]
 
 FORMAT = "tfnb.GraphDef"
 META_FORMAT = "tfnb.MetaGraphDef"
-VERSION = 1
+VERSION = 2  # the newest GraphDef format version this module reads and writes
+META_VERSION = 1
 MAGIC = b"\x89TFNB-GraphDef\r\n\x1a\n"
 
 # Element types an exported array may have (all but strings are stored as raw bytes).
@@ -150,8 +174,38 @@ def _decode_array(d):
     return arr
 
 
-def _encode(v):
-    """``v`` as a JSON value (see the module docstring); TypeError if it has no representation."""
+class FunctionRef:
+    """A function attr in a :class:`NodeDef`: the id of a function in ``GraphDef.library``.
+
+    Attributes:
+        name: the function's id (a key of the library), as TF's ``NameAttrList.name``.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __eq__(self, other):
+        return isinstance(other, FunctionRef) and other.name == self.name
+
+    def __hash__(self):
+        return hash(("FunctionRef", self.name))
+
+    def __repr__(self):
+        return "FunctionRef(%r)" % self.name
+
+
+def _encode(v, funcs=None):
+    """``v`` as a JSON value (see the module docstring); TypeError if it has no representation.
+
+    ``funcs`` (a :class:`_LibraryWriter`) gives each GraphFunction its library id; without
+    it a GraphFunction is written by name (a description, as ``Operation.node_def``).
+    """
+    if isinstance(v, FunctionRef):
+        return {"func": v.name}
+    if isinstance(v, GraphFunction):
+        return {"func": funcs.ref(v) if funcs is not None else v.name}
     if isinstance(v, np.ndarray):
         return {"tensor": _encode_array(v)}
     if isinstance(v, np.generic):
@@ -167,14 +221,14 @@ def _encode(v):
     if isinstance(v, bytes):
         return {"bytes": _b64(v)}
     if isinstance(v, list):
-        return [_encode(x) for x in v]
+        return [_encode(x, funcs) for x in v]
     if isinstance(v, tuple):
-        return {"tuple": [_encode(x) for x in v]}
+        return {"tuple": [_encode(x, funcs) for x in v]}
     if isinstance(v, dict):
         bad = [k for k in v if not isinstance(k, str)]
         if bad:
             raise TypeError("dict keys must be strings, got %r" % (bad[0],))
-        return {"dict": {k: _encode(x) for k, x in v.items()}}
+        return {"dict": {k: _encode(x, funcs) for k, x in v.items()}}
     if isinstance(v, _dtypes.DType):
         return {"dtype": v.name}
     if isinstance(v, TensorShape):
@@ -232,6 +286,8 @@ def _decode_tagged(tag, body):
         a = _decode_array(body)
         if a.ndim == 0:
             return a[()]
+    if tag == "func" and isinstance(body, str) and body:
+        return FunctionRef(body)
     raise ValueError("bad %r value: %s" % (tag, json.dumps(body)[:80]))
 
 
@@ -247,18 +303,21 @@ def _decode(v):
     raise ValueError("unrecognized value %s" % json.dumps(v)[:80])
 
 
-def _frozen_copy(v):
-    """A copy of an attr value that later edits of a GraphDef cannot reach (arrays read-only)."""
+def _frozen_copy(v, resolve=None):
+    """A copy of an attr value that later edits of a GraphDef cannot reach (arrays read-only);
+    ``resolve`` turns each FunctionRef into the imported GraphFunction."""
     if isinstance(v, np.ndarray):
         a = np.array(v, copy=True)
         a.flags.writeable = False
         return a
+    if isinstance(v, FunctionRef) and resolve is not None:
+        return resolve(v)
     if isinstance(v, list):
-        return [_frozen_copy(x) for x in v]
+        return [_frozen_copy(x, resolve) for x in v]
     if isinstance(v, tuple):
-        return tuple(_frozen_copy(x) for x in v)
+        return tuple(_frozen_copy(x, resolve) for x in v)
     if isinstance(v, dict):
-        return {k: _frozen_copy(x) for k, x in v.items()}
+        return {k: _frozen_copy(x, resolve) for k, x in v.items()}
     return v
 
 
@@ -274,25 +333,40 @@ def _encode_outputs(outputs):
     return [{"dtype": dt.name, "shape": _encode(shape)["shape"]} for dt, shape in outputs]
 
 
-def _encode_attrs(attrs, node_name, op_type):
+def _encode_attrs(attrs, node_name, op_type, funcs=None, where=""):
     out = {}
     for key, value in attrs.items():
         try:
-            out[key] = _encode(value)
+            out[key] = _encode(value, funcs)
         except TypeError as e:
-            raise TypeError("Cannot export attr %r of node %r (op %s): %s"
-                            % (key, node_name, op_type, e)) from None
+            raise TypeError("Cannot export attr %r of node %r (op %s)%s: %s"
+                            % (key, node_name, op_type, where, e)) from None
     return out
 
 
-def node_to_dict(op, add_shapes=False):
+def _function_path(graph):
+    """' in function 'while/body' in function 'cond/true_fn'' for an op of a function graph."""
+    out = ""
+    while isinstance(graph, FuncGraph):
+        out += " in function %r" % graph.name
+        graph = graph.outer_graph
+    return out
+
+
+def node_to_dict(op, add_shapes=False, funcs=None):
     """The JSON form of one Operation (the ``NODE`` object of the format).
+
+    Args:
+        op: the Operation.
+        add_shapes: also mirror the output shapes into ``attr["_output_shapes"]``.
+        funcs: the library being written (a function attr becomes its id there); without
+            it a function attr is written by its name.
 
     Raises:
         TypeError: an attr of ``op`` has no JSON representation (e.g. a Python callable);
-            the message names the node, its op type and the attr.
+            the message names the node, its op type, the attr and the function it is in.
     """
-    attr = _encode_attrs(op._attrs, op._name, op.type)
+    attr = _encode_attrs(op._attrs, op._name, op.type, funcs, _function_path(op._graph))
     outputs = [(t._dtype, t._shape) for t in op._outputs]
     if add_shapes:
         attr[_SHAPES_ATTR] = [_encode(s) for _, s in outputs]
@@ -312,7 +386,8 @@ class NodeDef:
         op: its op type (a name in the op registry).
         input: ``"node"``, ``"node:i"`` for data inputs, then ``"^node"`` for control inputs.
         device: the device constraint ('' for none).
-        attr: dict of attr name -> Python value (ints, DTypes, TensorShapes, arrays, ...).
+        attr: dict of attr name -> Python value (ints, DTypes, TensorShapes, arrays,
+            :class:`FunctionRef` for a function, ...).
         outputs: list of ``(DType, TensorShape)`` recorded at export ([] if unknown).
         colocate_with: name of the node this one is colocated with, or None.
     """
@@ -403,8 +478,57 @@ class _NodeList(list):
         return n
 
 
+class FunctionDef:
+    """One function of ``GraphDef.library``: the forward ops of a function graph.
+
+    Attributes:
+        name: the function's name (``GraphFunction.name``).
+        node: list of :class:`NodeDef`, the function graph's forward ops in creation order
+            (names are the function graph's own: they never get an import prefix).
+        arg_inputs: names of the placeholders of its arguments.
+        capture_inputs: names of the placeholders of the tensors it captures.
+        outputs: its results, as ``"node:i"``.
+    """
+
+    __slots__ = ("name", "node", "arg_inputs", "capture_inputs", "outputs")
+
+    def __init__(self, name="", node=None, arg_inputs=None, capture_inputs=None, outputs=None):
+        self.name = name
+        self.node = _NodeList(node or [])
+        self.arg_inputs = list(arg_inputs or [])
+        self.capture_inputs = list(capture_inputs or [])
+        self.outputs = list(outputs or [])
+
+    def as_dict(self):
+        """The JSON form (the ``FUNCTION`` object of the format)."""
+        return {"name": self.name, "nodes": [n.as_dict() for n in self.node],
+                "arg_inputs": list(self.arg_inputs), "capture_inputs": list(self.capture_inputs),
+                "outputs": list(self.outputs)}
+
+    @classmethod
+    def from_dict(cls, d):
+        """Builds a FunctionDef from its JSON form; ValueError if malformed."""
+        keys = ("name", "nodes", "arg_inputs", "capture_inputs", "outputs")
+        if not isinstance(d, dict) or set(d) != set(keys):
+            raise ValueError("a function must be an object with exactly the fields %s"
+                             % ", ".join(keys))
+        if not isinstance(d["name"], str) or not isinstance(d["nodes"], list):
+            raise ValueError("'name' must be a string and 'nodes' a list")
+        for key in keys[2:]:
+            if not isinstance(d[key], list) or not all(isinstance(x, str) for x in d[key]):
+                raise ValueError("%r must be a list of strings" % key)
+        return cls(d["name"], [NodeDef.from_dict(n) for n in d["nodes"]], d["arg_inputs"],
+                   d["capture_inputs"], d["outputs"])
+
+    def __eq__(self, other):
+        return isinstance(other, FunctionDef) and self.as_dict() == other.as_dict()
+
+    def __repr__(self):
+        return "FunctionDef(name=%r, %d nodes)" % (self.name, len(self.node))
+
+
 class GraphDef:
-    """A serializable description of a graph: its nodes and collections.
+    """A serializable description of a graph: its nodes, functions and collections.
 
     Get one with ``graph.as_graph_def()``; recreate the graph with
     ``tf.import_graph_def(gd)``. Works like TF's proto where programs touch it:
@@ -413,33 +537,51 @@ class GraphDef:
 
     Attributes:
         node: list of :class:`NodeDef`, in creation order.
+        library: ``{function id: FunctionDef}``: the functions that function attrs
+            (:class:`FunctionRef`) of the nodes name, and those they use in turn.
         collections: ``{key: [item, ...]}`` in JSON form (items name graph elements).
         skipped_collections: keys of collections that could not be exported.
         producer: the tfnb version that wrote it.
-        version: the format version (see the module docstring).
+        version: the format version (see the module docstring): the one it was read with
+            or set to, but at least 2 when there is a library.
     """
 
     def __init__(self, node=None, collections=None, skipped_collections=None, producer=None,
-                 version=VERSION):
+                 version=None, library=None):
         self.node = _NodeList(node or [])
+        self.library = dict(library or {})
         self.collections = dict(collections or {})
         self.skipped_collections = list(skipped_collections or [])
         self.producer = producer if producer is not None else _producer()
         self.version = version
 
+    @property
+    def version(self):
+        needed = 2 if self.library else 1
+        return needed if self._version is None else max(self._version, needed)
+
+    @version.setter
+    def version(self, value):
+        self._version = value
+
     # --- JSON form ---
     def as_dict(self):
         """The JSON-ready dict (format documented in the module docstring)."""
-        return {"format": FORMAT, "version": self.version, "producer": self.producer,
-                "nodes": [n.as_dict() for n in self.node], "collections": self.collections,
-                "skipped_collections": self.skipped_collections}
+        d = {"format": FORMAT, "version": self.version, "producer": self.producer,
+             "nodes": [n.as_dict() for n in self.node]}
+        if self.library:
+            d["library"] = {fid: f.as_dict() for fid, f in self.library.items()}
+        d["collections"] = self.collections
+        d["skipped_collections"] = self.skipped_collections
+        return d
 
     @classmethod
     def from_dict(cls, d):
         """Validates and decodes the JSON form.
 
         Raises:
-            ValueError: not a tfnb GraphDef, a newer format version, or a malformed node.
+            ValueError: not a tfnb GraphDef, a newer format version, or a malformed node
+                or function.
         """
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             found = d.get("format") if isinstance(d, dict) else type(d).__name__
@@ -447,13 +589,25 @@ class GraphDef:
         _check_version(d.get("version"), "GraphDef")
         nodes, colls = d.get("nodes", []), d.get("collections", {})
         skipped, producer = d.get("skipped_collections", []), d.get("producer", "")
+        library = d.get("library", {})
         if not isinstance(nodes, list):
             raise ValueError("Malformed GraphDef: 'nodes' must be a list")
         if not isinstance(colls, dict) or not all(isinstance(v, list) for v in colls.values()):
             raise ValueError("Malformed GraphDef: 'collections' must map keys to lists")
         if not isinstance(skipped, list) or not isinstance(producer, str):
             raise ValueError("Malformed GraphDef: bad 'skipped_collections' or 'producer'")
-        return cls([NodeDef.from_dict(n) for n in nodes], colls, skipped, producer, d["version"])
+        if not isinstance(library, dict):
+            raise ValueError("Malformed GraphDef: 'library' must map function ids to functions")
+        functions = {}
+        for fid, f in library.items():
+            try:
+                if not fid:
+                    raise ValueError("empty function id")
+                functions[fid] = FunctionDef.from_dict(f)
+            except ValueError as e:
+                raise ValueError("Malformed function %r in GraphDef: %s" % (fid, e)) from None
+        return cls([NodeDef.from_dict(n) for n in nodes], colls, skipped, producer, d["version"],
+                   functions)
 
     # --- text and binary forms ---
     def to_text(self):
@@ -489,15 +643,17 @@ class GraphDef:
         return isinstance(other, GraphDef) and self.as_dict() == other.as_dict()
 
     def __repr__(self):
-        return "<tfnb.GraphDef with %d nodes, format version %d>" % (len(self.node), self.version)
+        funcs = ", %d functions" % len(self.library) if self.library else ""
+        return "<tfnb.GraphDef with %d nodes%s, format version %d>" % (len(self.node), funcs,
+                                                                       self.version)
 
 
-def _check_version(version, what):
+def _check_version(version, what, newest=VERSION):
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ValueError("Malformed %s: bad format version %r" % (what, version))
-    if version > VERSION:
+    if version > newest:
         raise ValueError("This %s has format version %d, newer than the newest this tfnb reads "
-                         "(%d); upgrade tfnb to import it." % (what, version, VERSION))
+                         "(%d); upgrade tfnb to import it." % (what, version, newest))
 
 
 def _loads(data):
@@ -551,8 +707,43 @@ def _export_collections(graph):
     return out, skipped
 
 
+class _LibraryWriter:
+    """Collects the functions that exported nodes use: each once, under an id made from its
+    name (``_N`` added where two functions share a name), in order of first use."""
+
+    def __init__(self, add_shapes):
+        self.add_shapes = add_shapes
+        self.library = {}
+        self._ids = {}  # GraphFunction -> id
+
+    def ref(self, f):
+        """The library id of GraphFunction ``f``, writing ``f`` (and what it uses) if new."""
+        fid = self._ids.get(f)
+        if fid is None:
+            base = f.name or "function"
+            fid, i = base, 1
+            while fid in self.library:
+                fid = "%s_%d" % (base, i)
+                i += 1
+            self._ids[f] = fid
+            self.library[fid] = None  # reserve the id (first-use order) before nested functions
+            self.library[fid] = self._function_def(f)
+        return fid
+
+    def _function_def(self, f):
+        # Forward ops only: tf.gradients' backward ops are rebuilt by build_gradient on import.
+        nodes = [NodeDef.from_dict(node_to_dict(op, self.add_shapes, self))
+                 for op in f._forward_ops()]
+        n_args = len(f.arg_inputs)
+        return FunctionDef(f.name, nodes, [t._op._name for t in f.arg_inputs],
+                           [t._op._name for t in f.inputs[n_args:]], [t.name for t in f.outputs])
+
+
 def graph_to_def(graph, from_version=None, add_shapes=False):
     """The :class:`GraphDef` of ``graph`` (backs ``Graph.as_graph_def``).
+
+    Functions the nodes use (the bodies of ``While``/``If``/``Call``) go into the
+    GraphDef's ``library``.
 
     Args:
         graph: the Graph.
@@ -562,7 +753,7 @@ def graph_to_def(graph, from_version=None, add_shapes=False):
             as TF does (the shapes are recorded in ``outputs`` in any case).
 
     Raises:
-        TypeError: a node has an attr that cannot be exported (names node and attr).
+        TypeError: a node has an attr that cannot be exported (names node, attr and function).
     """
     ops = graph.get_operations()
     if from_version is not None:
@@ -570,8 +761,9 @@ def graph_to_def(graph, from_version=None, add_shapes=False):
         colls, skipped = {}, []
     else:
         colls, skipped = _export_collections(graph)
-    nodes = [NodeDef.from_dict(node_to_dict(op, add_shapes)) for op in ops]
-    return GraphDef(nodes, colls, skipped)
+    lib = _LibraryWriter(add_shapes)
+    nodes = [NodeDef.from_dict(node_to_dict(op, add_shapes, lib)) for op in ops]
+    return GraphDef(nodes, colls, skipped, library=lib.library)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -672,8 +864,17 @@ def _import_order(node_list, nodes, data_map, ctrl_map):
     return order
 
 
-def _choose_names(graph, node_list, prefix):
-    """{node: full name}: ``prefix + node``, with a ``_N`` suffix if the graph has it (as TF)."""
+def _nodes_by_name(node_list):
+    nodes = {}
+    for n in node_list:
+        if n.name in nodes:
+            raise ValueError("The GraphDef has two nodes named %r." % n.name)
+        nodes[n.name] = n
+    return nodes
+
+
+def _check_node_types(node_list, prefix):
+    """Every node's op type is registered and its name (with ``prefix``) is valid."""
     for n in node_list:
         try:
             get_op_def(n.op)
@@ -683,6 +884,11 @@ def _choose_names(graph, node_list, prefix):
         if not _VALID_OP_NAME.match(prefix + n.name):
             raise ValueError("Node name %r in the GraphDef is not a valid node name."
                              % (prefix + n.name))
+
+
+def _choose_names(graph, node_list, prefix):
+    """{node: full name}: ``prefix + node``, with a ``_N`` suffix if the graph has it (as TF)."""
+    _check_node_types(node_list, prefix)
     taken = {prefix + n.name for n in node_list}
 
     def free(name):
@@ -701,6 +907,119 @@ def _choose_names(graph, node_list, prefix):
     return names
 
 
+def _function_refs(value):
+    """The FunctionRefs inside an attr value."""
+    if isinstance(value, FunctionRef):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for x in value:
+            yield from _function_refs(x)
+    elif isinstance(value, dict):
+        for x in value.values():
+            yield from _function_refs(x)
+
+
+class _FunctionReader:
+    """Rebuilds the library's functions, each once, when a node first names it: every node
+    naming a function gets the same GraphFunction (a While and its WhileGrad share their
+    body, so gradients built after import reuse the backward ops of the imported body).
+
+    Everything that can be checked without creating ops is checked here, up front.
+    """
+
+    def __init__(self, library, clear_devices):
+        self._library = library
+        self._clear_devices = clear_devices
+        self._orders = {}
+        self._built = {}
+        uses = {}
+        for fid, fdef in library.items():
+            try:
+                nodes = _nodes_by_name(fdef.node)
+                _check_node_types(fdef.node, "")
+                self._orders[fid] = _import_order(fdef.node, nodes, {}, {})
+                for name in fdef.arg_inputs + fdef.capture_inputs:
+                    if name not in nodes:
+                        raise ValueError("its input %r is not one of its nodes" % name)
+                for ref in fdef.outputs:
+                    if ref.startswith("^") or _parse_ref(ref)[0] not in nodes:
+                        raise ValueError("its output %r is not a tensor of its nodes" % ref)
+                uses[fid] = self.check_refs(fdef.node)
+            except ValueError as e:
+                raise ValueError("Function %r of the GraphDef's library: %s" % (fid, e)) from None
+        self._check_acyclic(uses)
+
+    def check_refs(self, node_list):
+        """The ids of the functions ``node_list`` uses; ValueError for one not in the library."""
+        used = []
+        for n in node_list:
+            for value in n.attr.values():
+                for ref in _function_refs(value):
+                    if ref.name not in self._library:
+                        raise ValueError("Node %r uses function %r, which is not in the GraphDef's "
+                                         "library." % (n.name, ref.name))
+                    used.append(ref.name)
+        return used
+
+    @staticmethod
+    def _check_acyclic(uses):
+        state = {}  # 1 = being visited, 2 = done
+
+        def visit(fid, path):
+            state[fid] = 1
+            for nxt in uses[fid]:
+                if state.get(nxt) == 1:
+                    raise ValueError("Function %r of the GraphDef's library uses itself (%s); it "
+                                     "cannot be imported." % (nxt, " -> ".join(path + [nxt])))
+                if not state.get(nxt):
+                    visit(nxt, path + [nxt])
+            state[fid] = 2
+        for fid in uses:
+            if not state.get(fid):
+                visit(fid, [fid])
+
+    def get(self, ref, outer_graph):
+        """The GraphFunction ``ref`` names, built nested in ``outer_graph`` on first use."""
+        f = self._built.get(ref.name)
+        if f is None:
+            f = self._built[ref.name] = self._build(ref.name, outer_graph)
+        return f
+
+    def _build(self, fid, outer_graph):
+        fdef = self._library[fid]
+        fg = FuncGraph(fdef.name, outer_graph)
+        created = {}
+        try:
+            with fg.as_default():
+                for n in self._orders[fid]:
+                    created[n.name] = _create_node(fg, n, n.name, created, {}, {},
+                                                   self._clear_devices, self)
+            fg.inputs = [_placeholder_of(created, name) for name in fdef.arg_inputs]
+            captures = [_placeholder_of(created, name) for name in fdef.capture_inputs]
+            outputs = [_output_of(created, ref) for ref in fdef.outputs]
+        except (TypeError, ValueError) as e:
+            raise type(e)("%s (importing function %r)" % (e, fid)) from None
+        # The captured tensors themselves are the calling node's last inputs (already
+        # imported); the function only needs to know how many there are.
+        fg.captures = [(None, ph) for ph in captures]
+        return GraphFunction(fg, outputs, fdef.name)
+
+
+def _placeholder_of(created, name):
+    op = created[name]
+    if op.type != "Placeholder":
+        raise ValueError("function input %r is a %s node, not a Placeholder" % (name, op.type))
+    return op._outputs[0]
+
+
+def _output_of(created, ref):
+    name, idx = _parse_ref(ref)
+    outs = created[name]._outputs
+    if idx >= len(outs):
+        raise ValueError("function output %r: node %r has %d outputs" % (ref, name, len(outs)))
+    return outs[idx]
+
+
 def _element(ref, created):
     """The imported Tensor (``"node:i"``) or Operation (``"node"``) that ``ref`` names."""
     name, sep, _ = ref.rpartition(":")
@@ -714,7 +1033,7 @@ def _element(ref, created):
     return created[node]._outputs[idx]
 
 
-def _create_node(graph, n, full_name, created, data_map, ctrl_map, clear_devices):
+def _create_node(graph, n, full_name, created, data_map, ctrl_map, clear_devices, funcs):
     inputs, ctrl = [], []
     for ref in n.input:
         name, idx = _parse_ref(ref)
@@ -728,7 +1047,8 @@ def _create_node(graph, n, full_name, created, data_map, ctrl_map, clear_devices
                 raise ValueError("Node %r has input %r, but node %r has only %d outputs."
                                  % (n.name, ref, name, len(src._outputs)))
             inputs.append(src._outputs[idx])
-    attrs = {k: _frozen_copy(v) for k, v in n.attr.items() if k != _SHAPES_ATTR}
+    resolve = functools.partial(funcs.get, outer_graph=graph)  # functions nest in ``graph``
+    attrs = {k: _frozen_copy(v, resolve) for k, v in n.attr.items() if k != _SHAPES_ATTR}
     device = "" if clear_devices else n.device
     with contextlib.ExitStack() as scopes:
         scopes.enter_context(graph.control_dependencies(ctrl))
@@ -810,11 +1130,9 @@ def _import(graph_def, input_map, return_elements, name, import_collections, cle
     graph = get_default_graph()
     if graph.finalized:
         raise RuntimeError("Graph is finalized and cannot be modified.")
-    nodes = {}
-    for n in gd.node:
-        if n.name in nodes:
-            raise ValueError("The GraphDef has two nodes named %r." % n.name)
-        nodes[n.name] = n
+    nodes = _nodes_by_name(gd.node)
+    funcs = _FunctionReader(gd.library, clear_devices)
+    funcs.check_refs(gd.node)
     # Before entering the import scope, so converted values never take an imported name.
     data_map, ctrl_map = _normalize_input_map(dict(input_map or {}), nodes)
     order = _import_order(gd.node, nodes, data_map, ctrl_map)
@@ -826,7 +1144,7 @@ def _import(graph_def, input_map, return_elements, name, import_collections, cle
         created = {}
         for n in order:
             created[n.name] = _create_node(graph, n, names[n.name], created, data_map, ctrl_map,
-                                           clear_devices)
+                                           clear_devices, funcs)
         if import_collections:
             _restore_collections(graph, gd, created)
     if return_elements is None:
@@ -846,6 +1164,11 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
     attrs, device (nested inside any enclosing ``tf.device``) and control inputs. A
     name the graph already has gets a ``_N`` suffix, as in TF. Graphs only grow, so if
     an op fails to import (e.g. a GraphDef altered by hand), the ops imported before it stay.
+
+    A function of the GraphDef's library is rebuilt once, as a function graph nested in
+    the graph of the first node using it, and shared by all the nodes using it; the ops
+    inside keep their names (no prefix). Its backward ops are added again by
+    ``tf.gradients`` (or when an imported gradient op such as ``WhileGrad`` needs them).
 
     Args:
         graph_def: a :class:`GraphDef` (or its ``as_dict()`` form).
@@ -893,9 +1216,9 @@ def export_meta_graph_dict(graph=None, clear_devices=False):
     """
     gd = (graph or get_default_graph()).as_graph_def()
     if clear_devices:
-        for n in gd.node:
+        for n in itertools.chain(gd.node, *(f.node for f in gd.library.values())):
             n.device = ""
-    return {"format": META_FORMAT, "version": VERSION, "producer": gd.producer,
+    return {"format": META_FORMAT, "version": META_VERSION, "producer": gd.producer,
             "graph_def": gd.as_dict()}
 
 
@@ -915,7 +1238,7 @@ def import_meta_graph_dict(meta_graph, import_scope=None, input_map=None, clear_
     """
     if not isinstance(meta_graph, dict) or meta_graph.get("format") != META_FORMAT:
         raise ValueError("Not a tfnb MetaGraphDef dict (expected format %r)" % META_FORMAT)
-    _check_version(meta_graph.get("version"), "MetaGraphDef")
+    _check_version(meta_graph.get("version"), "MetaGraphDef", META_VERSION)
     if "graph_def" not in meta_graph:
         raise ValueError("Malformed MetaGraphDef: no 'graph_def'")
     graph = get_default_graph()

@@ -146,12 +146,13 @@ class Optimizer:
                         update_ops.append(self._apply_sparse_duplicate_indices(g, v))
                     else:
                         update_ops.append(self._apply_dense(g, v))
+            # As TF1: the returned op takes the scope's own name ("train", not "train/train").
             if global_step is None:
-                apply_op = self._finish(update_ops, scope[:-1] if scope else "update")
+                apply_op = self._finish(update_ops, scope or "update")
             else:
                 with graph.control_dependencies([self._finish(update_ops, "update")]):
                     apply_op = global_step.assign_add(
-                        core.constant(1, dtype=global_step.dtype), name=scope[:-1] or None).op
+                        core.constant(1, dtype=global_step.dtype), name=scope or None).op
         train_ops = graph.get_collection_ref(GraphKeys.TRAIN_OP)
         if apply_op not in train_ops:
             train_ops.append(apply_op)

@@ -136,7 +136,8 @@ class Function:
     def __init__(self, fn, input_signature=None, name=None):
         self._fn = fn
         self._signature = None if input_signature is None else list(input_signature)
-        self.name = re.sub(r"[^A-Za-z0-9_.\-]", "_", name or getattr(fn, "__name__", "function"))
+        raw = name or getattr(fn, "__name__", "function")
+        self.name = re.sub(r"[^A-Za-z0-9_.\-]", "_", raw).strip("_") or "function"  # a node name
         self._cache = {}
         self.__doc__ = fn.__doc__
         self.__name__ = self.name

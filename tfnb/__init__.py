@@ -33,6 +33,7 @@ from . import function  # noqa: F401 - tf.function decorator and tfnb.function.D
 from .function import TensorSpec  # noqa: F401
 from . import losses  # noqa: F401
 from .framework.graph_io import GraphDef, NodeDef, import_graph_def  # noqa: F401
+from .runtime.devices import list_local_devices as list_devices  # noqa: F401
 from .runtime.eager import disable_eager_execution, enable_eager_execution, executing_eagerly
 from .runtime.session import (ConfigProto, InteractiveSession, RunMetadata, RunOptions, Session,
                               get_default_session)

@@ -1,2 +1,2 @@
 """``tfnb.client``: tools around sessions (timeline)."""
-from . import timeline  # noqa: F401
+from . import device_lib, timeline  # noqa: F401

@@ -178,26 +178,57 @@ def place(ops, devices, allow_soft_placement=False, log_device_placement=False, 
             if spec is not None:
                 soft_notes[op] = "soft placement: %r is not available" % op.device
         cands[op] = ok
+    # A group's binding constraints come from its anchors -- the ops that own a resource
+    # (variable handles) and explicit tf.colocate_with targets. Other members follow the
+    # group: their own device requests yield (the reason says so), as TF1's colocation does.
+    anchors = {}
+    for op in ops:
+        target = op._colocation
+        if target is not None:
+            if target not in cands:  # a colocation target outside this plan still binds
+                spec = _requested(target)
+                cands[target] = [d for d in devices if spec is None or d.matches(spec)]
+            anchors.setdefault(groups.find(op), set()).add(target)
+        if any(t.dtype.name == "resource" for t in op._outputs):
+            anchors.setdefault(groups.find(op), set()).add(op)
     group_cands = {}
+    for root, anchor_set in anchors.items():
+        ordered = sorted(anchor_set, key=lambda o: o._id)
+        inter, first = list(cands[ordered[0]]), ordered[0]
+        for a in ordered[1:]:
+            nxt = [d for d in inter if d in cands[a]]
+            if not nxt:
+                if not allow_soft_placement:
+                    raise errors.InvalidArgumentError(
+                        None, a, "Cannot colocate nodes %s and %s: %s requests %r and %s requests "
+                        "%r, and both must run on one device (a resource and its users, or "
+                        "tf.colocate_with)%s" % (first.name, a.name, first.name,
+                                                 first.device or "any device", a.name,
+                                                 a.device or "any device", _where(a)))
+                soft_notes[a] = "soft placement: colocation with %s overrides %r" % (first.name,
+                                                                                      a.device)
+                continue
+            inter = nxt
+        group_cands[root] = (inter, first)
     for op in ops:
         root = groups.find(op)
-        prev = group_cands.get(root)
-        if prev is None:
+        if root not in group_cands:  # no anchor: the members' requests all bind
             group_cands[root] = (list(cands[op]), op)
             continue
-        inter = [d for d in prev[0] if d in cands[op]]
-        if not inter:
-            if not allow_soft_placement:
-                raise errors.InvalidArgumentError(
-                    None, op, "Cannot colocate nodes %s and %s: %s requests %r and %s requests %r, "
-                    "and no device satisfies both (colocation of a resource and its users, or "
-                    "tf.colocate_with)%s" % (prev[1].name, op.name, prev[1].name,
-                                             prev[1].device or "any device", op.name,
-                                             op.device or "any device", _where(op)))
-            soft_notes[op] = "soft placement: colocation with %s overrides %r" % (prev[1].name,
-                                                                                   op.device)
-            inter = prev[0]
-        group_cands[root] = (inter, prev[1])
+        options, leader = group_cands[root]
+        if op is not leader and op not in anchors.get(root, ()) and op.device and \
+                not any(d in cands[op] for d in options):
+            soft_notes[op] = "request %r yields to colocation with %s" % (op.device, leader.name)
+        if root not in anchors:
+            inter = [d for d in options if d in cands[op]]
+            if not inter:
+                if not allow_soft_placement:
+                    raise errors.InvalidArgumentError(
+                        None, op, "Cannot colocate nodes %s and %s: no device satisfies both "
+                        "%r and %r%s" % (leader.name, op.name, leader.device, op.device,
+                                         _where(op)))
+                inter = options
+            group_cands[root] = (inter, leader)
     # List scheduling.
     free_at = {d: 0.0 for d in devices}
     finish = {}

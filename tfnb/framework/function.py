@@ -238,7 +238,7 @@ class GraphFunction:
         from ..runtime.plan import compile_plan
         fetch = list(self.outputs)
         if with_stash:
-            fetch += [t for t in self.build_gradient()["stash"] if t not in fetch]
+            fetch += self.build_gradient()["stash"]  # all of it, even a tensor that is an output
         unique = list(dict.fromkeys(fetch))
         feeds = list(self.inputs)
         return _FunctionPlan(compile_plan(ctx, unique, self._effect_ops(), feeds), fetch, unique,

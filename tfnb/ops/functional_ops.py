@@ -48,6 +48,21 @@ register_op("NoGradient", infer=lambda op: [(op._attrs["dtype"], TensorShape([])
             doc="The zero gradient of a variant value (e.g. a TensorArray): None at run time.")
 
 
+def _add_variants_kernel(op, ctx):
+    def add_variants(*values):
+        acc = None
+        for v in values:
+            if v is not None:
+                acc = v if acc is None else acc + v
+        return acc
+    return add_variants
+
+
+register_op("AddVariants", infer=lambda op: [(op._inputs[0].dtype, TensorShape([]))],
+            kernel=_add_variants_kernel, grad=lambda op, g: [g] * len(op._inputs),
+            doc="Sums variant gradients (e.g. of TensorArrays: their values define +; None is 0).")
+
+
 def _zeros(t):
     """A zero gradient for ``t``: zeros for arrays, None for variant values."""
     from .array_ops import zeros_like
@@ -231,9 +246,10 @@ def _while_grad_infer(op):
 
 
 def _zeros_for(value, xp):
-    """Zeros shaped like a capture's value (a variable's value for a resource handle)."""
+    """Zeros shaped like a capture's value (a variable's value for a resource handle; None,
+    the zero gradient, for a variant value such as a TensorArray)."""
     v = value.read() if hasattr(value, "read") else value
-    return xp.zeros_like(v)
+    return _zero_like_value(v, xp)
 
 
 def _while_grad_kernel(op, ctx):

@@ -79,6 +79,9 @@ def _sum_grads(grads):
         return None
     if len(grads) == 1:
         return grads[0]
+    if getattr(grads[0], "dtype", None) is dtypes.variant:  # e.g. TensorArray gradients
+        from . import functional_ops  # noqa: F401 - registers AddVariants
+        return core.out("AddVariants", grads)
     if all(isinstance(g, IndexedSlices) for g in grads):
         from .array_ops import concat
         return IndexedSlices(concat([g.values for g in grads], 0),

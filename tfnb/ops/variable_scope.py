@@ -177,14 +177,17 @@ class _VariableStore:
                 return initializer(shape_list, dtype=dtype)
             init_value = init_value_fn
         graph = get_default_graph()
-        with graph.name_scope(None):
+        while graph.outer_graph is not None:  # in a loop body or branch: made in the outermost graph
+            graph = graph.outer_graph
+        with graph.as_default(), graph.control_dependencies(None), graph.name_scope(None):
             v = Variable(initial_value=init_value, trainable=trainable, collections=collections,
                          validate_shape=validate_shape, caching_device=caching_device, name=full,
                          dtype=dtype, constraint=constraint)
         self.vars[full] = v
         reg = regularizer if regularizer is not None else scope.regularizer
         if reg is not None:
-            with graph.name_scope(None), graph.name_scope(v.op.name + "/Regularizer/"):
+            with graph.as_default(), graph.name_scope(None), \
+                    graph.name_scope(v.op.name + "/Regularizer/"):
                 loss = reg(v)
             if loss is not None:
                 graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES, loss)

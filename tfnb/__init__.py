@@ -26,6 +26,8 @@ from .ops.init_ops import *  # noqa: F401,F403
 from .ops.logging_ops import *  # noqa: F401,F403
 from .ops.check_ops import *  # noqa: F401,F403
 from .ops.clip_ops import *  # noqa: F401,F403
+from .ops.tensor_array_ops import *  # noqa: F401,F403
+from .ops.map_fn_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
 from . import client, contrib, debugging, initializers, layers, math, nn, random, train  # noqa: F401

@@ -3,5 +3,6 @@ from ..ops.conv_ops import *  # noqa: F401,F403
 from ..ops.embedding_ops import *  # noqa: F401,F403
 from ..ops.math_ops import sigmoid, tanh  # noqa: F401
 from ..ops.nn_ops import *  # noqa: F401,F403
-from ..ops.rnn import static_bidirectional_rnn, static_rnn  # noqa: F401
+from ..ops.rnn import (bidirectional_dynamic_rnn, dynamic_rnn, raw_rnn,  # noqa: F401
+                       static_bidirectional_rnn, static_rnn)
 from . import rnn_cell  # noqa: F401

@@ -239,6 +239,14 @@ class Tensor:
     def __str__(self):
         return self.__repr__()
 
+    # Rich display in Jupyter; tfnb.notebook is imported only when a notebook asks.
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from ..notebook.reprs import tensor_bundle
+        return tensor_bundle(self)
+
+    def _repr_html_(self):
+        from ..notebook.reprs import tensor_bundle
+        return tensor_bundle(self)["text/html"]
 
     # Operators (+, *, [], @, ...) are attached by tfnb.ops.math_ops / array_ops.
 
@@ -420,6 +428,14 @@ class Operation:
 
     def __repr__(self):
         return self._graph._op_repr(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from ..notebook.reprs import operation_bundle
+        return operation_bundle(self)
+
+    def _repr_html_(self):
+        from ..notebook.reprs import operation_bundle
+        return operation_bundle(self)["text/html"]
 
     def __str__(self):
         return "name: %r\nop: %r\ninputs: %s" % (self._name, self.type,
@@ -865,6 +881,15 @@ class Graph:
         return graph_to_def(self, from_version=from_version, add_shapes=add_shapes)
 
     # --- display hooks (the runtime / notebook layer fills these in) ---
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """In Jupyter a graph draws itself (tfnb.notebook, imported only then)."""
+        from ..notebook.reprs import graph_bundle
+        return graph_bundle(self)
+
+    def _repr_html_(self):
+        from ..notebook.reprs import graph_bundle
+        return graph_bundle(self)["text/html"]
+
     def _eager_value(self, tensor):
         s = self._eager_evaluator
         return None if s is None else s._cached_value(tensor)

@@ -366,6 +366,15 @@ class Variable:
             return base + ", numpy=\n%s>" % np.array2string(np.asarray(v), threshold=100)
         return base + ">"
 
+    # Rich display in Jupyter (tfnb.notebook, imported only then).
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from ..notebook.reprs import variable_bundle
+        return variable_bundle(self)
+
+    def _repr_html_(self):
+        from ..notebook.reprs import variable_bundle
+        return variable_bundle(self)["text/html"]
+
     def __hash__(self):
         return id(self)
 

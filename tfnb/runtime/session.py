@@ -350,6 +350,15 @@ class BaseSession:
         """{variable name: value} for every initialized variable of this session."""
         return {n: s.value for n, s in self._state.variables.items() if s.value is not None}
 
+    # Rich display in Jupyter: devices and cached plans (tfnb.notebook, imported only then).
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from ..notebook.reprs import session_bundle
+        return session_bundle(self)
+
+    def _repr_html_(self):
+        from ..notebook.reprs import session_bundle
+        return session_bundle(self)["text/html"]
+
 
 def _traced_call(plan, feeds, run_metadata):
     """Runs the instrumented variant of ``plan`` and stores a StepStats in ``run_metadata``."""

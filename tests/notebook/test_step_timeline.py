@@ -1,0 +1,122 @@
+"""StepTimeline: the JSON model of a real traced step, Send/Recv arrows, static HTML, widget."""
+import json
+
+import numpy as np
+import pytest
+
+import tfnb as tf
+from tfnb.notebook.step_timeline import StepTimeline, timeline_model
+from tfnb.runtime.step_stats import (DeviceStepStats, NodeExecStats, NodeOutput, StepStats,
+                                     TensorDescription)
+
+CPU = "/job:localhost/replica:0/task:0/device:CPU:0"
+GPU = "/job:localhost/replica:0/task:0/device:GPU:0"
+
+
+def _traced_step():
+    x = tf.placeholder(tf.float32, [None, 3], name="x")
+    w = tf.Variable(np.ones((3, 2), np.float32), name="w")
+    y = tf.nn.relu(tf.matmul(x, w), name="y")
+    with tf.Session() as sess:
+        sess.run(w.initializer)
+        md = tf.RunMetadata()
+        sess.run(y, {x: np.ones((4, 3))},
+                 options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), run_metadata=md)
+        executed = {op.name for op, _, _, _ in sess.cached_plans()[-1].body}
+    return md, executed
+
+
+def test_model_of_a_real_traced_run():
+    md, executed = _traced_step()
+    tl = StepTimeline(md, title="one step")
+    m = tl.model
+    json.dumps(m, allow_nan=False)  # plain JSON for the widget
+    assert {op["name"] for op in m["ops"]} == executed
+    assert m["lanes"] == [{"device": CPU, "short": "CPU:0", "thread": 0, "label": "CPU:0"}]
+    assert min(op["start"] for op in m["ops"]) == 0
+    assert all(op["dur"] >= 0 and op["start"] + op["dur"] <= m["duration_us"] for op in m["ops"])
+    mm = next(op for op in m["ops"] if op["type"] == "MatMul")
+    assert mm["outputs"] == [{"dtype": "float32", "shape": [4, 2], "bytes": 32}]
+    assert mm["inputs"][0] == "x:0" and "test_step_timeline.py" in mm["location"]
+    assert "MatMul (MatMul)" in mm["details"] and "float32 [4, 2], 32 bytes" in mm["details"]
+    handle = next(op for op in m["ops"] if op["type"] == "VarHandleOp")
+    assert handle["outputs"][0]["dtype"] == "float32"  # a handle's DType/TensorShape made JSON
+    assert m["arrows"] == [] and m["unmatched_transfers"] == 0
+    by_type = {t["type"]: t for t in m["by_type"]}
+    assert by_type["MatMul"]["count"] == 1 and by_type["MatMul"]["total_us"] == mm["dur"]
+    assert sum(t["count"] for t in m["by_type"]) == len(m["ops"])
+    assert "%d ops on 1 lanes" % len(executed) in repr(tl)
+    html = tl.to_html()
+    assert html.count("<rect") == len(executed) and "<title>y (Relu)" in html
+    assert "one step" in html and "MatMul" in html
+
+
+def test_step_stats_alone_and_untraced_metadata():
+    md, _ = _traced_step()
+    assert len(StepTimeline(md.step_stats).ops) == len(StepTimeline(md).ops)
+    with pytest.raises(ValueError, match="FULL_TRACE"):
+        StepTimeline(tf.RunMetadata())
+
+
+def _ns(name, op_type, start, dur, thread=1, nbytes=16, label=""):
+    out = [NodeOutput(0, TensorDescription("float32", (2, 2), nbytes))]
+    return NodeExecStats(name, op_type, start, start + dur, thread, out, label)
+
+
+def test_send_recv_pairs_become_arrows_between_lanes():
+    label = "%s = %s(edge_7_y:0 @" + GPU + ")"
+    stats = StepStats([
+        DeviceStepStats(CPU, [_ns("a", "MatMul", 1000, 10),
+                              _ns("send_a", "_Send", 1010, 5, label=label % ("send_a", "_Send")),
+                              _ns("send_b", "_Send", 1011, 5, label=label.replace("7", "9")
+                                  % ("send_b", "_Send"))]),
+        DeviceStepStats(GPU, [_ns("recv_a", "_Recv", 1012, 8, nbytes=64,
+                                  label=label % ("recv_a", "_Recv")),
+                              _ns("b", "Relu", 1020, 4, thread=2)]),
+    ])
+    m = timeline_model(stats)
+    assert [lane["label"] for lane in m["lanes"]] == ["CPU:0", "GPU:0 · thread 0",
+                                                      "GPU:0 · thread 1"]
+    names = [op["name"] for op in m["ops"]]
+    assert m["arrows"] == [{"src": names.index("send_a"), "dst": names.index("recv_a"),
+                            "tensor": "edge_7_y:0", "bytes": 64}]
+    assert m["unmatched_transfers"] == 1  # send_b has no Recv in this step
+    assert m["duration_us"] == 24 and m["ops"][names.index("b")]["start"] == 20
+    html = StepTimeline(stats, title="t").to_html()
+    assert "marker-end" in html and "edge_7_y:0 (64 bytes)" in html
+
+
+def test_send_recv_pair_by_graph_attrs_and_missing_transfers_are_fine():
+    class Op:
+        def __init__(self, op_type, **attrs):
+            self.type, self._attrs, self._inputs, self.location = op_type, attrs, (), None
+
+    class Graph:
+        ops = {"s": Op("Send", tensor_name="t:0", send_device=CPU, recv_device=GPU),
+               "r": Op("Recv", tensor_name="t:0", send_device=CPU, recv_device=GPU),
+               "r2": Op("Recv", tensor_name="other:0", send_device=CPU, recv_device=GPU)}
+
+        def _get_operation_by_name_unsafe(self, name):
+            return self.ops.get(name)
+
+    stats = StepStats([DeviceStepStats(CPU, [_ns("s", "Send", 0, 3)]),
+                       DeviceStepStats(GPU, [_ns("r", "Recv", 2, 3), _ns("r2", "Recv", 6, 1),
+                                             _ns("unknown", "_Recv", 8, 1)])])
+    m = timeline_model(stats, graph=Graph())
+    assert [(a["src"], a["dst"], a["tensor"]) for a in m["arrows"]] == [(0, 1, "t:0")]
+    assert m["unmatched_transfers"] == 1  # r2; "unknown" has no key at all
+    assert timeline_model(StepStats([]))["ops"] == []
+
+
+def test_widget_traitlets_and_mimebundle():
+    pytest.importorskip("anywidget")
+    md, _ = _traced_step()
+    tl = StepTimeline(md)
+    w = tl.widget()
+    assert w.timeline == tl.model and "export default" in w._esm and ".tfnb-timeline" in w._css
+    assert tl.widget() is w
+    bundle = tl._repr_mimebundle_()
+    assert "<svg" in bundle["text/html"] and bundle["text/plain"].startswith("<StepTimeline")
+    # outside a Jupyter kernel no widget view is offered (nothing could render it)
+    assert "application/vnd.jupyter.widget-view+json" not in bundle
+    w.close()

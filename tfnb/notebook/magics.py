@@ -1,0 +1,219 @@
+"""The IPython extension: ``%load_ext tfnb``.
+
+Loading it (``%load_ext tfnb``, or ``c.InteractiveShellApp.extensions = ["tfnb"]``):
+
+* turns eager evaluation on: the default graph (and every later default graph) gets an
+  ``InteractiveSession`` that computes each new tensor as soon as it can, so cells show values;
+* rich reprs need no set-up: tensors, ops, graphs, sessions and variables display as values,
+  drawings and tables through their ``_repr_mimebundle_`` (:mod:`tfnb.notebook.reprs`);
+* registers these magics:
+
+``%tf_graph [--color type|device|time] [--expand SCOPE,...] [--static] [EXPR]``
+    Draws the default graph (or ``EXPR``: a Graph, Tensor, Operation or anything with a
+    ``.graph``): the interactive :class:`~tfnb.notebook.graph_explorer.GraphExplorer` in a
+    Jupyter kernel (``--static`` or elsewhere: :func:`~tfnb.notebook.graph_draw.draw_graph`).
+    ``--color`` colours nodes by op type (default), by device, or by the time each op took in
+    the last ``%%tf_trace`` run; ``--expand`` opens the given name scopes (default: all of
+    them when the graph is small).
+
+``%%tf_trace [-o NAME] [--quiet]``
+    Runs the cell with every ``Session.run`` traced (``RunOptions(trace_level=FULL_TRACE)``),
+    then shows the :class:`~tfnb.notebook.step_timeline.StepTimeline` of the last traced run.
+    ``-o NAME`` also stores that timeline in the variable ``NAME``; ``--quiet`` shows nothing.
+    Runs made through ``make_callable`` are not traced; values that eager mode computes as ops
+    are created involve no ``Session.run`` and show no timeline.
+
+``%tf_reset``
+    ``tf.reset_default_graph()``, closing the old graph's interactive session first (a fresh
+    one comes with the new graph while eager mode is on).
+
+``%unload_ext tfnb`` removes the magics and restores the eager setting that was in force.
+"""
+import ast
+import contextlib
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import display
+
+from ..framework import graph as _graph
+from ..runtime import eager as _eager
+from ..runtime import session as _session
+from .graph_draw import draw_graph
+from .step_timeline import StepTimeline, _widgets_live
+
+__all__ = ["TfnbMagics", "load_ipython_extension", "unload_ipython_extension", "trace_runs"]
+
+_MISSING = object()
+_saved_eager_mode = _MISSING
+last_trace = None  # the StepTimeline of the last %%tf_trace (``%tf_graph --color time`` uses it)
+
+
+class TraceRecorder:
+    """What :func:`trace_runs` saw: how many runs were traced, and the last one."""
+
+    def __init__(self):
+        self.count = 0
+        self.session = None
+        self.run_metadata = None
+
+    def timeline(self, title=None):
+        """The :class:`StepTimeline` of the last traced run (None if nothing ran)."""
+        if self.run_metadata is None:
+            return None
+        return StepTimeline(self.run_metadata, graph=self.session.graph, title=title)
+
+
+@contextlib.contextmanager
+def trace_runs():
+    """Traces every ``Session.run`` made inside the block; yields a :class:`TraceRecorder`.
+
+    ``BaseSession.run`` is wrapped for the block's duration (so sessions created inside it
+    are traced too) and restored afterwards, also on errors. Runs that already pass
+    ``options``/``run_metadata`` keep them, at least at ``FULL_TRACE``.
+    """
+    rec = TraceRecorder()
+    original = _session.BaseSession.run
+
+    def traced_run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        if options is None or getattr(options, "trace_level", 0) < _session.RunOptions.FULL_TRACE:
+            options = _session.RunOptions(
+                trace_level=_session.RunOptions.FULL_TRACE,
+                timeout_in_ms=getattr(options, "timeout_in_ms", 0),
+                output_partition_graphs=getattr(options, "output_partition_graphs", False))
+        md = run_metadata if run_metadata is not None else _session.RunMetadata()
+        out = original(self, fetches, feed_dict, options, md)
+        rec.count += 1
+        rec.session = self
+        rec.run_metadata = md
+        return out
+
+    traced_run.__doc__ = original.__doc__
+    _session.BaseSession.run = traced_run
+    try:
+        yield rec
+    finally:
+        _session.BaseSession.run = original
+
+
+def _graph_of(obj):
+    if isinstance(obj, _graph.Graph):
+        return obj
+    g = getattr(obj, "graph", None)
+    if isinstance(g, _graph.Graph):
+        return g
+    raise TypeError("%%tf_graph needs a Graph or something with a .graph (a Tensor, Operation, "
+                    "Session), got %s" % type(obj).__name__)
+
+
+@magics_class
+class TfnbMagics(Magics):
+    """``%tf_graph``, ``%%tf_trace`` and ``%tf_reset`` (see :mod:`tfnb.notebook.magics`)."""
+
+    @magic_arguments()
+    @argument("--color", "-c", choices=("type", "device", "time"), default="type",
+              help="colour nodes by op type, device, or time in the last %%%%tf_trace run")
+    @argument("--expand", "-e", default=None,
+              help="comma-separated name scopes to draw open (default: all, if the graph is small)")
+    @argument("--static", "-s", action="store_true",
+              help="a static drawing even where the interactive GraphExplorer could load")
+    @argument("expr", nargs="*",
+              help="a Graph/Tensor/Operation/Session (default: the default graph)")
+    @line_magic
+    def tf_graph(self, line):
+        """Draws the default graph, or the graph of EXPR."""
+        args = parse_argstring(self.tf_graph, line)
+        if args.expr:
+            graph = _graph_of(self.shell.ev(" ".join(args.expr)))
+        else:
+            graph = _graph.get_default_graph()
+        step_stats = None
+        if args.color == "time":
+            if last_trace is None:
+                raise UsageError("--color time needs a traced run: run a cell under %%tf_trace "
+                                 "first")
+            step_stats = last_trace.step_stats
+        expanded = None
+        if args.expand is not None:
+            expanded = [s.strip().strip("/") for s in args.expand.split(",") if s.strip()]
+        if not args.static and _widgets_live():
+            from .graph_explorer import GraphExplorer
+            return GraphExplorer(graph, color_by=args.color, run_metadata=step_stats,
+                                 expanded=expanded)
+        return draw_graph(graph, color_by=args.color, expanded=expanded, run_metadata=step_stats)
+
+    @magic_arguments()
+    @argument("-o", "--output", default=None, help="store the StepTimeline in this variable")
+    @argument("--quiet", "-q", action="store_true", help="trace but show nothing")
+    @cell_magic
+    def tf_trace(self, line, cell):
+        """Runs the cell with every Session.run traced and shows the last run's timeline."""
+        global last_trace
+        args = parse_argstring(self.tf_trace, line)
+        with trace_runs() as rec:
+            value = self._run_body(cell)
+        if rec.count == 0:
+            if not args.quiet:
+                print("%%tf_trace: no Session.run in this cell (values that eager mode computes "
+                      "as ops are created are not runs; call sess.run(...) or .eval()).")
+            return value
+        tl = rec.timeline(title="the last of %d traced Session.run call%s in this cell"
+                          % (rec.count, "" if rec.count == 1 else "s"))
+        last_trace = tl
+        if args.output:
+            self.shell.user_ns[args.output] = tl
+        if not args.quiet:
+            display(tl)
+        return value
+
+    def _run_body(self, cell):
+        """Runs ``cell`` in the user namespace; returns the value of a final expression.
+
+        Errors propagate, so the cell fails as it would without the magic.
+        """
+        shell = self.shell
+        source = shell.transform_cell(cell)
+        tree = shell.transform_ast(shell.compile.ast_parse(source))
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        filename = shell.compile.cache(source)
+        exec(shell.compile(tree, filename, "exec"), shell.user_ns)  # noqa: S102 - the user's cell
+        if last is not None:
+            return eval(shell.compile(last, filename, "eval"), shell.user_ns)  # noqa: S307
+        return None
+
+    @line_magic
+    def tf_reset(self, line):
+        """tf.reset_default_graph(), closing the old graph's interactive session."""
+        if line.strip():
+            raise UsageError("%%tf_reset takes no arguments, got %r" % line.strip())
+        old = _graph.get_default_graph()
+        ev = old._eager_evaluator
+        if ev is not None:
+            ev.session.close()
+        _graph.reset_default_graph()
+        _graph.get_default_graph()  # a new default graph, with its eager session if eager is on
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext tfnb``: eager interactive session, rich reprs and the tfnb magics."""
+    global _saved_eager_mode
+    if _saved_eager_mode is _MISSING:
+        _saved_eager_mode = _eager._eager_mode
+    _eager.enable_eager_execution()
+    ipython.register_magics(TfnbMagics)
+
+
+def unload_ipython_extension(ipython):
+    """``%unload_ext tfnb``: removes the magics and restores the previous eager setting."""
+    global _saved_eager_mode
+    magics = ipython.magics_manager.magics
+    for kind, names in (("line", ("tf_graph", "tf_reset")), ("cell", ("tf_trace",))):
+        for name in names:
+            magics[kind].pop(name, None)
+    ipython.magics_manager.registry.pop("TfnbMagics", None)
+    if _saved_eager_mode is not _MISSING:
+        _eager._eager_mode = _saved_eager_mode
+        _saved_eager_mode = _MISSING

@@ -34,6 +34,7 @@ from . import client, contrib, debugging, initializers, layers, math, nn, random
 from . import function  # noqa: F401 - tf.function decorator and tfnb.function.Defun
 from .function import TensorSpec  # noqa: F401
 from . import losses  # noqa: F401
+from .summary import Event, SessionLog, Summary, SummaryMetadata  # noqa: F401 - binds tf.summary
 from .framework.graph_io import GraphDef, NodeDef, import_graph_def  # noqa: F401
 from .runtime.devices import list_local_devices as list_devices  # noqa: F401
 from .runtime.eager import disable_eager_execution, enable_eager_execution, executing_eagerly

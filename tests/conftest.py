@@ -14,3 +14,25 @@ def _fresh_default_graph():
     import tfnb as tf
     tf.reset_default_graph()
     yield
+
+
+# TFNB_TEST_DEVICE=/cpu:1 runs tests with every graph under that device on a session with two
+# virtual CPUs: the device-agnostic kernel path on a second device (tests/test_second_device.py).
+_TEST_DEVICE = os.environ.get("TFNB_TEST_DEVICE")
+if _TEST_DEVICE:
+    from tfnb.framework.graph import Graph
+    from tfnb.runtime.session import ConfigProto
+
+    _graph_init = Graph.__init__
+    _config_init = ConfigProto.__init__
+
+    def _graph_init_on_device(self):
+        _graph_init(self)
+        self._device_stack.append(_TEST_DEVICE)
+
+    def _config_init_two_cpus(self, *args, **kwargs):
+        _config_init(self, *args, **kwargs)
+        self.device_count.setdefault("CPU", 2)
+
+    Graph.__init__ = _graph_init_on_device
+    ConfigProto.__init__ = _config_init_two_cpus

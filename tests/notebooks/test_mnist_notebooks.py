@@ -43,3 +43,9 @@ def test_mnist_deep_notebook(monkeypatch):
     assert "5,000 real MNIST" in r["source"]
     assert r["last_loss"] < r["first_loss"]
     assert r["accuracy"] > 0.80, text
+
+
+def test_placement_notebook(monkeypatch):
+    r, text = _execute("placement.ipynb", 1, monkeypatch)
+    assert r["lstm_equal"] and r["towers_equal"], text
+    assert len(r["devices_used"]) == 4

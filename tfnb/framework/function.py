@@ -270,12 +270,10 @@ class _FunctionPlan:
         self.n_outputs = n_outputs
 
     def __call__(self, feeds):
-        from ..runtime.plan import map_runtime_error
         try:
             vals = self.plan.fn(feeds)
-        except errors.OpError as exc:
-            raise map_runtime_error(self.plan, exc) from None
         except Exception as exc:  # noqa: BLE001 - typed with the inner op's name
+            from ..runtime.plan import map_runtime_error
             raise map_runtime_error(self.plan, exc) from None
         if self.order is not None:
             vals = [vals[i] for i in self.order]

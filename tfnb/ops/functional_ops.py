@@ -267,6 +267,7 @@ def _while_grad_kernel(op, ctx):
         caps, dys = rest[:n_caps], rest[n_caps:]
         g_loop = list(dys)  # gradients w.r.t. the loop variables after the current iteration
         acc = [None] * len(slots)  # accumulated gradients of the captures
+        owned = [False] * len(slots)  # acc[idx] is our own array: add in place from now on
         for it in reversed(stash.values):
             out = plan(list(it) + g_loop)
             new_loop = [None] * len(g_loop)
@@ -279,7 +280,13 @@ def _while_grad_kernel(op, ctx):
                 if j < n:
                     new_loop[var_pos[j]] = v
                 elif v is not None:
-                    acc[idx] = v if acc[idx] is None else acc[idx] + v
+                    if acc[idx] is None:
+                        acc[idx] = v
+                    elif owned[idx]:
+                        acc[idx] += v
+                    else:
+                        acc[idx] = acc[idx] + v
+                        owned[idx] = isinstance(acc[idx], np.ndarray) or xp is not np
             g_loop = [v if v is not None else _zero_like_value(old, xp)
                       for v, old in zip(new_loop, g_loop)]
         result = []

@@ -20,11 +20,12 @@ WORKLOADS = {
     "W2": ("w2_softmax", {}),
     "W3": ("w3_mlp", {}),
     "W4": ("w4_cnn", {}),
-    "W4g": ("w4_cnn", {"sgd": True}),
     "W5": ("w5_cifar", {}),
     "W7": ("w7_word2vec", {}),
+    "RNNd": ("w_dynamic_rnn", {}),                   # LSTM via tf.nn.dynamic_rnn (while_loop)
+    "RNNs": ("w_dynamic_rnn", {"static": True}),     # the same LSTM unrolled with static_rnn
 }
-GROUPS = {"W1": ["W1", "W1v"], "W4": ["W4", "W4g"]}   # asking for W1 (W4) reports both variants
+GROUPS = {"W1": ["W1", "W1v"], "RNN": ["RNNd", "RNNs"]}   # a group id runs all its variants
 FRAMEWORKS = ["tfnb", "tf", "torch", "numpy"]
 MARK = "@@RESULT "
 

@@ -112,3 +112,116 @@ def torch_run(spec, steps, warmup):
         return loss.item()
 
     return timed(step, steps, warmup)
+
+
+def _im2col(x, k):
+    """[N*H*W, k*k*C] patches of NHWC x for a k x k, stride-1, SAME convolution (odd k)."""
+    p = k // 2
+    xp = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+    n, hp, wp, c = xp.shape
+    s = xp.strides
+    win = np.lib.stride_tricks.as_strided(xp, (n, hp - k + 1, wp - k + 1, k, k, c), s[:3] + s[1:])
+    return win.reshape(-1, k * k * c)
+
+
+def _col2im(dcols, x_shape, k):
+    n, h, w, c = x_shape
+    p = k // 2
+    d6 = dcols.reshape(n, h, w, k, k, c)
+    dxp = np.zeros((n, h + 2 * p, w + 2 * p, c), dcols.dtype)
+    for i in range(k):
+        for j in range(k):
+            dxp[:, i:i + h, j:j + w] += d6[:, :, :, i, j]
+    return dxp[:, p:p + h, p:p + w]
+
+
+def _pool_views(x, k, s):
+    """-inf-padded NHWC x (SAME) and the strided view of window position (i, j) of every output."""
+    n, h, w, c = x.shape
+    ho, wo = -(-h // s), -(-w // s)
+    ph, pw = max((ho - 1) * s + k - h, 0), max((wo - 1) * s + k - w, 0)
+    xp = np.full((n, h + ph, w + pw, c), -np.inf, x.dtype)
+    xp[:, ph // 2:ph // 2 + h, pw // 2:pw // 2 + w] = x
+    return xp, (ph // 2, pw // 2), lambda a, i, j: a[:, i:i + (ho - 1) * s + 1:s, j:j + (wo - 1) * s + 1:s]
+
+
+def numpy_run(spec, steps, warmup):
+    """Hand-written forward, backward and update (im2col + GEMM convolutions, windowed pooling)."""
+    data = make_images(spec["batch"], spec["input"], spec["fc"][-1])
+    convs, fcs = init_cnn(spec)
+    params = [p for wb in convs + fcs for p in wb]
+    pk, ps = spec["pool"]
+    adam = spec["optimizer"] == "adam"
+    lr = np.float32(spec["lr"])
+    slots = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+    t = [0]
+
+    def update(grads):
+        t[0] += 1
+        if adam:   # TF's form: lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+            lr_t = np.float32(spec["lr"] * np.sqrt(1 - 0.999 ** t[0]) / (1 - 0.9 ** t[0]))
+        for p, g, (m, v) in zip(params, grads, slots):
+            if adam:
+                m *= np.float32(0.9)
+                m += np.float32(0.1) * g
+                v *= np.float32(0.999)
+                v += np.float32(0.001) * g * g
+                p -= lr_t * m / (np.sqrt(v) + np.float32(1e-8))
+            else:
+                p -= lr * g
+
+    def step(i):
+        x, onehot, labels = data[i % len(data)]
+        n = len(x)
+        saved, h = [], x
+        for w, b in convs:                          # conv + bias + relu, then max-pool
+            cols = _im2col(h, w.shape[0])
+            a = (cols @ w.reshape(-1, w.shape[3])).reshape(h.shape[:3] + (w.shape[3],))
+            a += b
+            np.maximum(a, 0, out=a)
+            xp, pads, win = _pool_views(a, pk, ps)
+            y = win(xp, 0, 0).copy()
+            for di in range(pk):
+                for dj in range(pk):
+                    np.maximum(y, win(xp, di, dj), out=y)
+            saved.append((cols, h.shape, w, a, xp, pads, win, y))
+            h = y
+        acts = [h.reshape(n, -1)]
+        for j, (w, b) in enumerate(fcs):
+            z = acts[-1] @ w + b
+            if j < len(fcs) - 1:
+                np.maximum(z, 0, out=z)
+            acts.append(z)
+        z = acts.pop()
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        s = e.sum(axis=1, keepdims=True)
+        onehot = np.eye(z.shape[1], dtype=z.dtype)[labels] if spec["sparse"] else onehot
+        loss = np.mean(np.log(s[:, 0]) - (z * onehot).sum(axis=1))
+        g = (e / s - onehot) / np.float32(n)
+        grads = []
+        for j in reversed(range(len(fcs))):
+            w, _ = fcs[j]
+            grads += [g.sum(axis=0), acts[j].T @ g]
+            g = g @ w.T
+            if j:
+                g *= acts[j] > 0
+        g = g.reshape(h.shape)
+        for li in reversed(range(len(convs))):
+            cols, x_shape, w, a, xp, (pt, pl), win, y = saved[li]
+            dxp = np.zeros_like(xp)
+            rest = g.copy()                         # each window's gradient to its first maximum
+            for di in range(pk):
+                for dj in range(pk):
+                    part = rest * (win(xp, di, dj) == y)
+                    win(dxp, di, dj)[...] += part
+                    rest -= part
+            da = dxp[:, pt:pt + a.shape[1], pl:pl + a.shape[2]] * (a > 0)
+            d2 = da.reshape(-1, w.shape[3])
+            grads += [d2.sum(axis=0), (cols.T @ d2).reshape(w.shape)]
+            if li:
+                g = _col2im(d2 @ w.reshape(-1, w.shape[3]).T, x_shape, w.shape[0])
+        update(grads[::-1])                          # params order: (W, b) per layer
+        return loss
+
+    return timed(step, steps, warmup)

@@ -13,3 +13,7 @@ def build_and_run(tf, steps=STEPS, warmup=WARMUP):
 
 def torch_run(steps=STEPS, warmup=WARMUP):
     return cnn.torch_run(SPEC, steps, warmup)
+
+
+def numpy_run(steps=STEPS, warmup=WARMUP):
+    return cnn.numpy_run(SPEC, steps, warmup)

@@ -1,9 +1,10 @@
-"""W7: word2vec skip-gram with NCE. vocab 50000, emb 128, batch 128, 64 sampled negatives (log-uniform,
-unique), tf.nn.nce_loss, mean over the batch, SGD 1.0 (sparse row updates of the three tables).
+"""W7: word2vec skip-gram with NCE. vocab 50000, emb 128, batch 128, 64 sampled negatives
+(log-uniform, unique), tf.nn.nce_loss, mean over the batch, SGD 1.0 (sparse row updates of the three
+tables).
 
-The batches are (center, context) word ids drawn from a Zipf-like law, as word2vec sees after sorting the
-vocabulary by frequency. Negatives are sampled anew each step, so the frameworks' losses agree only
-statistically (each draws its own samples).
+The batches are (center, context) word ids drawn from a Zipf-like law, as word2vec sees after
+sorting the vocabulary by frequency. Negatives are sampled anew each step, so the frameworks' losses
+agree only statistically (each draws its own samples).
 """
 import numpy as np
 

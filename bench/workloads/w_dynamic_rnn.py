@@ -30,13 +30,41 @@ def init_params(seed=0):
     return kernel, np.zeros(4 * UNITS, np.float32)
 
 
+def _lstm_cell(tf):
+    """tf.nn.rnn_cell.BasicLSTMCell, or the same math in a plain cell where TensorFlow 2.16+
+    lacks it (its compat.v1 cells need Keras 2)."""
+    try:
+        return tf.nn.rnn_cell.BasicLSTMCell(UNITS, forget_bias=0.0)
+    except AttributeError:
+        pass
+
+    class Cell:
+        state_size = (UNITS, UNITS)
+        output_size = UNITS
+
+        def zero_state(self, batch, dtype):
+            z = tf.zeros([batch, UNITS], dtype)
+            return z, z
+
+        def __call__(self, x, state, scope=None):
+            with tf.variable_scope("basic_lstm_cell", reuse=tf.AUTO_REUSE):
+                kernel = tf.get_variable("kernel", [DEPTH + UNITS, 4 * UNITS])
+                bias = tf.get_variable("bias", [4 * UNITS], initializer=tf.zeros_initializer())
+            c, h = state
+            i, j, f, o = tf.split(tf.matmul(tf.concat([x, h], 1), kernel) + bias, 4, axis=1)
+            c = c * tf.sigmoid(f) + tf.sigmoid(i) * tf.tanh(j)
+            h = tf.tanh(c) * tf.sigmoid(o)
+            return h, (c, h)
+    return Cell()
+
+
 def build_and_run(tf, steps=STEPS, warmup=WARMUP, static=False):
     k0, b0 = init_params()
     data = make_data()
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [BATCH, TIME, DEPTH])
         y = tf.placeholder(tf.float32, [BATCH, TIME, UNITS])
-        cell = tf.nn.rnn_cell.BasicLSTMCell(UNITS, forget_bias=0.0)
+        cell = _lstm_cell(tf)
         if static:
             outs, _ = tf.nn.static_rnn(cell, tf.unstack(x, axis=1), dtype=tf.float32)
             outputs = tf.stack(outs, axis=1)
@@ -55,7 +83,7 @@ def build_and_run(tf, steps=STEPS, warmup=WARMUP, static=False):
 
 
 def _torch_gates(m):
-    """TF's (i, j, f, o) gate blocks along the last axis -> PyTorch's (i, f, g, o) along the first."""
+    """TF's gate blocks (i, j, f, o) on the last axis -> PyTorch's (i, f, g, o) on the first."""
     i, j, f, o = np.split(m, 4, axis=-1)
     return np.ascontiguousarray(np.concatenate([i, f, j, o], axis=-1).T)
 
@@ -70,7 +98,8 @@ def torch_run(steps=STEPS, warmup=WARMUP, static=False):
         lstm.weight_hh_l0.copy_(torch.from_numpy(_torch_gates(k0[DEPTH:])))
         lstm.bias_ih_l0.copy_(torch.from_numpy(_torch_gates(b0[None])[:, 0]))
         lstm.bias_hh_l0.zero_()
-    opt = torch.optim.SGD(lstm.parameters(), lr=LR)
+    lstm.bias_hh_l0.requires_grad_(False)  # TF has one bias: train only bias_ih
+    opt = torch.optim.SGD([p for p in lstm.parameters() if p.requires_grad], lr=LR)
     data = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in make_data()]
 
     def step(i):

@@ -92,27 +92,67 @@ class TensorArrayValue:
 
 
 class TensorArrayGradValue:
-    """The gradient of a TensorArray value: index -> gradient array; absent entries are zero."""
+    """The gradient of a TensorArray value: index -> gradient array; absent entries are zero.
 
-    __slots__ = ("entries",)
+    Summing is how gradients meet (the gradients driver's ``AddVariants``, a loop's
+    accumulation over iterations), so ``a + b`` costs O(entries of the smaller), with the
+    versioning of TensorArrayValue: the sum is the next version of the larger one's store,
+    which keeps each entry's history, so the larger value itself still reads as before.
+    """
 
-    def __init__(self, entries):
-        self.entries = entries
+    __slots__ = ("_store", "_version")
+
+    def __init__(self, entries=None, store=None, version=0):
+        if store is None:
+            store = _GradStore({i: [(0, g)] for i, g in entries.items()})
+        self._store = store
+        self._version = version
+
+    def get(self, i):
+        """The gradient at index ``i`` (None: zero)."""
+        hist = self._store.hist.get(i)
+        if hist is None:
+            return None
+        for ver, g in reversed(hist):
+            if ver <= self._version:
+                return g
+        return None
+
+    def items(self):
+        return [(i, g) for i, g in ((i, self.get(i)) for i in self._store.hist) if g is not None]
 
     def __add__(self, other):
         if other is None:
             return self
-        big, small = (self, other) if len(self.entries) >= len(other.entries) else (other, self)
-        out = dict(big.entries)
-        for i, g in small.entries.items():
-            prev = out.get(i)
-            out[i] = g if prev is None else prev + g
-        return TensorArrayGradValue(out)
+        a, b = (self, other) if len(self._store.hist) >= len(other._store.hist) else (other, self)
+        if a._version != a._store.latest:  # add into the newest of the two, or into a copy
+            if b._version != b._store.latest:
+                return TensorArrayGradValue(dict(a.items()))._plus(b.items())
+            a, b = b, a
+        return a._plus(b.items())
 
     __radd__ = __add__
 
+    def _plus(self, items):
+        """The next version of this (newest) value's store, with ``items`` added."""
+        store = self._store
+        ver = store.latest + 1
+        for i, g in items:
+            prev = self.get(i)
+            store.hist.setdefault(i, []).append((ver, g if prev is None else prev + g))
+        store.latest = ver
+        return TensorArrayGradValue(store=store, version=ver)
+
     def __repr__(self):
-        return "<TensorArray gradient: indices %s>" % sorted(self.entries)
+        return "<TensorArray gradient: indices %s>" % sorted(i for i, _ in self.items())
+
+
+class _GradStore:
+    __slots__ = ("hist", "latest")
+
+    def __init__(self, hist):
+        self.hist = hist      # index -> [(version, gradient)], versions ascending
+        self.latest = 0
 
 
 def _fail(store, msg, cls=errors.InvalidArgumentError):
@@ -157,7 +197,7 @@ def _check_writable(v, i):
     if i < 0 or (i >= v.size and not store.info.dynamic):
         _fail(store, "Tried to write to index %d but array is not resizeable and size is: %d"
               % (i, v.size))
-    if v.has(i):
+    if i < v.size and 0 < store.stamps[i] <= v._version:  # v.has(i); v.size <= len(stamps)
         _fail(store, "Could not write to TensorArray index %d because it has already been "
               "written to." % i)
 
@@ -189,13 +229,20 @@ def _written(v, updates):
     return TensorArrayValue(store, ver, max(v.size, top))
 
 
-def _read(v, i, static_shape, xp):
+def _one_run(ctx):
+    """Whether reads count toward clear_after_read: yes in a compiled plan (one run), not under
+    eager evaluation, where each new op reads cached values as if in a run of its own (TF2's
+    eager TensorArrays ignore clear_after_read too)."""
+    return not ctx.eager
+
+
+def _read(v, i, static_shape, xp, clear=True):
     """Element ``i`` of ``v`` (zeros if unwritten and the element shape is known)."""
     store = v._store
     info = store.info
     if i < 0 or i >= v.size:
         _fail(store, "Tried to read from index %d but array size is: %d" % (i, v.size))
-    if info.clear:
+    if clear and info.clear:
         if i in store.cleared:
             _fail(store, "Could not read index %d twice because it was cleared after a previous "
                   "read (perhaps try setting clear_after_read = false?)." % i)
@@ -210,7 +257,7 @@ def _read(v, i, static_shape, xp):
     return xp.zeros(shape, info.dtype)
 
 
-def _stacked(v, indices, static_shape, xp):
+def _stacked(v, indices, static_shape, xp, clear):
     if not len(indices):
         shape = _known_shape(v._store, static_shape)
         if shape is None:
@@ -218,11 +265,7 @@ def _stacked(v, indices, static_shape, xp):
                   "defined. Currently only static shapes are supported when packing zero-size "
                   "TensorArrays." % _shape_text(static_shape), errors.UnimplementedError)
         return xp.zeros((0,) + tuple(shape), v._store.info.dtype)
-    return xp.stack([_read(v, int(i), static_shape, xp) for i in indices])
-
-
-def _index(x):
-    return int(x)
+    return xp.stack([_read(v, int(i), static_shape, xp, clear) for i in indices])
 
 
 def _static_shape_attr(op):
@@ -279,9 +322,18 @@ def _write_infer(op):
 
 def _write_kernel(op, ctx):
     def write(v, index, value):
-        i = _index(index)
+        i = int(index)
+        store = v._store
         _check_writable(v, i)
-        _check_shape(v._store, i, value)
+        if store.shape != value.shape:
+            _check_shape(store, i, value)
+        ver = v._version
+        if ver == store.latest and i < v.size:  # the common case, in place: O(1)
+            ver += 1
+            store.items[i] = value
+            store.stamps[i] = ver
+            store.latest = ver
+            return TensorArrayValue(store, ver, v.size)
         return _written(v, [(i, value)])
     return write
 
@@ -304,7 +356,19 @@ def _read_infer(op):
 def _read_kernel(op, ctx):
     shape = _static_shape_attr(op)
     xp = ctx.xp
-    return lambda v, index: _read(v, _index(index), shape, xp)
+    clear = _one_run(ctx)
+
+    def read(v, index):
+        i = int(index)
+        store = v._store
+        if 0 <= i < v.size and 0 < store.stamps[i] <= v._version:  # written: the common case
+            if clear and store.info.clear:
+                if i in store.cleared:
+                    return _read(v, i, shape, xp, clear)  # raises the error
+                store.cleared.add(i)
+            return store.items[i]
+        return _read(v, i, shape, xp, clear)
+    return read
 
 
 register_op("TensorArrayReadV3", infer=_read_infer, kernel=_read_kernel,
@@ -331,7 +395,8 @@ def _stack_infer(op):
 def _stack_kernel(op, ctx):
     shape = _static_shape_attr(op)
     xp = ctx.xp
-    return lambda v: _stacked(v, range(v.size), shape, xp)
+    clear = _one_run(ctx)
+    return lambda v: _stacked(v, range(v.size), shape, xp, clear)
 
 
 register_op("TensorArrayStack", infer=_stack_infer, kernel=_stack_kernel,
@@ -351,7 +416,8 @@ def _gather_infer(op):
 def _gather_kernel(op, ctx):
     shape = _static_shape_attr(op)
     xp = ctx.xp
-    return lambda v, indices: _stacked(v, np.asarray(indices).tolist(), shape, xp)
+    clear = _one_run(ctx)
+    return lambda v, indices: _stacked(v, indices.tolist(), shape, xp, clear)
 
 
 register_op("TensorArrayGatherV3", infer=_gather_infer, kernel=_gather_kernel,
@@ -390,7 +456,7 @@ def _unstack_kernel(op, ctx):
 
 def _scatter_kernel(op, ctx):
     def scatter(v, indices, value):
-        return _written(v, _scatter_updates(v, np.asarray(indices).tolist(), value))
+        return _written(v, _scatter_updates(v, indices.tolist(), value))
     return scatter
 
 
@@ -419,6 +485,7 @@ def _concat_infer(op):
 def _concat_kernel(op, ctx):
     shape = _static_shape_attr(op)
     xp = ctx.xp
+    clear = _one_run(ctx)
 
     def concat(v):
         store = v._store
@@ -427,13 +494,13 @@ def _concat_kernel(op, ctx):
                 _fail(store, "TensorArray has size zero, but element shape (except the first "
                       "dimension) %s is not fully defined." % _shape_text(shape),
                       errors.UnimplementedError)
-            return xp.zeros((0,) + shape[1:], store.info.dtype), np.zeros(0, np.int64)
-        parts = [_read(v, i, shape, xp) for i in range(v.size)]
+            return xp.zeros((0,) + shape[1:], store.info.dtype), xp.zeros(0, np.int64)
+        parts = [_read(v, i, shape, xp, clear) for i in range(v.size)]
         for i, p in enumerate(parts):
             if p.ndim == 0:
                 _fail(store, "Concat saw a scalar shape at index %d but requires at least vectors."
                       % i)
-        return xp.concatenate(parts), np.array([p.shape[0] for p in parts], np.int64)
+        return xp.concatenate(parts), xp.asarray([p.shape[0] for p in parts], np.int64)
     return concat
 
 
@@ -452,7 +519,7 @@ def _split_infer(op):
 def _split_kernel(op, ctx):
     def split(v, value, lengths):
         store = v._store
-        lens = np.asarray(lengths).tolist()
+        lens = lengths.tolist()
         if value.ndim < 1 or sum(lens) != value.shape[0]:
             _fail(store, "Expected sum of lengths to be equal to values.shape[0], but sum of "
                   "lengths is %d and value's shape is: %s" % (sum(lens), list(value.shape)))
@@ -482,10 +549,10 @@ register_op("TensorArraySplitV3", infer=_split_infer, kernel=_split_kernel,
 def _grad_write_kernel(op, ctx):
     """g at ``index`` (a scalar), or the rows of g at ``indices`` (duplicates add up)."""
     def grad_write(g, index):
-        if np.ndim(index) == 0:
+        if index.ndim == 0:
             return TensorArrayGradValue({int(index): g})
         out = {}
-        for k, i in enumerate(np.asarray(index).tolist()):
+        for k, i in enumerate(index.tolist()):
             prev = out.get(i)
             out[i] = g[k] if prev is None else prev + g[k]
         return TensorArrayGradValue(out)
@@ -497,15 +564,14 @@ def _grad_read_kernel(op, ctx):
     xp = ctx.xp
 
     def grad_read(gv, index, like):
-        entries = gv.entries if gv is not None else {}
-        if np.ndim(index) == 0:
-            g = entries.get(int(index))
-            return g if g is not None else xp.zeros_like(like)
-        if not entries:
+        if gv is None:
             return xp.zeros_like(like)
+        if index.ndim == 0:
+            g = gv.get(int(index))
+            return g if g is not None else xp.zeros_like(like)
         rows = []
-        for k, i in enumerate(np.asarray(index).tolist()):
-            g = entries.get(i)
+        for k, i in enumerate(index.tolist()):
+            g = gv.get(i)
             rows.append(g if g is not None else xp.zeros_like(like[k]))
         return xp.stack(rows) if rows else xp.zeros_like(like)
     return grad_read
@@ -519,12 +585,11 @@ def _grad_stack_kernel(op, ctx):
     xp = ctx.xp
 
     def grad_stack(gv, like):
-        if gv is None or not gv.entries:
+        if gv is None:
             return xp.zeros_like(like)
-        entries = gv.entries
         rows = []
         for i in range(like.shape[0]):
-            g = entries.get(i)
+            g = gv.get(i)
             rows.append(g if g is not None else xp.zeros_like(like[i]))
         return xp.stack(rows) if rows else xp.zeros_like(like)
     return grad_stack
@@ -533,7 +598,7 @@ def _grad_stack_kernel(op, ctx):
 def _grad_split_kernel(op, ctx):
     def grad_split(g, lengths):
         out, start = {}, 0
-        for i, n in enumerate(np.asarray(lengths).tolist()):
+        for i, n in enumerate(lengths.tolist()):
             out[i] = g[start:start + n]
             start += n
         return TensorArrayGradValue(out)
@@ -544,11 +609,11 @@ def _grad_concat_kernel(op, ctx):
     xp = ctx.xp
 
     def grad_concat(gv, lengths, like):
-        if gv is None or not gv.entries:
+        if gv is None:
             return xp.zeros_like(like)
         parts, start = [], 0
-        for i, n in enumerate(np.asarray(lengths).tolist()):
-            g = gv.entries.get(i)
+        for i, n in enumerate(lengths.tolist()):
+            g = gv.get(i)
             parts.append(g if g is not None else xp.zeros_like(like[start:start + n]))
             start += n
         return xp.concatenate(parts) if parts else xp.zeros_like(like)

@@ -56,7 +56,10 @@ class EagerEvaluator:
     """Computes and caches the values of new tensors for one InteractiveSession."""
 
     def __init__(self, session):
+        from .state import KernelContext
         self.session = session
+        base = session._ctx
+        self.ctx = KernelContext(base.state, base.xp, base.device, session, eager=True)
         self.values = {}
         self.deps = {}
 
@@ -80,7 +83,7 @@ class EagerEvaluator:
                 else:
                     deps.update(d)
         try:
-            kernel = odef.kernel(op, self.session._ctx)
+            kernel = odef.kernel(op, self.ctx)
         except errors.OpError:
             return  # e.g. a placeholder: not computable without a feed
         try:

@@ -4,7 +4,9 @@ Two sessions on one graph have independent ``SessionState``: variables live here
 not in the graph. Kernels of stateful ops reach their state through the
 ``KernelContext`` they are compiled with.
 """
+import contextvars
 import sys
+import threading
 
 import numpy as np
 
@@ -95,14 +97,36 @@ class VariableSlot:
         return "<VariableSlot %s%s>" % (self.name, "" if self.value is not None else " (uninitialized)")
 
 
+# {SessionState: undo list} of the steps running in this context. A context variable, not an
+# attribute, so concurrent steps of one session (a queue runner's enqueue beside a training
+# step) never journal into, or roll back, each other's writes; the multi-device executor runs
+# a step's partitions in copies of the caller's context, so they share its journal.
+_journals = contextvars.ContextVar("tfnb_journals", default=None)
+
+
 class SessionState:
     """All mutable state of one session."""
 
     def __init__(self):
         self.variables = {}
         self.resources = {}
-        # While a step that writes variables runs: a list of undo entries, replayed on failure.
-        self.journal = None
+        self._resource_lock = threading.RLock()
+
+    @property
+    def journal(self):
+        """While a step that writes variables runs (in this thread): its list of undo entries,
+        replayed on failure; else None."""
+        j = _journals.get()
+        return None if j is None else j.get(self)
+
+    @journal.setter
+    def journal(self, value):
+        j = dict(_journals.get() or ())
+        if value is None:
+            j.pop(self, None)
+        else:
+            j[self] = value
+        _journals.set(j or None)
 
     def variable_slot(self, name, dtype=None, shape=None, location=None):
         slot = self.variables.get(name)
@@ -118,16 +142,19 @@ class SessionState:
         """The resource stored under ``key`` (e.g. an op's RNG), created on first use."""
         r = self.resources.get(key)
         if r is None:
-            r = self.resources[key] = factory()
+            with self._resource_lock:  # two threads compiling plans must get one resource
+                r = self.resources.get(key)
+                if r is None:
+                    r = self.resources[key] = factory()
         return r
 
 
 class KernelContext:
     """What a kernel factory may use: the array module and the session's state."""
 
-    __slots__ = ("xp", "state", "device", "session", "live_outputs")
+    __slots__ = ("xp", "state", "device", "session", "live_outputs", "eager")
 
-    def __init__(self, state, xp=np, device="/device:CPU:0", session=None):
+    def __init__(self, state, xp=np, device="/device:CPU:0", session=None, eager=False):
         self.xp = xp
         self.state = state
         self.device = device
@@ -135,3 +162,5 @@ class KernelContext:
         # While a plan is compiled: indices of the current op's outputs the plan uses
         # (None: all of them, e.g. eager evaluation).
         self.live_outputs = None
+        # True for kernels bound by the eager evaluator (each op evaluated on its own).
+        self.eager = eager

@@ -707,6 +707,7 @@ def math():
 def fill(dims, value, name=None):
     """A tensor of shape ``dims`` filled with ``value``."""
     v = convert_to_tensor(value)
+    dims = _shape_arg(dims)  # a list holding tensors is packed, as TF1 does
     if not isinstance(dims, Tensor):
         dims = np.asarray(dims.as_list() if isinstance(dims, TensorShape) else dims, dtype=np.int64)
         if dims.ndim != 1 and dims.size:

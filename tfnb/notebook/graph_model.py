@@ -155,14 +155,19 @@ def _placement_of(placement, name):
 
 
 def _normalize_placement(placement):
-    """Accepts a dict, a callable returning one (``sess.placement``) or a session."""
+    """{op name: {"assigned", "reason", ...}} from a dict, the rows ``Session.placement()``
+    returns, a callable returning either, or a session."""
     if placement is None:
         return None
     if hasattr(placement, "placement") and callable(placement.placement):
         placement = placement.placement()
     elif callable(placement):
         placement = placement()
-    return dict(placement) if placement else None
+    if not placement:
+        return None
+    if isinstance(placement, (list, tuple)):  # Session.placement() rows
+        return {row["op"]: row for row in placement}
+    return dict(placement)
 
 
 # ----------------------------------------------------------------------------------------------

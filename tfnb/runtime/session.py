@@ -371,9 +371,7 @@ def _traced_call(plan, feeds, run_metadata):
     finally:
         by_device = {}
         for op, dev, t0, t1, tid, outs in records:
-            descs = [NodeOutput(j, TensorDescription(
-                str(getattr(o, "dtype", type(o).__name__)), getattr(o, "shape", ()),
-                int(getattr(o, "nbytes", 0)))) for j, o in enumerate(outs)]
+            descs = [NodeOutput(j, _describe_output(o)) for j, o in enumerate(outs)]
             start = (epoch0 + (t0 - perf0)) // 1000
             end = (epoch0 + (t1 - perf0)) // 1000
             ns = NodeExecStats(op.name, op.type, start, max(end, start), tid, descs)
@@ -386,6 +384,19 @@ def _traced_call(plan, feeds, run_metadata):
             run_metadata.partition_graphs = [
                 {"device": p.device.name, "nodes": [{"name": e[0].name, "op": e[0].type}
                                                     for e in p.body]} for p in plan.partitions]
+
+
+def _describe_output(value):
+    """dtype name, shape and bytes of one output value, for a step trace."""
+    if isinstance(value, VariableSlot):
+        return TensorDescription("resource", (), 0)
+    dtype = getattr(value, "dtype", None)
+    try:
+        name = np.dtype(dtype).name if dtype is not None else type(value).__name__
+    except TypeError:
+        name = str(dtype)
+    return TensorDescription(name, tuple(int(d) for d in getattr(value, "shape", ())),
+                             int(getattr(value, "nbytes", 0)))
 
 
 def _placement_log(line):

@@ -19,7 +19,7 @@ import tfnb as tf  # noqa: E402
 
 def make_data(n, n_features=784, n_classes=10, seed=0):
     """``n`` examples around class centres shared by every split (centres: seed 0)."""
-    centres = np.random.RandomState(0).randn(n_classes, n_features).astype(np.float32) * 0.5
+    centres = np.random.RandomState(0).randn(n_classes, n_features).astype(np.float32) * 0.1
     rng = np.random.RandomState(1000 + seed)
     labels = rng.randint(0, n_classes, size=n)
     x = centres[labels] + rng.randn(n, n_features).astype(np.float32)

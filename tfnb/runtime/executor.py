@@ -7,6 +7,7 @@ any partition aborts the rendezvous, which wakes every waiting ``_recv`` with a
 ``CancelledError`` -- no thread is left blocked -- and the step raises the first real
 error, naming its op.
 """
+import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -105,7 +106,9 @@ class MultiDeviceRunner:
                 rv.abort(exc)
                 raise
 
-        futures = [self.executors.get(p.device).submit(work, p) for p in parts[1:]]
+        # Each partition runs in a copy of the caller's context: it shares the step's journal.
+        futures = [self.executors.get(p.device).submit(contextvars.copy_context().run, work, p)
+                   for p in parts[1:]]
         results = [None] * len(parts)
         failures = []
         try:

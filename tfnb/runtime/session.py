@@ -152,6 +152,7 @@ class BaseSession:
         self._contexts = {d: KernelContext(self._state, d.xp, d.name, self) for d in self._devices}
         self._ctx = self._contexts[self._devices[0]]
         self._executors = DeviceExecutors()
+        self._compile_lock = threading.RLock()
         self._last_plan = None
         self._cache = {}
         self._closed = False
@@ -310,12 +311,13 @@ class BaseSession:
             if not graph.is_fetchable(t):
                 raise ValueError("Operation %r has been marked as not fetchable." % t.op.name)
         cfg = self._config
-        plan = compile_plan(self._ctx, mapper.tensors, mapper.targets, feed_tensors,
-                            self._devices, self._contexts, {
-                                "allow_soft_placement": cfg.allow_soft_placement,
-                                "log_device_placement": cfg.log_device_placement,
-                                "log": _placement_log, "transfer_fp16": cfg.transfer_fp16,
-                                "executors": self._executors})
+        with self._compile_lock:  # kernel contexts carry per-compile state (live outputs)
+            plan = compile_plan(self._ctx, mapper.tensors, mapper.targets, feed_tensors,
+                                self._devices, self._contexts, {
+                                    "allow_soft_placement": cfg.allow_soft_placement,
+                                    "log_device_placement": cfg.log_device_placement,
+                                    "log": _placement_log, "transfer_fp16": cfg.transfer_fp16,
+                                    "executors": self._executors})
         entry = _CacheEntry()
         entry.plan = plan
         entry.mapper = mapper

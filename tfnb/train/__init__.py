@@ -1,8 +1,10 @@
-"""``tf.train``: optimizers, learning-rate schedules, moving averages checkpoints."""
+"""``tf.train``: optimizers, learning-rate schedules, moving averages, checkpoints, queue runners."""
+from .coordinator import Coordinator  # noqa: F401
 from .learning_rate_decay import *  # noqa: F401,F403
 from .moving_averages import *  # noqa: F401,F403
 from .optimizer import GradientDescentOptimizer, Optimizer  # noqa: F401
 from .optimizers import *  # noqa: F401,F403
+from .queue_runner import *  # noqa: F401,F403
 from .saver import *  # noqa: F401,F403
 from ..framework.graph_io import write_graph  # noqa: F401
 from ..summary import FileWriter as SummaryWriter, summary_iterator  # noqa: F401

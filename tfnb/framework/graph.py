@@ -185,15 +185,6 @@ class Tensor:
     def _shape_as_list(self):
         return self._shape.as_list() if self._shape.ndims is not None else None
 
-    def __hash__(self):
-        return id(self)
-
-    def __eq__(self, other):
-        return self is other
-
-    def __ne__(self, other):
-        return self is not other
-
     def __iter__(self):
         n = self._shape.ndims
         if n is None or n == 0:

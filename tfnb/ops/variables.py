@@ -375,15 +375,6 @@ class Variable:
         from ..notebook.reprs import variable_bundle
         return variable_bundle(self)["text/html"]
 
-    def __hash__(self):
-        return id(self)
-
-    def __eq__(self, other):
-        return self is other
-
-    def __ne__(self, other):
-        return self is not other
-
     def __iter__(self):
         return iter(self._read())
 

@@ -71,7 +71,6 @@ def test_lstm_names_initial_state_and_static_shapes():
     assert out.shape.as_list() == [None, T, H] and st.h.shape.as_list() == [None, H]
     xv = RNG.randn(2, T, D).astype(np.float32)
     cv, hv = RNG.randn(2, H).astype(np.float32), RNG.randn(2, H).astype(np.float32)
-    same = tf.nn.rnn_cell.BasicLSTMCell(H, name="basic_lstm_cell", reuse=True)
     out_s, st_s = tf.nn.static_rnn(cell, tf.unstack(x, axis=1), initial_state=init)
     feed = {x: xv, c0: cv, h0: hv}
     r = _run([out, st, tf.stack(out_s, 1), st_s], feed)

@@ -92,7 +92,8 @@ def test_out_of_range_ids_fail_at_run_time():
     y = tf.nn.embedding_lookup(emb, ids)
     with tf.Session() as sess:
         sess.run(emb.initializer)
-        with pytest.raises(errors.InvalidArgumentError, match=r"indices\[1\] = 10 is not in \[0, 10\)"):
+        with pytest.raises(errors.InvalidArgumentError,
+                           match=r"indices\[1\] = 10 is not in \[0, 10\)"):
             sess.run(y, {ids: [0, 10]})
         with pytest.raises(errors.InvalidArgumentError, match=r"-1 is not in"):
             sess.run(y, {ids: [-1]})
@@ -153,8 +154,8 @@ def test_max_norm_clips_each_embedding():
     v = _run(y)
     norms = np.linalg.norm(big[[[1, 2], [3, 1]]], axis=-1, keepdims=True)
     np.testing.assert_allclose(v, big[[[1, 2], [3, 1]]] * np.minimum(1.0, 1.5 / norms), rtol=1e-6)
-    parts = tf.nn.embedding_lookup([tf.constant(p) for p in _partitions("mod", 2)], [[1, 2], [3, 1]],
-                                   max_norm=1.5)
+    parts = tf.nn.embedding_lookup([tf.constant(p) for p in _partitions("mod", 2)],
+                                   [[1, 2], [3, 1]], max_norm=1.5)
     np.testing.assert_allclose(_run(parts), TABLE[[[1, 2], [3, 1]]] * np.minimum(
         1.0, 1.5 / np.linalg.norm(TABLE[[[1, 2], [3, 1]]], axis=-1, keepdims=True)), rtol=1e-6)
     check_gradients(lambda p: tf.nn.embedding_lookup(p, [1, 2, 1], max_norm=1.0), [TABLE * 2])

@@ -41,6 +41,8 @@ CASES = [
         lambda a, r: (a[0] + r, a[1] * tf.reduce_sum(r)), x,
         initializer=(tf.zeros([3], tf.float64), tf.constant(1.0, tf.float64)))[1],
      lambda x: np.cumprod(x.sum(1))),
+    ("scan_inside_map_fn", lambda x: tf.map_fn(lambda r: tf.scan(lambda a, e: a * e + 1.0, r), x),
+     lambda x: np.stack([_np_scan(lambda a, e: a * e + 1.0, r) for r in x])),
     ("foldl", lambda x: tf.foldl(lambda a, r: a * 0.9 + r * a, x),
      lambda x: _np_scan(lambda a, r: a * 0.9 + r * a, x)[-1]),
     ("foldl_initializer", lambda x: tf.foldl(lambda a, r: a + tf.reduce_sum(r * r), x,

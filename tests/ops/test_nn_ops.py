@@ -1,4 +1,4 @@
-"""tf.nn ops (activations, normalization, dropout, cross-entropies) against NumPy and finite differences.
+"""tf.nn ops (activations, normalization, dropout, cross-entropies) vs NumPy and finite differences.
 
 One table row per op drives the forward check (value, dtype == TF1's, static shape) and the
 float64 gradient check (second order where the row asks for it). Further tests cover
@@ -141,7 +141,8 @@ CASES = [
     Case("weighted_moments_variance", lambda x, w: tf.nn.weighted_moments(x, [0], w)[1],
          [Z, FREQ], lambda x, w: (w * (x - (x * w).sum(0) / (w + 0 * x).sum(0)) ** 2).sum(0)
          / (w + 0 * x).sum(0), grad=1, rtol=1e-4),
-    Case("batch_normalization", lambda x, m, v, o, s: tf.nn.batch_normalization(x, m, v, o, s, 1e-3),
+    Case("batch_normalization",
+         lambda x, m, v, o, s: tf.nn.batch_normalization(x, m, v, o, s, 1e-3),
          [IMG, POP_MEAN, POP_VAR, OFFSET, SCALE],
          lambda x, m, v, o, s: (x - m) / np.sqrt(v + 1e-3) * s + o, grad=2, rtol=1e-5),
     Case("batch_normalization_no_scale_offset",
@@ -206,7 +207,8 @@ CASES = [
          lambda x, z: -3.0 * z * np.log(_sigmoid(x)) - (1 - z) * np.log(1 - _sigmoid(x)),
          grad=2, rtol=1e-5),
     # --- ranking ---
-    Case("in_top_k", lambda p, t: tf.nn.in_top_k(p, t, 2), [Z, LABELS], lambda p, t: _in_top_k(p, t, 2),
+    Case("in_top_k", lambda p, t: tf.nn.in_top_k(p, t, 2), [Z, LABELS],
+         lambda p, t: _in_top_k(p, t, 2),
          dtype=np.bool_),
     Case("nn_top_k_values", lambda x: tf.nn.top_k(x, 2).values, [Z],
          lambda x: -np.sort(-x, axis=1)[:, :2], grad=1),
@@ -307,7 +309,11 @@ SHAPES = [
     ("moments", lambda: tf.nn.moments(_ph([None, 4, 6]), [0, 1])[0], [6]),
     ("l2_loss", lambda: tf.nn.l2_loss(_ph([None, 4])), []),
     ("in_top_k", lambda: tf.nn.in_top_k(_ph([None, 4]), _ph([None], tf.int32), 1), [None]),
+    ("softmax_xent_labels_of_unknown_rank", lambda: tf.nn.softmax_cross_entropy_with_logits_v2(
+        labels=_ph(None), logits=_ph([None, 2, 3])), [None, 2]),
     ("dropout", lambda: tf.nn.dropout(_ph([None, 4]), keep_prob=0.5), [None, 4]),
+    ("dropout_keep_prob_of_unknown_shape", lambda: tf.nn.dropout(_ph([2, 4]), keep_prob=_ph(None)),
+     [2, 4]),
 ]
 
 

@@ -43,7 +43,8 @@ CASES = [
     ("split_concat", lambda x: _ta(3, infer_shape=False).split(
         tf.reshape(x, [-1]), [1, 0, 5]).concat(), lambda x: x.ravel()),
     ("dynamic_size", lambda x: tf.TensorArray(tf.float64, 0, dynamic_size=True).write(
-        3, x[0]).write(1, x[1]).stack(), lambda x: np.stack([np.zeros(2), x[1], np.zeros(2), x[0]])),
+        3, x[0]).write(1, x[1]).stack(),
+     lambda x: np.stack([np.zeros(2), x[1], np.zeros(2), x[0]])),
     ("identity", lambda x: _ta().unstack(x).identity().stack(), lambda x: x),
 ]
 
@@ -96,6 +97,13 @@ def test_write_returns_new_values_and_old_versions_keep_their_contents():
     np.testing.assert_array_equal(r["ta2"], [[1.0], [2.0]])
     np.testing.assert_array_equal(r["ta1b"], [[1.0], [3.0]])
     np.testing.assert_array_equal(r["ta0"], [[0.0], [0.0]])
+    dyn = tf.TensorArray(tf.float32, 0, dynamic_size=True)
+    first = dyn.write(0, 1.0).write(1, 2.0).write(2, 3.0)
+    second = dyn.write(0, 5.0).write(1, 6.0)  # a branch from the empty array grows on its own
+    r = _run([first.stack(), second.stack(), second.size()])
+    np.testing.assert_array_equal(r[0], [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(r[1], [5.0, 6.0])
+    assert r[2] == 2
 
 
 def test_tensor_array_written_in_while_loop_and_stacked_after_with_gradients():
@@ -118,6 +126,40 @@ def test_tensor_array_written_in_while_loop_and_stacked_after_with_gradients():
         hs.append(h)
     np.testing.assert_allclose(got, np.stack(hs) + h, rtol=1e-12)
     check_gradients(build, [x, w])
+
+
+def test_loop_reading_what_it_wrote_and_nested_loops_gradients():
+    def recurrence(x, w):  # element i is computed from element i - 1 of the same array
+        ta = tf.TensorArray(tf.float64, 5, clear_after_read=False).write(0, x)
+
+        def body(i, ta):
+            prev = ta.read(i - 1)
+            return i + 1, ta.write(i, tf.sin(prev) * w + prev)
+        return tf.while_loop(lambda i, ta: i < 5, body, [1, ta])[1].stack()
+
+    def nested(x):  # an inner loop with its own dynamic-size array per outer iteration
+        inp = tf.TensorArray(tf.float64, 3).unstack(x)
+
+        def outer(i, out):
+            row = inp.read(i)
+
+            def inner(j, rta, acc):
+                acc = acc * row + 1.0
+                return j + 1, rta.write(j, acc), acc
+            _, rta, _ = tf.while_loop(lambda j, *_: j < 2 + i, inner, [
+                0, tf.TensorArray(tf.float64, 0, dynamic_size=True), tf.ones([2], tf.float64)])
+            return i + 1, out.write(i, tf.reduce_sum(rta.stack(), 0))
+        return tf.while_loop(lambda i, o: i < 3, outer, [0, tf.TensorArray(tf.float64, 3)])[1] \
+            .stack()
+    x, w = RNG.randn(2), RNG.randn(2)
+    xs, ws = tf.placeholder(tf.float64, [2]), tf.placeholder(tf.float64, [2])
+    got = _run(recurrence(xs, ws), {xs: x, ws: w})
+    ref = [x]
+    for _ in range(4):
+        ref.append(np.sin(ref[-1]) * w + ref[-1])
+    np.testing.assert_allclose(got, np.stack(ref), rtol=1e-12)
+    check_gradients(recurrence, [x, w])
+    check_gradients(nested, [RNG.randn(3, 2)])
 
 
 def test_dynamic_size_array_in_loop_with_run_time_trip_count():
@@ -160,6 +202,22 @@ def test_cond_returns_a_tensor_array():
     g = tf.gradients(tf.reduce_sum(s), x)[0]
     np.testing.assert_allclose(_run([s, g], {p: True, x: [1.0, 2.0]})[1], [3.0, 3.0])
     np.testing.assert_allclose(_run([s, g], {p: False, x: [1.0, 2.0]})[0], [[1, 2], [3, 6]])
+
+
+def test_eager_interactive_values_and_reads_in_separate_evaluations():
+    g = tf.Graph()
+    with g.as_default():
+        sess = tf.InteractiveSession(graph=g, eager=True)
+        ta1 = tf.TensorArray(tf.float32, 3).write(0, 1.0).write(1, 2.0)
+        np.testing.assert_array_equal(ta1.write(2, 3.0).stack().numpy(), [1.0, 2.0, 3.0])
+        ta2 = ta1.write(2, 5.0)  # branches off ta1: the first stack is unaffected
+        np.testing.assert_array_equal(ta2.stack().numpy(), [1.0, 2.0, 5.0])
+        assert ta2.read(0).numpy() == 1.0  # each eager evaluation is a run of its own
+        np.testing.assert_array_equal(tf.map_fn(lambda v: v * 2.0, tf.constant([1.0, 2.0]))
+                                      .numpy(), [2.0, 4.0])
+        with pytest.raises(tf.errors.InvalidArgumentError, match="twice"):
+            sess.run([ta2.stack(), ta2.read(0)])  # one run: clear_after_read holds
+        sess.close()
 
 
 # ----------------------------------------------------------------------------------------------

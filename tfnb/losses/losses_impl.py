@@ -42,7 +42,8 @@ class Reduction:
     @classmethod
     def validate(cls, key):
         if key not in cls.all():
-            raise ValueError("Invalid Reduction Key %s. Key should be one of %s." % (key, cls.all()))
+            raise ValueError("Invalid Reduction Key %s. Key should be one of %s."
+                             % (key, cls.all()))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -137,7 +138,7 @@ def _num_present(losses, weights, per_batch=False):
 
 def compute_weighted_loss(losses, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
                           reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
-    """Weights ``losses``, reduces them per ``reduction`` and adds the result to ``loss_collection``.
+    """Weights ``losses``, reduces them per ``reduction``, adds the result to ``loss_collection``.
 
     Args:
         losses: elementwise losses.
@@ -226,7 +227,7 @@ def absolute_difference(labels, predictions, weights=1.0, scope=None,
 
 def huber_loss(labels, predictions, weights=1.0, delta=1.0, scope=None,
                loss_collection=GraphKeys.LOSSES, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
-    """Quadratic ``0.5 * e ** 2`` for ``|e| <= delta``, linear ``delta * (|e| - delta / 2)`` beyond."""
+    """``0.5 * e ** 2`` for ``|e| <= delta``, linear ``delta * (|e| - delta / 2)`` beyond."""
     _require(labels=labels, predictions=predictions)
     with name_scope(scope, "huber_loss", (predictions, labels, weights)) as scope:
         labels, predictions = _float_pair(labels, predictions)

@@ -20,7 +20,7 @@ Example:
 import numpy as np
 
 from ..framework import dtypes, errors
-from ..framework.graph import IndexedSlices, Tensor, name_scope
+from ..framework.graph import IndexedSlices, name_scope
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..framework.tensor_shape import TensorShape, unknown_shape
 from . import array_ops, clip_ops, core, math_ops, nn_ops, random_ops
@@ -163,7 +163,7 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_
 
 
 def _partitioned_lookup(params, ids, strategy, max_norm, scope):
-    """Lookup in a table split over ``params``: route each id to its partition, gather, restore order."""
+    """Lookup in a table split over ``params``: route ids to partitions, gather, restore order."""
     n_p = len(params)
     flat_ids = array_ops.reshape(ids, [-1])
     if strategy == "mod":

@@ -1,4 +1,4 @@
-"""Neural-network ops (``tf.nn``): activations, normalization, dropout and the fused cross-entropies.
+"""Neural-network ops (``tf.nn``): activations, normalization, dropout, fused cross-entropies.
 
 The cross-entropy ops compute the loss and its gradient in one stable kernel
 (log-sum-exp with the max subtracted, ``log1p(exp(-|x|))`` for the logistic
@@ -342,7 +342,7 @@ def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
 
 
 def weighted_moments(x, axes, frequency_weights, name=None, keep_dims=None, keepdims=None):
-    """Mean and variance of ``x`` over ``axes``, each element counted ``frequency_weights`` times."""
+    """Mean and variance of ``x`` over ``axes``, each element counted as often as its weight."""
     keep = _keep_dims(keepdims, keep_dims)
     with name_scope(name, "weighted_moments", [x, frequency_weights, axes]):
         x = convert_to_tensor(x, name="x")
@@ -610,7 +610,8 @@ def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001, 
         >>> y, m, v = tf.nn.fused_batch_norm(images, gamma, beta)
     """
     if data_format not in _BN_LAYOUTS:
-        raise ValueError("data_format must be one of %s, got %r" % (sorted(_BN_LAYOUTS), data_format))
+        raise ValueError("data_format must be one of %s, got %r"
+                         % (sorted(_BN_LAYOUTS), data_format))
     if (not is_training or exponential_avg_factor != 1.0) and (mean is None or variance is None):
         raise ValueError("Both `mean` and `variance` must be a 1D tensor when `is_training` is "
                          "False or `exponential_avg_factor` != 1.0.")
@@ -766,7 +767,8 @@ def _xent_grad(op, g_loss, g_backprop):
     return [d_logits, d_labels]
 
 
-register_op("SoftmaxCrossEntropyWithLogits", infer=_xent_infer, kernel=_xent_kernel, grad=_xent_grad)
+register_op("SoftmaxCrossEntropyWithLogits", infer=_xent_infer, kernel=_xent_kernel,
+            grad=_xent_grad)
 
 
 def _flatten_to_2d(t, axis, rank):
@@ -820,8 +822,8 @@ def softmax_cross_entropy_with_logits_v2(_sentinel=None, labels=None, logits=Non
     with name_scope(name, "softmax_cross_entropy_with_logits", [logits, labels]) as scope:
         logits = convert_to_tensor(logits, name="logits")
         logits, back = _precise(logits)
-        labels = math_ops.cast(convert_to_tensor(labels, name="labels", preferred_dtype=logits.dtype),
-                               logits.dtype)
+        labels = convert_to_tensor(labels, name="labels", preferred_dtype=logits.dtype)
+        labels = math_ops.cast(labels, logits.dtype)
         if not logits._shape.is_compatible_with(labels._shape):
             raise ValueError("logits and labels must have the same shape, received (%s vs %s)."
                              % (logits._shape, labels._shape))
@@ -884,7 +886,8 @@ def _sparse_xent_kernel(op, ctx):
         n, k = logits.shape
         if labels.shape != (n,):
             raise ValueError("logits and labels must have the same first dimension, got logits "
-                             "shape %s and labels shape %s" % (list(logits.shape), list(labels.shape)))
+                             "shape %s and labels shape %s"
+                             % (list(logits.shape), list(labels.shape)))
         if n and (labels.min() < 0 or labels.max() >= k):
             bad = labels[(labels < 0) | (labels >= k)][0]
             raise ValueError("Received a label value of %d which is outside the valid range of "

@@ -239,15 +239,15 @@ def _dynamic_rnn_loop(cell, inputs, initial_state, parallel_iterations, swap_mem
     else:
         loop_bound = time_steps
     time = constant(0, dtype=dtypes.int32, name="time")
-    with name_scope("dynamic_rnn") as base_name:
+    with name_scope("dynamic_rnn") as base_name:  # only a unique prefix for the arrays' names
         pass
-    output_ta = [TensorArray(out_dtype, size=time_steps, tensor_array_name=base_name + "output_%d" % i,
-                             element_shape=TensorShape([const_batch]).concatenate(_size_shape(size)))
+    output_ta = [TensorArray(out_dtype, size=time_steps, tensor_array_name=base_name + "output_%d"
+                             % i, element_shape=TensorShape([const_batch]).concatenate(
+                                 _size_shape(size)))
                  for i, size in enumerate(flat_output_size)]
     input_ta = [TensorArray(x.dtype, size=time_steps, element_shape=x.shape[1:],
                             tensor_array_name=base_name + "input_%d" % i).unstack(x)
                 for i, x in enumerate(flat_input)]
-    state_is_seq = isinstance(initial_state, (list, tuple))
 
     def time_step(time, output_ta_t, state):
         input_t = [ta.read(time) for ta in input_ta]
@@ -263,8 +263,6 @@ def _dynamic_rnn_loop(cell, inputs, initial_state, parallel_iterations, swap_mem
             new_state = nest.pack_sequence_as(new_state, [
                 s_new if s_new.shape.ndims == 0 else math_ops.where(done, s_old, s_new)
                 for s_old, s_new in zip(flat_old, flat_new)])
-        if state_is_seq:
-            new_state = _pack_like(state, nest.flatten(new_state))
         output_ta_t = [ta.write(time, o) for ta, o in zip(output_ta_t, flat_out)]
         return time + 1, output_ta_t, new_state
 

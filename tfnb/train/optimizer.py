@@ -11,7 +11,6 @@ import numpy as np
 from ..framework.graph import GraphKeys, IndexedSlices, get_default_graph, name_scope
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..ops import core
-from ..ops.array_ops import _segment_add
 from ..ops.control_flow_ops import group
 from ..ops.gradients import gradients
 from ..ops.math_ops import cast
@@ -29,12 +28,29 @@ def _apply_gd_kernel(op, ctx):
     return apply_gradient_descent
 
 
+def _sum_duplicates(xp, values, indices):
+    """(unique indices, rows of ``values`` summed per index) of an IndexedSlices.
+
+    The first occurrence of each index is taken as it is and only the repeats are added
+    (``add.at``, on flat positions, is the slow part): embedding and NCE gradients repeat
+    a minority of their rows.
+    """
+    uniq, first, inv = xp.unique(indices, return_index=True, return_inverse=True)
+    summed = values[first]
+    if uniq.shape[0] < indices.shape[0]:
+        rest = xp.ones(indices.shape[0], bool)
+        rest[first] = False
+        k = summed[0].size
+        flat = (inv.reshape(-1)[rest][:, None] * k + xp.arange(k)).reshape(-1)
+        xp.add.at(summed.reshape(-1), flat, values[rest].reshape(-1))
+    return uniq, summed
+
+
 def _sparse_apply_gd_kernel(op, ctx):
     xp = ctx.xp
 
     def sparse_apply_gradient_descent(h, lr, values, indices):
-        uniq, inv = xp.unique(indices, return_inverse=True)
-        summed = _segment_add(xp, values, inv, uniq.shape[0], values.shape[1:])
+        uniq, summed = _sum_duplicates(xp, values, indices)
         step = lr * summed
         return h.update_rows(uniq, lambda rows: rows - step)
     return sparse_apply_gradient_descent

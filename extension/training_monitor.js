@@ -1,6 +1,11 @@
 // TrainingMonitor widget (anywidget ESM): a progress bar with rate/ETA and one SVG line
 // chart per metric. Python (tfnb/notebook/training_monitor.py) computes everything into the
 // `state` trait (already downsampled, at most ~10 updates/s); this file only draws it.
+//
+// Stable hooks for tests: the root `.tfnb-monitor` carries `data-progress` (the fraction
+// done, "" when the total is unknown), `data-steps` ("n/total" or "n") and `data-done`
+// ("true" once the monitor closed); the bar is `.tfnb-monitor-fill` (class `done` at the end),
+// the text line `.tfnb-monitor-head`, each chart `svg.tfnb-monitor-chart`.
 
 const SVG = "http://www.w3.org/2000/svg";
 const W = 320, H = 130, PAD = { l: 48, r: 10, t: 20, b: 20 };
@@ -103,6 +108,9 @@ function render({ model, el }) {
       `elapsed ${s.elapsed_text} · ETA ${s.eta_text}`;
     fill.style.width = `${100 * (s.progress === null ? (s.done ? 1 : 0) : s.progress)}%`;
     fill.classList.toggle("done", !!s.done);
+    root.dataset.progress = s.progress === null ? "" : String(s.progress);
+    root.dataset.steps = of;
+    root.dataset.done = String(!!s.done);
     for (const m of s.metrics) {
       let c = byName.get(m.name);
       if (!c) { c = makeChart(charts, m.name, m.color); byName.set(m.name, c); }

@@ -450,6 +450,15 @@ def test_conv_gradients_float32_match_references():
         x, w1.shape, ref_conv2d_backprop_input(vh.shape, w2, dy)), rtol=1e-4, atol=1e-4)
 
 
+def test_long_inner_products_in_single_thread_slices():
+    """The filter gradient of a first layer is a small product over a long inner dimension,
+    computed as a sum of slices; it must equal the plain product (remainder slice included)."""
+    from tfnb.ops import conv_ops
+    a, b = u(25, 20011), u(20011, 32)
+    np.testing.assert_allclose(conv_ops._matmul_long_inner(np, a, b),
+                               a.astype(np.float64) @ b.astype(np.float64), rtol=1e-4, atol=1e-3)
+
+
 def test_lrn_gradient():
     check_gradients(lambda x: tf.nn.lrn(x, 2, 1.5, 0.3, 0.75), [u(1, 2, 2, 6)])
 

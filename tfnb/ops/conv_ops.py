@@ -1,37 +1,44 @@
 """Convolution, pooling and local response normalization (``tf.nn.conv2d``, ``max_pool``, ...).
 
-The kernels are NumPy (``xp``) calls over whole batches; Python loops run only over the few
-kernel positions of a window, never over pixels or examples:
+The kernels are NumPy (``xp``) calls over blocks of images; Python loops run only over those
+blocks and over the few kernel positions of a window, never over pixels:
 
-* ``Conv2D`` is im2col + one GEMM. The padded NHWC input is viewed (``as_strided``, no copy) as
-  the ``[N, Ho, Wo, kh, kw, C]`` array of all windows; one copy turns it into the
-  ``[N*Ho*Wo, kh*kw*C]`` patch matrix, and one float32 matmul with the filter seen as
-  ``[kh*kw*C, O]`` (BLAS) gives the NHWC output directly. With few input channels (the first
-  layer of an image net) the copy would move a handful of floats at a time, so the matrix is
-  built transposed instead, ``[kh*kw*C, N*Ho*Wo]``, from a channel-first view: whole image rows.
-* ``Conv2DBackpropFilter`` is one GEMM of that patch matrix with the output gradient.
-* ``Conv2DBackpropInput`` is one GEMM of the output gradient with the transposed filter, giving a
-  gradient for every patch entry, then col2im: one strided add per kernel position.
-* Pooling visits the kernel positions of the window in row-major order; each visit is one
-  strided operation on the whole batch. ``MaxPoolGrad`` recomputes which input won each window
-  (the first maximum, as TensorFlow's CPU kernel) from the saved input and output.
+* ``Conv2D`` is im2col + GEMM. The padded NHWC input is viewed (``as_strided``, no copy) as the
+  ``[N, Ho, Wo, kh, kw, C]`` array of all windows; a copy turns a block of images of it into
+  the ``[n*Ho*Wo, kh*kw*C]`` patch matrix, and a float32 matmul (BLAS) with the filter seen as
+  ``[kh*kw*C, O]`` writes that block of the NHWC output. Blocks of a few MB stay in cache from
+  the copy to the GEMM; the whole patch matrix would be 25x the input (118 MB for the CIFAR-10
+  tutorial's second layer) and cost as much memory traffic as the GEMM costs arithmetic. With
+  few input channels (an image net's first layer) the matrix is built transposed,
+  ``[kh*kw*C, n*Ho*Wo]``, from a channel-first copy, so the copy moves whole image rows.
+* ``Conv2DBackpropFilter`` sums the GEMMs of the same patch blocks with the output gradient.
+* ``Conv2DBackpropInput`` with stride 1 is the forward correlation of the padded output
+  gradient with the flipped filter (as above, no scatter); otherwise a GEMM with the transposed
+  filter gives the gradient of every patch entry and col2im adds them back, one strided add
+  per kernel position.
+* Pooling visits the window's kernel positions in row-major order, each visit one strided
+  operation on a block of images. ``MaxPoolGrad`` recomputes which input won each window (the
+  first maximum, as TensorFlow's CPU kernel) from the saved input and output.
 
-NCHW inputs are transposed to NHWC views at the kernel boundary. Backprop ops take the shape of
-the tensor they produce as an input (``input_sizes`` / ``filter_sizes``), as in TensorFlow, and
-their gradients are written with each other, so second derivatives work.
+NumPy releases the GIL inside its loops, so pooling runs its blocks on all cores, as BLAS
+runs the GEMMs. NCHW inputs are transposed to NHWC views at the kernel boundary. As in TensorFlow, the backprop ops take the shape of the tensor
+they produce as an input (``input_sizes`` / ``filter_sizes``), and their gradients are written
+with each other, so second derivatives work.
 """
 import functools
 import numbers
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..framework import dtypes
-from ..framework.graph import Tensor
-from ..framework.registry import NOT_DIFFERENTIABLE, register_op
-from ..framework.tensor_shape import TensorShape, unknown_shape
+from ..framework.registry import register_op
+from ..framework.tensor_shape import TensorShape
 from . import core
 from .core import constant_value, convert_to_tensor, out
-from .shape_rules import FLOATS, check_dtype, same_dtypes
+from .shape_rules import FLOATS, check_dtype
 
 __all__ = [
     "conv2d", "conv2d_backprop_input", "conv2d_backprop_filter", "conv2d_transpose",
@@ -216,8 +223,8 @@ def _positions(h, w, k, s, padding):
     return ho, wo, tuple(pos), tiles, full
 
 
-def _pad_hw(xp, x, ph, pw, value=0, axes=(1, 2)):
-    """4-D ``x`` padded with ``value`` on its two spatial ``axes``; ``x`` itself if no padding."""
+def _pad_hw(xp, x, ph, pw, axes=(1, 2)):
+    """4-D ``x`` zero-padded on its two spatial ``axes``; ``x`` itself if there is no padding."""
     (pt, pb), (pl, pr) = ph, pw
     if not (pt or pb or pl or pr):
         return x
@@ -227,16 +234,14 @@ def _pad_hw(xp, x, ph, pw, value=0, axes=(1, 2)):
     shape[a] += pt + pb
     shape[b] += pl + pr
     out_ = xp.empty(shape, dtype=x.dtype)
-    idx = [slice(None)] * 4
-    for axis, before, after, n in ((a, pt, pb, h), (b, pl, pr, w)):
-        for part in ((slice(0, before)) if before else None,
-                     (slice(before + n, None)) if after else None):
-            if part is not None:
-                border = list(idx)
-                border[axis] = part
-                out_[tuple(border)] = value
-    idx[a], idx[b] = slice(pt, pt + h), slice(pl, pl + w)
-    out_[tuple(idx)] = x
+    for axis, before, n in ((a, pt, h), (b, pl, w)):       # zero the borders only
+        for border in (slice(0, before), slice(before + n, None)):
+            idx = [slice(None)] * 4
+            idx[axis] = border
+            out_[tuple(idx)] = 0
+    inner = [slice(None)] * 4
+    inner[a], inner[b] = slice(pt, pt + h), slice(pl, pl + w)
+    out_[tuple(inner)] = x
     return out_
 
 
@@ -252,10 +257,12 @@ def _windows(xp, xpad, ho, wo, k, s, d):
 # Conv2D kernels (NHWC arrays, HWIO filters; ``groups`` > 1 when the input depth is a multiple of
 # the filter's input depth, as TF allows)
 # ----------------------------------------------------------------------------------------------
-#: Bytes of patch matrix built at a time. A block stays in cache between the copy that builds
-#: it and the GEMM that reads it (a whole patch matrix can be 25x the input: 118 MB for the
-#: CIFAR-10 tutorial's second layer), yet is large enough for BLAS to run at full speed.
-_BLOCK_BYTES = 4 << 20
+#: Bytes of patch matrix built at a time. A whole patch matrix can be 25x the input (118 MB
+#: for the CIFAR-10 tutorial's second layer); a block about half a last-level cache is mostly
+#: still cached when the GEMM reads it, and the GEMMs stay few: every BLAS call synchronizes
+#: BLAS's threads, which costs little on an idle machine but a scheduler time slice each on a
+#: busy one (4 MB blocks ran 1.4x slower than 16 MB blocks at a load of 3 on 2 cores).
+_BLOCK_BYTES = 16 << 20
 
 
 def _batch_blocks(n, per_image_bytes, budget=None):
@@ -263,6 +270,39 @@ def _batch_blocks(n, per_image_bytes, budget=None):
     image), and the images per block."""
     nb = max(1, min(n, (budget or _BLOCK_BYTES) // max(per_image_bytes, 1)))
     return [(a, min(n, a + nb)) for a in range(0, n, nb)], nb
+
+
+def _thread_count():
+    """The cores this process may use, capped at 4 and by the thread limits set for BLAS."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        v = os.environ.get(var, "")
+        if v.isdigit() and int(v) > 0:
+            n = min(n, int(v))
+    return min(4, n)
+
+
+#: Threads for pooling, which is memory-bound: NumPy releases the GIL inside its loops, so
+#: blocks of images proceed on every core. (Patch copies stay on one thread: they alternate
+#: with GEMMs whose BLAS threads still hold the other cores.)
+_THREADS = _thread_count()
+_executor = None
+_executor_lock = threading.Lock()
+
+
+def _for_blocks(xp, blocks, fn):
+    """Calls ``fn(a, b)`` for every block: on the CPU's cores in parallel when there are several
+    (the blocks must write disjoint memory), in order on other devices."""
+    global _executor
+    if xp is not np or _THREADS < 2 or len(blocks) < 2:
+        for a, b in blocks:
+            fn(a, b)
+        return
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(_THREADS, thread_name_prefix="tfnb-conv")
+    for f in [_executor.submit(fn, a, b) for a, b in blocks]:
+        f.result()
 
 
 def _channel_major(c, kw, wo, s):
@@ -362,9 +402,35 @@ def _conv_backprop_filter(xp, x, w_shape, dy, s, d, padding, explicit):
         return xp.ascontiguousarray(dw.transpose(1, 2, 3, 0, 4)).reshape(w_shape)
     dw = xp.zeros((kh * kw * c, o), dtype=dy.dtype)
     for a, b, cols, channel_major in _patch_blocks(xp, x, (kh, kw), s, d, geo):
-        dyb = dy2[a * ho * wo:b * ho * wo]
-        dw += xp.matmul(cols, dyb) if channel_major else xp.matmul(cols.T, dyb)
+        dw += _matmul_long_inner(xp, cols if channel_major else cols.T,
+                                 dy2[a * ho * wo:b * ho * wo])
     return dw.reshape(w_shape)
+
+
+#: OpenBLAS runs a GEMM on the calling thread alone when m*n*k is at most this (its
+#: SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD).
+_ONE_THREAD_GEMM = 65536 * 4
+
+
+def _matmul_long_inner(xp, a, b):
+    """``a @ b`` for a small result and a long inner dimension (a first layer's filter gradient:
+    [25, 39200] @ [39200, 32]). Multithreaded OpenBLAS splits such a product between threads
+    that each stream the whole inner dimension, and on a busy machine a call now and then
+    stalls for up to a second waiting for a descheduled thread. Stacked products over slices of
+    the inner dimension, each below OpenBLAS's threading threshold, never wait for a thread."""
+    m, k = a.shape
+    n = b.shape[1]
+    kc = _ONE_THREAD_GEMM // max(m * n, 1)
+    if xp is not np or m * n * k <= _ONE_THREAD_GEMM or kc < 64:
+        return xp.matmul(a, b)
+    nk = k // kc
+    split = nk * kc
+    parts = xp.matmul(a[:, :split].reshape(m, nk, kc).transpose(1, 0, 2),
+                      b[:split].reshape(nk, kc, n))
+    res = parts.sum(axis=0)
+    if split < k:
+        res += xp.matmul(a[:, split:], b[split:])
+    return res
 
 
 def _as_forward_pads(size, n_out, k, d, before):
@@ -385,9 +451,11 @@ def _conv_backprop_input(xp, x_shape, w, dy, s, d, padding, explicit):
     og = o // groups
     if groups == 1 and (kh, kw) == (1, 1) and s == (1, 1) and not (pt or pb or pl or pr):
         return xp.matmul(dy.reshape(-1, o), w.reshape(c, o).T).reshape(x_shape)
-    if groups == 1 and s == (1, 1) and o <= c:
+    if groups == 1 and s == (1, 1) and o <= 4 * c:
         # A stride-1 input gradient is the forward correlation of the padded output gradient
-        # with the flipped, transposed filter: one blocked im2col + GEMM, and no col2im.
+        # with the flipped, transposed filter: one blocked im2col + GEMM, and no col2im. Its
+        # patches hold kh*kw*O values per pixel against col2im's kh*kw*C strided adds, which
+        # cost about 3-4 times as much per value: with many more output channels, col2im wins.
         ph, pw = _as_forward_pads(h, ho, kh, d[0], pt), _as_forward_pads(wd, wo, kw, d[1], pl)
         if ph is not None and pw is not None:
             flipped = xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
@@ -507,7 +575,7 @@ def _check_filter_depth(op, c, cg, o, shapes):
 
 def _conv2d_infer(op):
     x, w = op._inputs
-    same_dtypes(op, ("input", "filter"))
+    _same_dtypes(op, (("input", x), ("filter", w)))
     check_dtype(op, x, _CONV_TYPES, "input")
     fmt = _check_conv_attrs(op)
     xs = _to_nhwc(_rank4(x), fmt)
@@ -784,24 +852,26 @@ def _pool_window(op):
 
 #: Input bytes pooled at a time: pooling makes one pass over its arrays per window position,
 #: and blocks of this size keep those passes in cache.
-_POOL_BLOCK_BYTES = 1 << 20
+_POOL_BLOCK_BYTES = 4 << 20
 
 
 def _pool_blocks(x):
-    return _batch_blocks(x.shape[0], x[:1].nbytes, _POOL_BLOCK_BYTES)
+    return _batch_blocks(x.shape[0], x[:1].nbytes, _POOL_BLOCK_BYTES)[0]
 
 
 def _max_pool_nhwc(xp, x, k, s, padding):
     n, h, w, c = x.shape
     ho, wo, pos, _, full = _positions(h, w, k, s, padding)
     y = xp.empty((n, ho, wo, c), dtype=x.dtype)
-    for a, b in _pool_blocks(x)[0]:
+
+    def block(a, b):
         xb, yb = x[a:b], y[a:b]
         xp.copyto(yb, xb[pos[full][1]])
         for t, (o, i, _) in enumerate(pos):
             if t != full:
                 yo = yb[o]
                 xp.maximum(yo, xb[i], out=yo)
+    _for_blocks(xp, _pool_blocks(x), block)
     return y
 
 
@@ -811,16 +881,13 @@ def _max_pool_grad_nhwc(xp, x, y, g, k, s, padding):
     ho, wo, pos, tiles, _ = _positions(h, w, k, s, padding)
     _check_pool_grad_shapes(y.shape, g.shape)
     dx = xp.empty_like(x) if tiles else xp.zeros_like(x)
-    blocks, nb = _pool_blocks(x)
-    # rest: the part of each output's gradient not yet given to an earlier maximum.
-    rest_buf = xp.empty((nb, ho, wo, c), dtype=g.dtype)
-    part_buf = xp.empty((nb, ho, wo, c), dtype=g.dtype)
-    hit_buf = xp.empty((nb, ho, wo, c), dtype=bool)
     last = len(pos) - 1
-    for a, b in blocks:
+
+    def block(a, b):
         xb, yb, dxb = x[a:b], y[a:b], dx[a:b]
-        rest, parts, hits = rest_buf[:b - a], part_buf[:b - a], hit_buf[:b - a]
-        xp.copyto(rest, g[a:b])
+        rest = g[a:b].copy()   # the part of each gradient not yet given to an earlier maximum
+        parts = None if tiles else xp.empty_like(rest)
+        hits = xp.empty(rest.shape, dtype=bool)
         for t, (o, i, _) in enumerate(pos):
             hit = xp.equal(xb[i], yb[o], out=hits[o])
             if tiles:
@@ -830,6 +897,7 @@ def _max_pool_grad_nhwc(xp, x, y, g, k, s, padding):
                 dxb[i] += part
             if t < last:
                 rest[o] -= part
+    _for_blocks(xp, _pool_blocks(x), block)
     return dx
 
 
@@ -867,13 +935,15 @@ def _avg_pool_nhwc(xp, x, k, s, padding):
     ho, wo, pos, _, full = _positions(h, w, k, s, padding)
     counts = xp.asarray(_window_counts(h, w, k, s, padding), dtype=x.dtype)
     y = xp.empty((n, ho, wo, c), dtype=x.dtype)
-    for a, b in _pool_blocks(x)[0]:
+
+    def block(a, b):
         xb, yb = x[a:b], y[a:b]
         xp.copyto(yb, xb[pos[full][1]])
         for t, (o, i, _) in enumerate(pos):
             if t != full:
                 yb[o] += xb[i]
         yb /= counts
+    _for_blocks(xp, _pool_blocks(x), block)
     return y
 
 
@@ -883,16 +953,16 @@ def _avg_pool_grad_nhwc(xp, x_shape, g, k, s, padding):
     _check_pool_grad_shapes((n, ho, wo, c), g.shape)
     counts = xp.asarray(_window_counts(h, w, k, s, padding), dtype=g.dtype)
     dx = xp.empty(x_shape, dtype=g.dtype) if tiles else xp.zeros(x_shape, dtype=g.dtype)
-    blocks, nb = _batch_blocks(n, h * w * c * g.itemsize, _POOL_BLOCK_BYTES)
-    share_buf = xp.empty((nb, ho, wo, c), dtype=g.dtype)
-    for a, b in blocks:
-        share = xp.divide(g[a:b], counts, out=share_buf[:b - a])
+
+    def block(a, b):
+        share = g[a:b] / counts
         dxb = dx[a:b]
         for o, i, _ in pos:
             if tiles:
                 dxb[i] = share[o]
             else:
                 dxb[i] += share[o]
+    _for_blocks(xp, _batch_blocks(n, h * w * c * g.itemsize, _POOL_BLOCK_BYTES)[0], block)
     return dx
 
 
@@ -1215,7 +1285,7 @@ def _depthwise_backprop_filter(xp, x, w_shape, dy, s, d, padding, explicit):
 
 def _depthwise_infer(op):
     x, w = op._inputs
-    same_dtypes(op, ("input", "filter"))
+    _same_dtypes(op, (("input", x), ("filter", w)))
     check_dtype(op, x, FLOATS, "input")
     fmt = _check_conv_attrs(op)
     xs = _to_nhwc(_rank4(x), fmt)

@@ -8,6 +8,14 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from gradcheck import array_modules  # noqa: E402 - tests/ is on sys.path from here on
+
+
+@pytest.fixture(params=array_modules())
+def backend(request):
+    """Each array module a kernel test runs on (tests/gradcheck.py: numpy, cupy with a GPU)."""
+    return request.param
+
 
 @pytest.fixture(autouse=True)
 def _fresh_default_graph():

@@ -7,8 +7,21 @@ central differences of ``L``. ``order=2`` also checks the gradient of the
 gradient (second derivatives).
 """
 import numpy as np
+import pytest
 
 import tfnb as tf
+
+
+def array_modules():
+    """The array modules kernels can run on here: NumPy, and CuPy where it sees a GPU."""
+    mods = [pytest.param(np, id="numpy")]
+    try:
+        import cupy
+        cupy.zeros(1)
+        mods.append(pytest.param(cupy, id="cupy"))
+    except Exception:  # noqa: BLE001 - no CuPy or no GPU: NumPy only
+        pass
+    return mods
 
 
 def _as_dense(sess, g, feed):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tfnb as tf
-from gradcheck import check_gradients
+from gradcheck import array_modules, check_gradients
 from tfnb.ops.logging_ops import summarize_value
 from tfnb.runtime.state import KernelContext, SessionState
 
@@ -288,18 +288,7 @@ def test_failed_run_leaves_variables_unchanged():
         np.testing.assert_array_equal(sess.run(v), [5.0, 6.0])
 
 
-def _array_modules():
-    mods = [pytest.param(np, id="numpy")]
-    try:
-        import cupy
-        cupy.zeros(1)
-        mods.append(pytest.param(cupy, id="cupy"))
-    except Exception:  # noqa: BLE001 - no CuPy or no GPU: NumPy only
-        pass
-    return mods
-
-
-@pytest.mark.parametrize("xp", _array_modules())
+@pytest.mark.parametrize("xp", array_modules())
 def test_kernels_on_backend(xp, capsys):
     """CheckNumerics, Assert and Print kernels called directly with each array module."""
     x = tf.placeholder(tf.float32, [2])

@@ -410,22 +410,6 @@ def _eval_kernels(tensor, xp):
     return v.get() if hasattr(v, "get") else np.asarray(v)
 
 
-def _array_modules():
-    mods = [pytest.param(np, id="numpy")]
-    try:
-        import cupy
-        cupy.zeros(1)
-        mods.append(pytest.param(cupy, id="cupy"))
-    except Exception:  # noqa: BLE001 - no CuPy or no GPU: NumPy only
-        pass
-    return mods
-
-
-@pytest.fixture(params=_array_modules())
-def backend(request):
-    return request.param
-
-
 @pytest.mark.parametrize("case", [c for c in CASES if c.name != "where_indices"], ids=repr)
 def test_kernels_on_backend(case, backend):
     """The same kernels, run directly with each available array module (NumPy, CuPy)."""

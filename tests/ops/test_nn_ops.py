@@ -247,22 +247,6 @@ def test_gradient(case):
     check_gradients(fn, [case.inputs[i] for i in floats], order=case.grad)
 
 
-def _array_modules():
-    mods = [pytest.param(np, id="numpy")]
-    try:
-        import cupy
-        cupy.zeros(1)
-        mods.append(pytest.param(cupy, id="cupy"))
-    except Exception:  # noqa: BLE001 - no CuPy or no GPU: NumPy only
-        pass
-    return mods
-
-
-@pytest.fixture(params=_array_modules())
-def backend(request):
-    return request.param
-
-
 @pytest.mark.parametrize("case", CASES, ids=repr)
 def test_kernels_on_backend(case, backend):
     """The same kernels, called directly with each available array module (NumPy, CuPy)."""

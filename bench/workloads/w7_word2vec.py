@@ -54,21 +54,10 @@ def build_and_run(tf, steps=STEPS, warmup=WARMUP):
 
 
 def _log_uniform_unique(rng, n):
-    """n distinct log-uniform draws and the number of draws it took (TF's sampler, vectorized)."""
-    picked, tries = np.empty(0, np.int64), 0
-    while picked.size < n:
-        need = n - picked.size
-        chunk = _zipf_ids(rng, 2 * need + 8)
-        both = np.concatenate([picked, chunk])
-        _, first = np.unique(both, return_index=True)
-        new = np.sort(first[first >= picked.size])
-        if new.size >= need:
-            tries += int(new[need - 1]) - picked.size + 1
-            new = new[:need]
-        else:
-            tries += chunk.size
-        picked = np.concatenate([picked, both[new]])
-    return picked, tries
+    """n distinct log-uniform draws and the number of draws it took: tfnb's own sampling loop
+    (plain NumPy), so the PyTorch peer samples exactly as the TF1 samplers do."""
+    from tfnb.ops.embedding_ops import _draw_unique
+    return _draw_unique(rng, _zipf_ids, n)
 
 
 def _expected(ids, tries):

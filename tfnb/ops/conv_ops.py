@@ -290,6 +290,16 @@ _executor = None
 _executor_lock = threading.Lock()
 
 
+def _forget_executor():
+    """A forked child has none of the parent's threads: it starts its own pool when needed."""
+    global _executor, _executor_lock
+    _executor, _executor_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_executor)
+
+
 def _for_blocks(xp, blocks, fn):
     """Calls ``fn(a, b)`` for every block: on the CPU's cores in parallel when there are several
     (the blocks must write disjoint memory), in order on other devices."""

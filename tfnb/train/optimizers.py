@@ -197,9 +197,20 @@ def _centered_rmsprop_rule(xp, a, var, mg, ms, mom, lr, rho, momentum, epsilon, 
 def _adam_rule(xp, a, var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad):
     # Bias correction folds into the step size, so epsilon is TF1's "epsilon hat".
     alpha = lr * xp.sqrt(1 - beta2_power) / (1 - beta1_power)
-    m = m + (grad - m) * (1 - beta1)
-    v = v + (grad * grad - v) * (1 - beta2)
-    return var - m * alpha / (xp.sqrt(v) + epsilon), m, v
+    # The same arithmetic as m + (grad - m) * (1 - beta1) etc., done in place on the fresh
+    # temporaries each expression makes: 5 new arrays per step instead of 12.
+    new_m = grad - m
+    new_m *= 1 - beta1
+    new_m += m
+    new_v = grad * grad
+    new_v -= v
+    new_v *= 1 - beta2
+    new_v += v
+    denom = xp.sqrt(new_v)
+    denom += epsilon
+    step = new_m * alpha
+    step /= denom
+    return var - step, new_m, new_v
 
 
 def _ftrl_rule(xp, a, var, accum, linear, lr, l1, l2, l2_shrinkage, lr_power, grad):

@@ -103,12 +103,9 @@ class Plan:
     executor thread per device, exchanging tensors through a per-step rendezvous.
     """
 
-    __slots__ = ("fn", "feed_tensors", "feed_checks", "fetch_tensors", "line_ops", "code_name",
+    __slots__ = ("fn", "feed_tensors", "fetch_tensors", "line_ops", "code_name",
                  "writes", "ops", "source", "body", "env", "fetch_names", "n_feeds", "traced",
                  "placement", "partitions", "device", "__weakref__")
-
-    def run(self, feed_values):
-        return self.fn(feed_values)
 
     def traced_fn(self):
         """The same step, instrumented to record each op's start/end time and outputs.
@@ -159,10 +156,6 @@ class TransferOp:
 
     def __repr__(self):
         return "<%s %s>" % (self.type, self.name)
-
-
-def _np_dtype(tensor):
-    return tensor.dtype.np
 
 
 def _bind(op, ctx, members, fetch_set):
@@ -256,7 +249,6 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
 
     plan = Plan()
     plan.feed_tensors = list(feed_tensors)
-    plan.feed_checks = [(t, _np_dtype(t), t._shape.as_tuple()) for t in feed_tensors]
     plan.fetch_tensors = list(fetch_tensors)
     plan.ops = ops
     plan.writes = any(op._op_def.side_effects for op in ops)

@@ -135,7 +135,7 @@ class _FeedCheck:
 
 
 class _CacheEntry:
-    __slots__ = ("plan", "mapper", "feed_checks", "mutation", "n_fetch")
+    __slots__ = ("plan", "mapper", "feed_checks", "mutation")
 
 
 class BaseSession:

@@ -121,3 +121,31 @@ def test_variable_values_restored_after_failed_step():
         with pytest.raises(tf.errors.InvalidArgumentError, match="wrong shape"):
             sess.run(upd, {x: [1.0, 2.0, 3.0]})
         np.testing.assert_array_equal(sess.run(v), [1.0, 2.0])
+
+
+def test_spare_buffer_is_handed_out_only_when_nobody_holds_it():
+    from tfnb.runtime.state import SessionState
+    slot = SessionState().variable_slot("v")
+    a, b = np.zeros(3, np.float32), np.ones(3, np.float32)
+    slot.write(a)
+    slot.write(b)
+    held = a  # someone still holds the old value: it must not be overwritten
+    assert slot.spare() is None
+    del held, a
+    s = slot.spare()
+    assert s is not None and s.flags.writeable and s is not slot.value
+    assert slot.spare() is None  # handed out once
+
+
+def test_adam_with_spare_buffers_keeps_earlier_reads_intact():
+    v = tf.Variable(np.ones(4, np.float32))
+    loss = tf.reduce_sum(tf.square(v))
+    train = tf.train.AdamOptimizer(0.1).minimize(loss)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        history = [sess.run(v)]
+        for _ in range(4):
+            sess.run(train)
+            history.append(sess.run(v))
+    assert all(not np.array_equal(a, b) for a, b in zip(history, history[1:]))
+    np.testing.assert_allclose(history[1], 0.9, rtol=1e-6)  # Adam's first step is lr * sign

@@ -25,7 +25,7 @@ class VariableSlot:
     ``version`` counts writes; cached eager values remember the versions they used.
     """
 
-    __slots__ = ("name", "value", "version", "location", "dtype", "shape", "_state")
+    __slots__ = ("name", "value", "version", "location", "dtype", "shape", "_state", "_spare")
 
     def __init__(self, name, dtype=None, shape=None, location=None, state=None):
         self.name = name
@@ -35,6 +35,7 @@ class VariableSlot:
         self.dtype = dtype
         self.shape = shape
         self._state = state
+        self._spare = None  # the value before the last write, reusable once nobody holds it
 
     def read(self):
         v = self.value
@@ -53,9 +54,26 @@ class VariableSlot:
             value = np.asarray(value)
         if isinstance(value, np.ndarray) and value.flags.writeable:
             value.flags.writeable = False
+        if isinstance(self.value, np.ndarray) and self.value is not value:
+            self._spare = self.value
         self.value = value
         self.version += 1
         return value
+
+    def spare(self):
+        """A writable array shaped like the value, free for an update to write its result
+        into (saves allocating, and page-faulting, a fresh large array every step), or None.
+
+        It is the value from before the last write, handed out only when nothing else --
+        a fetched or eager value, a journal of a running step -- still references it."""
+        s, v = self._spare, self.value
+        # References: self._spare, the local `s`, and getrefcount's argument.
+        if s is None or v is None or s.shape != v.shape or s.dtype != v.dtype or \
+                s.base is not None or sys.getrefcount(s) > 3:
+            return None
+        self._spare = None
+        s.flags.writeable = True
+        return s
 
     def update_rows(self, indices, fn):
         """Applies ``rows = fn(rows)`` to the rows ``indices`` (unique), in place when safe."""

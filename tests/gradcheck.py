@@ -110,3 +110,18 @@ def run_op(fn, inputs, dtype=None):
         y = fn(*ts)
         with tf.Session() as sess:
             return sess.run(y), y
+
+
+def eval_kernels(tensor, xp):
+    """Evaluates ``tensor`` by calling each op's kernel in graph order with array module ``xp``
+    (no session: the kernels alone, on NumPy or CuPy); returns a NumPy array."""
+    from tfnb.runtime.state import KernelContext
+    vals = {}
+    ctx = KernelContext(None, xp=xp)
+    for o in tensor.graph.get_operations():
+        with np.errstate(all="ignore"):  # as the session runs kernels: inf/nan are values
+            res = o._op_def.kernel(o, ctx)(*[vals[t] for t in o.inputs])
+        for t, v in zip(o.outputs, res if len(o.outputs) != 1 else (res,)):
+            vals[t] = v
+    v = vals[tensor]
+    return v.get() if hasattr(v, "get") else np.asarray(v)

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 import tfnb as tf
-from gradcheck import check_gradients, run_op
+from gradcheck import check_gradients, eval_kernels, run_op
 from tfnb.framework import errors
-from tfnb.runtime.state import KernelContext
 
 R = np.random.RandomState(1234)
 
@@ -397,25 +396,12 @@ def test_gradient(case):
     check_gradients(fn, [case.inputs[i] for i in floats], order=case.grad)
 
 
-def _eval_kernels(tensor, xp):
-    """Evaluates ``tensor`` by calling each op's kernel in graph order with array module ``xp``."""
-    vals = {}
-    ctx = KernelContext(None, xp=xp)
-    for o in tensor.graph.get_operations():
-        with np.errstate(all="ignore"):  # as the session runs kernels: inf/nan are values
-            res = o._op_def.kernel(o, ctx)(*[vals[t] for t in o.inputs])
-        for t, v in zip(o.outputs, res if len(o.outputs) != 1 else (res,)):
-            vals[t] = v
-    v = vals[tensor]
-    return v.get() if hasattr(v, "get") else np.asarray(v)
-
-
 @pytest.mark.parametrize("case", [c for c in CASES if c.name != "where_indices"], ids=repr)
 def test_kernels_on_backend(case, backend):
     """The same kernels, run directly with each available array module (NumPy, CuPy)."""
     with tf.Graph().as_default():
         t = case.fn(*[tf.constant(x) for x in case.inputs])
-        value = _eval_kernels(t, backend)
+        value = eval_kernels(t, backend)
     assert value.dtype == case.dtype
     np.testing.assert_allclose(value.astype(np.float64),
                                np.asarray(case.ref(*case.inputs)).astype(np.float64),

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 import tfnb as tf
-from gradcheck import check_gradients, run_op
+from gradcheck import check_gradients, eval_kernels, run_op
 from tfnb.framework import errors
-from tfnb.runtime.state import KernelContext
 
 R = np.random.RandomState(4321)
 
@@ -252,14 +251,7 @@ def test_kernels_on_backend(case, backend):
     """The same kernels, called directly with each available array module (NumPy, CuPy)."""
     with tf.Graph().as_default():
         t = case.fn(*[tf.constant(x) for x in case.inputs])
-        vals = {}
-        ctx = KernelContext(None, xp=backend)
-        for o in t.graph.get_operations():
-            res = o._op_def.kernel(o, ctx)(*[vals[i] for i in o.inputs])
-            for out, v in zip(o.outputs, res if len(o.outputs) != 1 else (res,)):
-                vals[out] = v
-        v = vals[t]
-        value = v.get() if hasattr(v, "get") else np.asarray(v)
+        value = eval_kernels(t, backend)
     assert value.dtype == case.dtype
     np.testing.assert_allclose(value.astype(np.float64),
                                np.asarray(case.ref(*case.inputs)).astype(np.float64),

@@ -7,12 +7,15 @@ unrolling a cell over time (``static_rnn``) shares one set of weights, with TF1'
 variable names (``rnn/basic_lstm_cell/kernel``...).
 """
 import collections
+import hashlib
 
 from ..framework import dtypes
 from ..framework.graph import Tensor
+from ..framework.tensor_shape import as_shape
+from ..util import nest
 from . import array_ops, math_ops, nn_ops
-from .core import convert_to_tensor
-from .variable_scope import get_variable, variable_scope
+from .core import constant_value, convert_to_tensor
+from .variable_scope import get_variable, reenter_with_original_name_scope, variable_scope
 
 __all__ = ["RNNCell", "BasicRNNCell", "BasicLSTMCell", "LSTMCell", "GRUCell", "MultiRNNCell",
            "DropoutWrapper", "ResidualWrapper", "LSTMStateTuple"]
@@ -86,13 +89,14 @@ class RNNCell:
     def __call__(self, inputs, state, scope=None):
         inputs = convert_to_tensor(inputs)
         if not self._built:
-            # Unnamed cells get unique scopes (basic_lstm_cell, basic_lstm_cell_1, ...) as in TF1.
-            with variable_scope(scope if scope is not None else self._name,
-                                default_name=self._default_name, reuse=self._reuse) as vs:
+            # Unnamed cells get unique scopes (basic_lstm_cell, basic_lstm_cell_1, ...) as in TF1;
+            # an unnamed reusing cell takes its default name as is.
+            with variable_scope(_scope_name(scope, self), default_name=self._default_name,
+                                reuse=self._reuse) as vs:
                 self._scope = vs
                 self.build(inputs.shape, inputs.dtype)
             self._built = True
-        with variable_scope(self._scope, reuse=True):
+        with reenter_with_original_name_scope(self._scope, reuse=True):
             return self.call(inputs, state)
 
     def build(self, inputs_shape, dtype):
@@ -100,6 +104,15 @@ class RNNCell:
 
     def call(self, inputs, state):
         raise NotImplementedError
+
+
+def _scope_name(scope, cell):
+    """The scope name a cell's first call opens (None: its default name, made unique)."""
+    if scope is not None:
+        return scope
+    if cell._name is None and cell._reuse:
+        return cell._default_name  # variable_scope(None, reuse=True) is an error in TF1
+    return cell._name
 
 
 def _input_depth(cell, shape):
@@ -356,36 +369,146 @@ class _Wrapper(RNNCell):
         return self._cell.zero_state(batch_size, dtype)
 
 
+def _default_dropout_state_filter_visitor(substate):
+    """TF1's default: never drop the memory ``c`` of an LSTM state, drop everything else."""
+    if isinstance(substate, LSTMStateTuple):
+        return LSTMStateTuple(c=False, h=True)
+    return True
+
+
+def _traverse_shallow(visitor, structure):
+    """The part of ``structure`` that dropout traverses: ``visitor(s)`` says, for each level,
+    True (all of it), False (none of it) or a depth-1 structure of bools (which members);
+    TF1's ``nest.get_traverse_shallow_structure``."""
+    choice = visitor(structure)
+    if not isinstance(structure, (list, tuple)):
+        if not isinstance(choice, bool):
+            raise TypeError("dropout_state_filter_visitor returned %r for a tensor; expected a "
+                            "bool" % (choice,))
+        return choice
+    if isinstance(choice, bool):
+        if not choice:
+            return False
+        members = [_traverse_shallow(visitor, s) for s in structure]
+    else:
+        if not isinstance(choice, (list, tuple)) or len(choice) != len(structure):
+            raise TypeError("dropout_state_filter_visitor returned %r for %r; expected a bool or "
+                            "a structure of bools like it" % (choice, structure))
+        members = [_traverse_shallow(visitor, s) if c else False
+                   for c, s in zip(choice, structure)]
+    return type(structure)(*members) if hasattr(structure, "_fields") else type(structure)(members)
+
+
+def _map_up_to(shallow, fn, *structures):
+    """``fn(index, shallow_leaf, *subtrees)`` for each leaf of ``shallow`` (enumerated in order),
+    each of ``structures`` cut at the depth of ``shallow``; rebuilt like ``shallow``."""
+    counter = [0]
+
+    def visit(s, subs):
+        if isinstance(s, (list, tuple)):
+            vals = [visit(s_k, [sub[k] for sub in subs]) for k, s_k in enumerate(s)]
+            return type(s)(*vals) if hasattr(s, "_fields") else type(s)(vals)
+        counter[0] += 1
+        return fn(counter[0] - 1, s, *subs)
+    return visit(shallow, list(structures))
+
+
 class DropoutWrapper(_Wrapper):
-    """Applies dropout to a cell's inputs, outputs and/or state (keep probabilities)."""
+    """Applies dropout to a cell's inputs, outputs and/or new state (TF1's ``DropoutWrapper``).
+
+    Each kept value is scaled by ``1 / keep_prob``. By default the memory ``c`` of an
+    ``LSTMStateTuple`` is never dropped (``dropout_state_filter_visitor`` changes that).
+    With ``variational_recurrent=True`` the noise ops (shape ``[1, size]``) are made with the
+    wrapper, outside any loop, so every time step of a run and every batch row uses the same
+    mask (Gal & Ghahramani 2016); then ``dtype`` is required, and ``input_size`` too when
+    inputs are dropped.
+
+    Example:
+        >>> cell = tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.LSTMCell(64),
+        ...                                      output_keep_prob=0.5, seed=1)
+    """
 
     def __init__(self, cell, input_keep_prob=1.0, output_keep_prob=1.0, state_keep_prob=1.0,
                  variational_recurrent=False, input_size=None, dtype=None, seed=None,
                  dropout_state_filter_visitor=None):
         super().__init__(cell)
-        if variational_recurrent:
-            raise NotImplementedError("variational_recurrent dropout is not supported yet")
-        self._in, self._out, self._st = input_keep_prob, output_keep_prob, state_keep_prob
+        if dropout_state_filter_visitor is not None and not callable(dropout_state_filter_visitor):
+            raise TypeError("dropout_state_filter_visitor must be callable")
+        self._state_filter = dropout_state_filter_visitor or _default_dropout_state_filter_visitor
+        probs = []
+        for p, attr in [(input_keep_prob, "input_keep_prob"), (state_keep_prob, "state_keep_prob"),
+                        (output_keep_prob, "output_keep_prob")]:
+            const = constant_value(p) if isinstance(p, Tensor) else p
+            if const is None:
+                probs.append(p)
+                continue
+            const = float(const)
+            if not 0.0 <= const <= 1.0:
+                raise ValueError("Parameter %s must be between 0 and 1: %g" % (attr, const))
+            probs.append(const)
+        self._in, self._st, self._out = probs
+        self._variational = variational_recurrent
         self._seed = seed
+        self._input_noise = self._state_noise = self._output_noise = None
+        if variational_recurrent:
+            if dtype is None:
+                raise ValueError("When variational_recurrent=True, dtype must be provided")
+            if self._should_drop(self._in):
+                if input_size is None:
+                    raise ValueError("When variational_recurrent=True and input_keep_prob < 1.0 "
+                                     "or is unknown, input_size must be provided")
+                self._input_noise = self._batch_noise(input_size, "input", dtype)
+            self._state_noise = self._batch_noise(cell.state_size, "state", dtype)
+            self._output_noise = self._batch_noise(cell.output_size, "output", dtype)
 
     @staticmethod
-    def _keep_all(p):
-        return not isinstance(p, Tensor) and float(p) == 1.0
+    def _should_drop(p):
+        return not isinstance(p, float) or p < 1.0
 
-    def _drop(self, x, p, salt):
+    def _gen_seed(self, salt_prefix, index):
+        """TF1's per-tensor op seed: a hash of the wrapper's seed, the role and the index."""
+        if self._seed is None:
+            return None
+        text = ("%s%s_%d" % (self._seed, salt_prefix, index)).encode("utf-8")
+        return int(hashlib.md5(text).hexdigest()[:8], 16) & 0x7FFFFFFF
+
+    def _batch_noise(self, sizes, salt_prefix, dtype):
+        """Uniform [0, 1) noise of shape [1, size] for each size in ``sizes`` (a structure)."""
+        from .random_ops import random_uniform
+
+        def noise(i, size):
+            shape = [1] + ([size] if isinstance(size, int) else as_shape(size).as_list())
+            return random_uniform(shape, seed=self._gen_seed(salt_prefix, i), dtype=dtype)
+        return _map_up_to(sizes, lambda i, s, size: noise(i, size), sizes)
+
+    def _dropout(self, values, salt_prefix, noise, keep_prob, shallow=None):
         from .nn_ops import dropout
-        seed = None if self._seed is None else self._seed + salt
-        return dropout(x, keep_prob=p, seed=seed)
+        shallow = values if shallow is None else shallow
+
+        def drop(i, do_drop, v, n=None):
+            if isinstance(do_drop, bool) and not do_drop:
+                return v
+            if not self._variational:
+                return dropout(v, rate=1.0 - keep_prob, seed=self._gen_seed(salt_prefix, i))
+            # keep_prob + U[0, 1) is in [1, 1 + keep_prob) -- floor 1 -- with probability keep_prob
+            v = convert_to_tensor(v)
+            kept = math_ops.floor(keep_prob + n)
+            out = math_ops.divide(v, keep_prob) * kept
+            out.set_shape(v.shape)
+            return out
+        if self._variational:
+            return _map_up_to(shallow, drop, values, noise)
+        return _map_up_to(shallow, drop, values)
 
     def __call__(self, inputs, state, scope=None):
-        if not self._keep_all(self._in):
-            inputs = self._drop(inputs, self._in, 0)
+        if self._should_drop(self._in):
+            inputs = self._dropout(inputs, "input", self._input_noise, self._in)
         out, new_state = self._cell(inputs, state, scope)
-        if not self._keep_all(self._st):
-            flat = [self._drop(s, self._st, 1 + i) for i, s in enumerate(_flatten(new_state))]
-            new_state = _pack_like(new_state, flat)
-        if not self._keep_all(self._out):
-            out = self._drop(out, self._out, 100)
+        if self._should_drop(self._st):
+            shallow = _traverse_shallow(self._state_filter, new_state)
+            new_state = self._dropout(new_state, "state", self._state_noise, self._st, shallow)
+        if self._should_drop(self._out):
+            out = self._dropout(out, "output", self._output_noise, self._out)
         return out, new_state
 
 
@@ -401,7 +524,8 @@ def _pack_like(structure, flat):
 
 
 class ResidualWrapper(_Wrapper):
-    """``output = inputs + cell(inputs)`` (or ``residual_fn(inputs, output)``)."""
+    """``output = inputs + cell(inputs)`` per member of a (nested) output, or
+    ``residual_fn(inputs, output)``."""
 
     def __init__(self, cell, residual_fn=None):
         super().__init__(cell)
@@ -411,4 +535,129 @@ class ResidualWrapper(_Wrapper):
         out, new_state = self._cell(inputs, state, scope)
         if self._residual_fn is not None:
             return self._residual_fn(inputs, out), new_state
-        return convert_to_tensor(inputs) + out, new_state
+        nest.assert_same_structure(inputs, out)
+
+        def add(inp, o):
+            inp, o = convert_to_tensor(inp), convert_to_tensor(o)
+            if not inp.shape.is_compatible_with(o.shape):
+                raise ValueError("ResidualWrapper: the cell's input shape %s and output shape %s "
+                                 "are incompatible" % (inp.shape, o.shape))
+            return inp + o
+        return nest.map_structure(add, inputs, out), new_state
+
+
+class AttentionCellWrapper(RNNCell):
+    """``tf.contrib.rnn.AttentionCellWrapper``: a cell that attends over its last
+    ``attn_length`` outputs (Cheng et al. 2016, https://arxiv.org/abs/1601.06733).
+
+    The state is ``(cell_state, attns, attn_states)``: the wrapped cell's state, the last
+    attention read [batch, attn_size] and the window of past outputs
+    [batch, attn_length * attn_size]. Each step mixes the input with ``attns``
+    (``kernel``/``bias``), runs the cell, scores the window against the new cell state
+    (``attention/attn_w``, ``attention/attn_v``, ``attention/kernel``...), projects
+    ``[cell_output, new_attns]`` to the output (``attn_output_projection/...``), and shifts the
+    output into the window. Variables and their shapes are TF1's.
+    """
+
+    _default_name = "attention_cell_wrapper"
+
+    def __init__(self, cell, attn_length, attn_size=None, attn_vec_size=None, input_size=None,
+                 state_is_tuple=True, reuse=None):
+        super().__init__(reuse)
+        if not isinstance(cell, RNNCell):
+            raise TypeError("The parameter cell is not RNNCell.")
+        if isinstance(cell.state_size, (list, tuple)) and not state_is_tuple:
+            raise ValueError("Cell returns tuple of states, but the flag state_is_tuple is not "
+                             "set. State size is: %s" % str(cell.state_size))
+        if attn_length <= 0:
+            raise ValueError("attn_length should be greater than zero, got %s" % str(attn_length))
+        self._cell = cell
+        self._attn_length = attn_length
+        self._attn_size = cell.output_size if attn_size is None else attn_size
+        self._attn_vec_size = self._attn_size if attn_vec_size is None else attn_vec_size
+        self._input_size = input_size
+        self._state_is_tuple = state_is_tuple
+
+    @property
+    def state_size(self):
+        size = (self._cell.state_size, self._attn_size, self._attn_size * self._attn_length)
+        return size if self._state_is_tuple else sum(size)
+
+    output_size = property(lambda self: self._attn_size)
+
+    @property
+    def trainable_variables(self):
+        return list(self._variables) + self._cell.trainable_variables
+
+    def __call__(self, inputs, state, scope=None):
+        inputs = convert_to_tensor(inputs)
+        if self._scope is None:  # variables are made on the first call, as TF1's _Linear does
+            ctx = variable_scope(_scope_name(scope, self), default_name=self._default_name,
+                                 reuse=self._reuse)
+        else:
+            ctx = reenter_with_original_name_scope(self._scope, reuse=True)
+        with ctx as vs:
+            self._scope = vs
+            return self.call(inputs, state)
+
+    def _get(self, name, shape, dtype, initializer=None):
+        v = get_variable(name, shape, dtype=dtype, initializer=initializer)
+        if not any(v is w for w in self._variables):
+            self._variables.append(v)
+        return v
+
+    def _linear(self, args, output_size, dtype):
+        """TF1's ``_Linear``: ``concat(args, 1) @ kernel + bias`` in the current scope."""
+        from .init_ops import zeros_initializer
+        depth = sum(_input_depth(self, a.shape) for a in args)
+        kernel = self._get("kernel", [depth, output_size], dtype)
+        bias = self._get("bias", [output_size], dtype, zeros_initializer())
+        x = args[0] if len(args) == 1 else array_ops.concat(list(args), 1)
+        return _linear(x, kernel, bias)
+
+    def call(self, inputs, state):
+        n_attn, n_len = self._attn_size, self._attn_length
+        if self._state_is_tuple:
+            cell_state, attns, attn_states = state
+        else:
+            n_cell = self._cell.state_size
+            cell_state = state[:, :n_cell]
+            attns = state[:, n_cell:n_cell + n_attn]
+            attn_states = state[:, n_cell + n_attn:n_cell + n_attn + n_attn * n_len]
+        attn_states = array_ops.reshape(attn_states, [-1, n_len, n_attn])
+        dtype = inputs.dtype
+        input_size = self._input_size
+        if input_size is None:
+            input_size = _input_depth(self, inputs.shape)
+        inputs = self._linear([inputs, attns], input_size, dtype)
+        cell_output, new_cell_state = self._cell(inputs, cell_state)
+        if self._state_is_tuple:
+            query = array_ops.concat(_flatten(new_cell_state), 1)
+        else:
+            query = new_cell_state
+        new_attns, window = self._attention(query, attn_states, dtype)
+        with variable_scope("attn_output_projection"):
+            output = self._linear([cell_output, new_attns], n_attn, dtype)
+        window = array_ops.concat([window, array_ops.expand_dims(output, 1)], 1)
+        window = array_ops.reshape(window, [-1, n_len * n_attn])
+        new_state = (new_cell_state, new_attns, window)
+        if not self._state_is_tuple:
+            new_state = array_ops.concat(list(new_state), 1)
+        return output, new_state
+
+    def _attention(self, query, attn_states, dtype):
+        """Scores each window entry h_j with ``v . tanh(W h_j + U query)``; returns the softmax-
+        weighted sum of the window and the window without its oldest entry."""
+        n_attn, n_len, n_vec = self._attn_size, self._attn_length, self._attn_vec_size
+        with variable_scope("attention"):
+            k = self._get("attn_w", [1, 1, n_attn, n_vec], dtype)
+            v = self._get("attn_v", [n_vec], dtype)
+            # TF1 applies k as a 1x1 convolution over [batch, attn_length, 1, attn_size]: a matmul.
+            hidden_features = array_ops.reshape(
+                math_ops.matmul(array_ops.reshape(attn_states, [-1, n_attn]),
+                                array_ops.reshape(k, [n_attn, n_vec])), [-1, n_len, n_vec])
+            y = array_ops.reshape(self._linear([query], n_vec, dtype), [-1, 1, n_vec])
+            scores = math_ops.reduce_sum(v * math_ops.tanh(hidden_features + y), [2])
+            weights = nn_ops.softmax(scores)
+            new_attns = math_ops.reduce_sum(array_ops.expand_dims(weights, 2) * attn_states, [1])
+            return new_attns, attn_states[:, 1:, :]

@@ -1,2 +1,2 @@
 """``tf.contrib``: the TF1 contrib names that classic notebooks use (re-exports only)."""
-from . import layers, legacy_seq2seq, opt, rnn, seq2seq  # noqa: F401
+from . import layers, legacy_seq2seq, opt, rnn, seq2seq, training  # noqa: F401

@@ -7,5 +7,6 @@ from .optimizers import *  # noqa: F401,F403
 from .queue_runner import *  # noqa: F401,F403
 from .saver import *  # noqa: F401,F403
 from .server_lib import ClusterSpec  # noqa: F401
+from .device_setter import replica_device_setter  # noqa: F401
 from ..framework.graph_io import write_graph  # noqa: F401
 from ..summary import FileWriter as SummaryWriter, summary_iterator  # noqa: F401

@@ -9,7 +9,8 @@ from ..framework import dtypes
 from ..framework.graph import GraphKeys, Tensor, get_default_graph
 from ..ops import array_ops, math_ops, nn_ops
 from ..ops.core import convert_to_tensor
-from ..ops.variable_scope import get_variable, variable_scope
+from ..ops.variable_scope import (get_variable, reenter_with_original_name_scope,
+                                  variable_scope)
 
 __all__ = ["Layer", "Dense", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Dropout",
            "BatchNormalization", "Flatten", "dense", "conv2d", "max_pooling2d", "average_pooling2d",
@@ -83,10 +84,12 @@ class Layer:
 
     def __call__(self, inputs, *args, **kwargs):
         if self._scope is None:
-            with variable_scope(self._name, default_name=self._base_name,
-                                reuse=self._reuse) as vs:
+            # As TF1's Layer._set_scope: a reusing layer captures its base name as is.
+            name = self._name if self._name is not None or not self._reuse else self._base_name
+            with variable_scope(name, default_name=self._base_name) as vs:
                 self._scope = vs
-        with variable_scope(self._scope, reuse=True if self._built else self._reuse):
+        with reenter_with_original_name_scope(self._scope,
+                                              reuse=True if self._built else self._reuse):
             if not self._built:
                 x = inputs if not isinstance(inputs, (list, tuple)) else inputs[0]
                 x = convert_to_tensor(x)

@@ -4,8 +4,8 @@ A variable scope prefixes the names of variables made with ``get_variable`` and
 decides whether an existing variable may be reused. Each graph keeps a store of
 the variables created through ``get_variable`` (by full name) and the current
 scope. ``variable_scope`` also opens a name scope for the ops created inside
-(made unique, so a second ``variable_scope("model", reuse=True)`` puts its ops
-under ``model_1/`` while its variables stay ``model/...``).
+(made unique, so a second ``variable_scope("model", reuse=True)`` -- by name or by
+scope object -- puts its ops under ``model_1/`` while its variables stay ``model/...``).
 
 Example:
     >>> with tf.variable_scope("layer"):
@@ -91,6 +91,9 @@ class VariableScope:
     def set_custom_getter(self, custom_getter):
         self._custom_getter = custom_getter
 
+    def set_use_resource(self, use_resource):
+        self._use_resource = use_resource
+
     def get_variable(self, var_store, name, **kwargs):
         return var_store.get_variable(self, name, **kwargs)
 
@@ -105,12 +108,37 @@ class VariableScope:
 
 
 class _VariableStore:
-    """Per-graph registry of ``get_variable`` variables and the current scope."""
+    """Per-graph registry of ``get_variable`` variables and the current scope.
+
+    ``scope_counts`` counts how often each variable scope name was opened; it makes
+    ``default_name`` scopes unique (``layer``, ``layer_1``) and is reset below a scope when
+    that scope closes, so re-entering ``model`` names its unnamed sub-scopes as the first
+    time did (TF1's variable-scope store).
+    """
 
     def __init__(self):
         self.vars = {}
         self.current = VariableScope(False)
         self.scope_counts = {}
+
+    def open_scope(self, name):
+        self.scope_counts[name] = self.scope_counts.get(name, 0) + 1
+
+    def close_subscopes(self, name):
+        prefix = name + "/"
+        for k in self.scope_counts:
+            if not name or k.startswith(prefix):
+                self.scope_counts[k] = 0
+
+    def unique_scope_name(self, parent, prefix):
+        """``prefix`` (or ``prefix_N``) unused as a sub-scope of ``parent``."""
+        full = parent.name + "/" + prefix if parent.name else prefix
+        if not self.scope_counts.get(full):
+            return prefix
+        i = 1
+        while self.scope_counts.get("%s_%d" % (full, i)):
+            i += 1
+        return "%s_%d" % (prefix, i)
 
     def get_variable(self, scope, name, shape=None, dtype=None, initializer=None, regularizer=None,
                      reuse=None, trainable=None, collections=None, caching_device=None,
@@ -249,15 +277,40 @@ def variable_scope(name_or_scope, default_name=None, values=None, initializer=No
                    auxiliary_name_scope=True):
     """Opens a variable scope (and a name scope) for ``get_variable`` and ops.
 
+    Re-entering a scope follows TF1 exactly: variables keep their names, ops get a fresh,
+    unique name scope. By name string, ``variable_scope("net")`` a second time puts ops
+    under ``net_1/`` (its ``original_name_scope``). By scope object, the name scope is the
+    last component of the scope's name, made unique under the current name scope, and the
+    scope keeps its first ``original_name_scope`` (enter ``tf.name_scope(
+    scope.original_name_scope)`` to put ops back there). ``auxiliary_name_scope=False``
+    opens no name scope.
+
     Args:
         name_or_scope: a name, or a :class:`VariableScope` to re-enter.
         default_name: name made unique (``name_1``...) when ``name_or_scope`` is None.
-        reuse: True, ``tf.AUTO_REUSE``, or None to inherit (once True, inner scopes reuse too).
+        reuse: True, ``tf.AUTO_REUSE``, or None to inherit (once True, inner scopes reuse too;
+            a scope object re-entered brings its own flag instead of the parent's).
+        auxiliary_name_scope: open a name scope for ops (True) or stay in the current one.
+
+    Example:
+        >>> with tf.variable_scope("net") as net:
+        ...     w = tf.get_variable("w", [1])
+        >>> with tf.variable_scope(net, reuse=True):
+        ...     y = tf.identity(tf.get_variable("w"), name="y")
+        >>> y.name, w.name
+        ('net_1/y:0', 'net/w:0')
     """
     if name_or_scope is None and default_name is None:
         raise TypeError("If default_name is None then name_or_scope is required")
     if reuse is False:
         reuse = None  # TF1: False means inherit
+    if not (reuse is True or reuse is None or reuse is AUTO_REUSE):
+        raise ValueError("The reuse parameter must be True or False or None.")
+    if name_or_scope is not None and not isinstance(name_or_scope, (VariableScope, str)):
+        raise TypeError("VariableScope: name_or_scope must be a string or VariableScope.")
+    if not isinstance(auxiliary_name_scope, bool):
+        raise TypeError("The auxiliary_name_scope must be `True` or `False`, while get %r"
+                        % (auxiliary_name_scope,))
     graph = get_default_graph()
     for v in values or []:
         g = getattr(v, "graph", None)
@@ -267,47 +320,99 @@ def variable_scope(name_or_scope, default_name=None, values=None, initializer=No
     with graph.as_default():
         store = _store(graph)
         parent = store.current
-        if isinstance(name_or_scope, VariableScope):
-            base = name_or_scope
-            full = base.name
-            ns_ctx = graph.name_scope(base.original_name_scope or None) if auxiliary_name_scope \
-                else contextlib.nullcontext(graph.get_name_scope() + "/")
-            inherit = base
+        if name_or_scope is None:
+            if reuse:
+                raise ValueError("reuse=True cannot be used without a name_or_scope")
+            short = store.unique_scope_name(parent, default_name)
+            ns_name = default_name
+        elif isinstance(name_or_scope, VariableScope):
+            short = None
+            ns_name = name_or_scope.name.split("/")[-1]
         else:
-            if name_or_scope is None:
-                prefix = parent.name + "/" if parent.name else ""
-                key = prefix + default_name
-                n = store.scope_counts.get(key, 0)
-                store.scope_counts[key] = n + 1
-                short = default_name if n == 0 else "%s_%d" % (default_name, n)
+            short = ns_name = name_or_scope
+        if not auxiliary_name_scope:  # re-enter the current name scope: ops stay where they are
+            current = graph.get_name_scope()
+            ns_ctx = graph.name_scope(current + "/" if current else "")
+        elif ns_name:
+            ns_ctx = graph.name_scope(ns_name)
+        else:  # the root variable scope: no name scope
+            ns_ctx = contextlib.nullcontext(None)
+        with ns_ctx as entered:
+            settings = dict(initializer=initializer, regularizer=regularizer,
+                            caching_device=caching_device, partitioner=partitioner,
+                            custom_getter=custom_getter, dtype=dtype, use_resource=use_resource)
+            if short is None:
+                scope = _jump_to(name_or_scope, reuse, constraint, settings)
+                store.open_scope(scope.name)
+                saved_counts = dict(store.scope_counts)
             else:
-                short = name_or_scope
-            full = parent.name + "/" + short if parent.name else short
-            ns_ctx = graph.name_scope(short) if auxiliary_name_scope else contextlib.nullcontext(
-                graph.get_name_scope() + "/" if graph.get_name_scope() else "")
-            inherit = parent
-        with ns_ctx as ns:
-            new_reuse = True if parent.reuse is True else (
-                reuse if reuse is not None else inherit.reuse)
-            scope = VariableScope(
-                new_reuse, name=full,
-                initializer=initializer if initializer is not None else inherit.initializer,
-                regularizer=regularizer if regularizer is not None else inherit.regularizer,
-                caching_device=caching_device if caching_device is not None else inherit.caching_device,
-                partitioner=partitioner if partitioner is not None else inherit.partitioner,
-                custom_getter=_chain_getters(custom_getter, inherit.custom_getter),
-                name_scope=ns if isinstance(name_or_scope, VariableScope) is False else (
-                    name_or_scope.original_name_scope),
-                dtype=dtype if dtype is not None else inherit.dtype,
-                use_resource=use_resource if use_resource is not None else inherit.use_resource,
-                constraint=constraint if constraint is not None else inherit.constraint)
-            if not isinstance(name_or_scope, VariableScope):
-                scope._name_scope = ns
+                scope = _extend(parent, short, reuse, entered, constraint, settings)
+                store.open_scope(scope.name)
             store.current = scope
             try:
                 yield scope
             finally:
+                if short is None:  # leaving a jumped-to scope restores the counts
+                    store.scope_counts = saved_counts
+                else:
+                    store.close_subscopes(scope.name)
                 store.current = parent
+
+
+@contextlib.contextmanager
+def reenter_with_original_name_scope(scope, reuse=None):
+    """Re-enters ``scope`` and puts the ops made inside under its ``original_name_scope``.
+
+    This is how TF1's layers and RNN cells call themselves again: the variables are
+    shared and every call's ops go under the scope the first call opened (``dense/``),
+    not under a fresh ``dense_1/``.
+    """
+    with variable_scope(scope, reuse=reuse, auxiliary_name_scope=False) as vs:
+        with get_default_graph().name_scope(scope.original_name_scope):
+            yield vs
+
+
+def _jump_to(target, reuse, constraint, settings):
+    """The scope a re-entry by object opens: a copy of ``target`` with the given overrides."""
+    scope = VariableScope(
+        target.reuse if not reuse else reuse, name=target.name,
+        initializer=target.initializer, regularizer=target.regularizer,
+        caching_device=target.caching_device, partitioner=target.partitioner,
+        custom_getter=target.custom_getter, name_scope=target.original_name_scope,
+        dtype=target.dtype, use_resource=target.use_resource, constraint=constraint)
+    _override(scope, target.custom_getter, settings)
+    return scope
+
+
+def _extend(parent, short, reuse, entered_name_scope, constraint, settings):
+    """The scope ``parent/short``: inherits the parent's settings (and reuse, once set)."""
+    scope = VariableScope(
+        reuse or parent.reuse, name=parent.name + "/" + short if parent.name else short,
+        initializer=parent.initializer, regularizer=parent.regularizer,
+        caching_device=parent.caching_device, partitioner=parent.partitioner,
+        custom_getter=parent.custom_getter,
+        name_scope=short if entered_name_scope is None else entered_name_scope,
+        dtype=parent.dtype, use_resource=parent.use_resource, constraint=constraint)
+    _override(scope, parent.custom_getter, settings)
+    return scope
+
+
+def _override(scope, outer_getter, settings):
+    """Applies the settings given to ``variable_scope`` (None: keep what the scope has)."""
+    if settings["initializer"] is not None:
+        scope.set_initializer(settings["initializer"])
+    if settings["regularizer"] is not None:
+        scope.set_regularizer(settings["regularizer"])
+    if settings["caching_device"] is not None:
+        scope.set_caching_device(settings["caching_device"])
+    if settings["partitioner"] is not None:
+        scope.set_partitioner(settings["partitioner"])
+    if settings["custom_getter"] is not None:
+        scope.set_custom_getter(_chain_getters(settings["custom_getter"], outer_getter))
+    if settings["dtype"] is not None:
+        scope.set_dtype(settings["dtype"])
+    if settings["use_resource"] is not None:
+        scope.set_use_resource(settings["use_resource"])
 
 
 def _chain_getters(inner, outer):

@@ -13,13 +13,16 @@ from .framework.graph import (Graph, GraphKeys, IndexedSlices, Operation, Tensor
                               add_to_collections, colocate_with, control_dependencies, device,
                               get_collection, get_collection_ref, get_default_graph, name_scope,
                               reset_default_graph)
-from .framework.registry import NOT_DIFFERENTIABLE
+from .framework.registry import (NOT_DIFFERENTIABLE, NoGradient, NotDifferentiable,  # noqa: F401
+                                 RegisterGradient, no_gradient, register_op)
 from .framework.tensor_shape import Dimension, TensorShape
 from .ops.array_ops import *  # noqa: F401,F403
 from .ops.control_flow_ops import *  # noqa: F401,F403
 from .ops.core import (constant, convert_to_tensor, is_tensor,  # noqa: F401
                        register_tensor_conversion_function)
 from .ops.gradients import AggregationMethod, gradients, hessians, stop_gradient  # noqa: F401
+from .ops.custom_gradient import custom_gradient, identity_n  # noqa: F401
+from .ops.script_ops import numpy_function, py_func  # noqa: F401
 from .ops.math_ops import *  # noqa: F401,F403
 from .ops.random_ops import *  # noqa: F401,F403
 from .ops.init_ops import *  # noqa: F401,F403

@@ -520,6 +520,8 @@ class Graph:
         self._lock = threading.RLock()
         self._functions = {}
         self._variable_scope_store = None  # owned by tfnb.ops.variable_scope
+        # Python callables that live as long as this graph (py_func bodies, custom gradients).
+        self._owned_callables = []
 
     # --- identity / version ---
     @property
@@ -648,6 +650,10 @@ class Graph:
             name = self.unique_name(name or op_type, mark_as_used=True)
         if not _VALID_OP_NAME.match(name):
             raise ValueError("'%s' is not a valid node name" % name)
+        if self._gradient_override_map:
+            mapped = self._gradient_override_map.get(op_type)
+            if mapped is not None:  # as TF1: the override is recorded on the op at creation
+                attrs = dict(attrs, _gradient_op_type=mapped)
         op = Operation(self, op_def, name, inputs, attrs, "", location, len(self._ops))
         if self._device_stack:
             op._device = self._current_device(op)
@@ -859,12 +865,34 @@ class Graph:
 
     @contextlib.contextmanager
     def gradient_override_map(self, op_type_map):
-        saved = dict(self._gradient_override_map)
-        self._gradient_override_map.update(op_type_map)
+        """Ops of the mapped types created inside use another registered gradient.
+
+        Each op created in the block whose type is a key records the mapped name (attr
+        ``_gradient_op_type``); ``tf.gradients`` then uses the gradient registered under
+        that name with ``tf.RegisterGradient``, even outside the block, as in TF1.
+
+        Example:
+            >>> with g.gradient_override_map({"Identity": "ClipGrad"}):
+            ...     y = tf.identity(x)   # d y / d x is now _clip_grad's
+
+        Raises:
+            TypeError: ``op_type_map`` does not map strings to strings.
+        """
+        if not isinstance(op_type_map, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in op_type_map.items()):
+            raise TypeError("op_type_map must be a dictionary mapping strings to strings")
+        # Changed in place: function graphs share this dict with their outer graph.
+        current = self._gradient_override_map
+        saved = {k: current[k] for k in op_type_map if k in current}
+        current.update(op_type_map)
         try:
             yield
         finally:
-            self._gradient_override_map = saved
+            for k in op_type_map:
+                if k in saved:
+                    current[k] = saved[k]
+                else:
+                    current.pop(k, None)
 
     # --- export ---
     def as_graph_def(self, from_version=None, add_shapes=False):

@@ -17,7 +17,7 @@ something needs them dense.
 """
 from ..framework import dtypes
 from ..framework.graph import IndexedSlices, Tensor, get_default_graph
-from ..framework.registry import NOT_DIFFERENTIABLE
+from ..framework.registry import NOT_DIFFERENTIABLE, gradient_function
 from . import core
 
 __all__ = ["gradients", "hessians", "stop_gradient", "AggregationMethod"]
@@ -143,8 +143,7 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
                                  and not any(t.op in between for t in o._inputs)):
                 continue
             odef = o._op_def
-            gfn = graph._gradient_override_map.get(o.type)
-            gfn = _override_grad(gfn) if gfn is not None else odef.grad
+            gfn = _gradient_function(o)
             if gfn is NOT_DIFFERENTIABLE:
                 continue
             if gfn is None:
@@ -188,9 +187,14 @@ def _carries_gradient(dtype):
     return dtype.is_differentiable or dtype is dtypes.variant
 
 
-def _override_grad(op_type):
-    from ..framework.registry import get_op_def
-    return get_op_def(op_type).grad
+def _gradient_function(op):
+    """The gradient of ``op``: the one registered under the name its creation recorded
+    (``Graph.gradient_override_map``), else its op type's (None when there is none)."""
+    name = op._attrs.get("_gradient_op_type", op.type)
+    try:
+        return gradient_function(name)
+    except LookupError:
+        return None
 
 
 def stop_gradient(input, name=None):  # noqa: A002 - TF1 argument name

@@ -61,6 +61,34 @@ def _np_int_mean(x, axis):
     return (np.sign(s) * (np.abs(s) // n)).astype(x.dtype)
 
 
+def _np_lgamma(x):
+    return np.vectorize(math.lgamma, otypes=[np.float64])(x).astype(x.dtype)
+
+
+def _np_digamma(x):
+    """d/dx lgamma by a 5-point central difference of ``math.lgamma`` in float64 (error ~1e-11
+    here): a reference that shares nothing with the kernel (SciPy or a series)."""
+    h = 1e-4
+    f = np.vectorize(math.lgamma, otypes=[np.float64])
+    x64 = x.astype(np.float64)
+    d = (f(x64 - 2 * h) - 8 * f(x64 - h) + 8 * f(x64 + h) - f(x64 + 2 * h)) / (12 * h)
+    return d.astype(x.dtype)
+
+
+def _broadcast_like(x, like):
+    """The internal BroadcastLike op (the gradient of SumToShapeOf), by its op type."""
+    from tfnb.ops.core import out
+    return out("BroadcastLike", [x, like])
+
+
+def _conj_of_complex(re, im):
+    """real(conj(re + i im) * c): the gradient w.r.t. ``im`` flips sign if Conj's gradient is not
+    conj(g)."""
+    z = tf.cast(re, tf.complex128) + tf.cast(im, tf.complex128) * tf.constant(1j, tf.complex128)
+    return tf.real(tf.conj(z) * tf.constant(np.array([0.3 + 1.1j, -0.7 + 0.4j, 1.5 - 0.9j,
+                                                      -0.2 - 1.3j])))
+
+
 class Case:
     """One op under test.
 
@@ -92,6 +120,12 @@ B1, B2 = bools(3, 4), bools(3, 4)
 CUBE = u(2, 3, 4)
 TIES_FREE = np.arange(12, dtype=np.float32).reshape(3, 4)[:, ::-1] * 0.37 - 1.5
 M34, M45, M43, M54 = u(3, 4), u(4, 5), u(4, 3), u(5, 4)
+TRIG, UNIT = u(3, 4, lo=-1.2, hi=1.2), u(3, 4, lo=-0.9, hi=0.9)
+# lgamma/digamma: positive and negative non-integers, away from the poles
+GAMMA_X = np.array([[0.3, 1.7, 4.5, 9.2], [-0.4, -1.6, -2.5, 0.05], [2.0, 3.3, 7.7, 12.1]],
+                   np.float32)
+GAMMA_X64 = np.array([[0.7, 2.9, 5.5, 14.2], [-0.45, -1.3, -3.5, 0.35], [1.0, 6.3, 21.7, 33.1]])
+CPLX = (u(3, 4) + 1j * u(3, 4)).astype(np.complex64)
 CASES = [
     # --- binary arithmetic (functions, broadcasting [3, 4] with [4]) ---
     Case("add", tf.add, [X, ROW], np.add, grad=2),
@@ -173,6 +207,34 @@ CASES = [
     Case("round_int32", tf.round, [I1], lambda a: a),
     Case("floor", tf.floor, [X], np.floor),
     Case("ceil", tf.ceil, [X], np.ceil),
+    # --- trigonometric, hyperbolic and special functions ---
+    Case("tan", tf.tan, [TRIG], np.tan, grad=2),
+    Case("asin", tf.asin, [UNIT], np.arcsin, grad=2),
+    Case("acos", tf.acos, [UNIT], np.arccos, grad=2),
+    Case("atan", tf.atan, [X], np.arctan, grad=2),
+    Case("atan2", tf.atan2, [X, Y], np.arctan2, grad=2),
+    Case("atan2_broadcast", tf.atan2, [X, ROW], np.arctan2, grad=2),
+    Case("atan2_float64", tf.atan2, [X.astype(np.float64), Y.astype(np.float64)], np.arctan2),
+    Case("sinh", tf.sinh, [X], np.sinh, grad=2),
+    Case("cosh", tf.cosh, [X], np.cosh, grad=2),
+    # The second derivative of lgamma needs Digamma's gradient (polygamma(1, x)): grad=1 here.
+    Case("lgamma", tf.lgamma, [GAMMA_X], _np_lgamma, grad=1, rtol=1e-5, atol=1e-5),
+    Case("lgamma_float64", tf.lgamma, [GAMMA_X64], _np_lgamma,
+         rtol=1e-12),
+    # Digamma: forward only here (its gradient, polygamma(1, x), is another row's business).
+    Case("digamma", tf.digamma, [GAMMA_X], _np_digamma, rtol=1e-5, atol=1e-5),
+    Case("digamma_float64", tf.digamma, [GAMMA_X64], _np_digamma,
+         rtol=1e-9, atol=1e-9),
+    Case("conj_complex64", tf.conj, [CPLX], np.conj),
+    Case("conj_complex128_of_gradient", _conj_of_complex, [X.astype(np.float64),
+                                                            Y.astype(np.float64)],
+         lambda re, im: np.real(np.conj(re + 1j * im) * np.array(
+             [0.3 + 1.1j, -0.7 + 0.4j, 1.5 - 0.9j, -0.2 - 1.3j])), grad=2),
+    Case("conj_real_is_identity", tf.conj, [X], lambda a: a, grad=2),
+    Case("broadcast_like", _broadcast_like, [u(3, 1), B1], lambda x, like: np.broadcast_to(
+        x, like.shape), grad=2),
+    Case("broadcast_like_row", _broadcast_like, [ROW, CUBE > 0], lambda x, like: np.broadcast_to(
+        x, like.shape), grad=2),
     Case("exp_float64", tf.exp, [X.astype(np.float64)], np.exp),
     Case("exp_float16", tf.exp, [X.astype(np.float16)], np.exp, rtol=1e-3),
     # --- matmul, tensordot, einsum ---
@@ -352,6 +414,8 @@ CASES = [
     Case("cast_float_to_bool", lambda a: tf.cast(a, tf.bool), [np.array([0.0, -0.5, 2.0],
                                                                        np.float32)],
          lambda a: a != 0, dtype=np.bool_),
+    Case("cast_complex_keeps_real_part", lambda a: tf.cast(a, tf.float32), [CPLX], np.real,
+         dtype=np.float32),
     Case("cast_float32_to_float64", lambda a: tf.cast(a, tf.float64), [X],
          lambda a: a.astype(np.float64), dtype=np.float64),
     Case("to_float", tf.to_float, [I1], lambda a: a.astype(np.float32), dtype=np.float32),
@@ -362,6 +426,11 @@ CASES = [
     Case("add_n_int32", lambda a, b: tf.add_n([a, b]), [I1, I2], np.add),
     Case("accumulate_n", lambda a, b: tf.accumulate_n([a, b]), [X, Y], np.add, grad=2),
 ]
+
+
+def _exact(value):
+    """The dtype values are compared in: complex128 for complex results, else float64."""
+    return np.complex128 if value.dtype.kind == "c" else np.float64
 
 
 def _float_positions(case):
@@ -379,7 +448,7 @@ def test_forward_value_dtype_and_static_shape(case):
     if case.name != "where_indices":  # its row count is only known at run time
         assert t.shape.as_list() == list(value.shape)
     assert value.shape == expected.shape
-    np.testing.assert_allclose(value.astype(np.float64), expected.astype(np.float64),
+    np.testing.assert_allclose(value.astype(_exact(value)), expected.astype(_exact(value)),
                                rtol=case.rtol, atol=case.atol)
 
 
@@ -403,9 +472,21 @@ def test_kernels_on_backend(case, backend):
         t = case.fn(*[tf.constant(x) for x in case.inputs])
         value = eval_kernels(t, backend)
     assert value.dtype == case.dtype
-    np.testing.assert_allclose(value.astype(np.float64),
-                               np.asarray(case.ref(*case.inputs)).astype(np.float64),
+    np.testing.assert_allclose(value.astype(_exact(value)),
+                               np.asarray(case.ref(*case.inputs)).astype(_exact(value)),
                                rtol=case.rtol, atol=case.atol)
+
+
+def test_special_functions_without_scipy(monkeypatch):
+    """Without SciPy, digamma/lgamma/erf use their own series: the same values."""
+    import sys
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    monkeypatch.setitem(sys.modules, "scipy.special", None)
+    for fn, x, ref, rtol in [(tf.digamma, GAMMA_X64, _np_digamma, 1e-9),
+                             (tf.lgamma, GAMMA_X64, _np_lgamma, 1e-12),
+                             (tf.erf, X.astype(np.float64), _np_erf, 1e-12)]:
+        value, _ = run_op(fn, [x])
+        np.testing.assert_allclose(value, ref(x), rtol=rtol, atol=1e-12, err_msg=fn.__name__)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -418,6 +418,8 @@ def _cast_kernel(op, ctx):
     if src.is_floating and dst.is_integer:
         # C semantics: truncate toward zero, as TF does.
         return lambda x: xp.trunc(x).astype(npd)
+    if src.is_complex and not dst.is_complex:  # TF keeps the real part (NumPy would warn)
+        return lambda x: xp.real(x).astype(npd)
     if dst is dtypes.string:
         return lambda x: np.asarray(x).astype(bytes).astype(object)
     return lambda x: xp.asarray(x).astype(npd)

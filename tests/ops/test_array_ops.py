@@ -91,6 +91,14 @@ ROWS = [
     row("squeeze", lambda x: tf.squeeze(x, [1]), [C], lambda c: c[:, 0]),
     row("fill", lambda: tf.fill([2, 3], 1.5), [], lambda: np.full((2, 3), 1.5, np.float32),
         grad=False),
+    row("fill_value", lambda v: tf.fill([2, 3], v), [np.array(1.5, np.float32)],
+        lambda v: np.full((2, 3), v, np.float32), order=2),
+    # dims known only at run time: the two-input Fill kernel and its gradient
+    row("fill_runtime_dims", lambda x, v: tf.fill(tf.shape(tf.placeholder_with_default(
+        x, [None, None])), v) * x, [A, np.array(
+        -0.7, np.float32)], lambda x, v: np.full(x.shape, v, np.float32) * x, order=2),
+    row("fill_int64", lambda: tf.fill(tf.constant([2, 1], tf.int64), np.int64(7)), [],
+        lambda: np.full((2, 1), 7, np.int64), grad=False),
     row("zeros_int", lambda: tf.zeros([2], tf.int32), [], lambda: np.zeros(2, np.int32),
         grad=False),
     row("ones_like", lambda x: tf.ones_like(x), [A], lambda a: np.ones_like(a), grad=False),

@@ -135,6 +135,29 @@ def ref_max_pool_grad(x, g, k, s, padding):
     return dx.astype(x.dtype)
 
 
+def ref_max_pool_grad_grad(x, gg, k, s, padding):
+    """Each output takes ``gg`` (input-shaped) at the first maximum of its window."""
+    y = ref_pool(x, k, s, padding, "max")
+    out = np.zeros(y.shape)
+    nn, cc = np.meshgrid(np.arange(x.shape[0]), np.arange(x.shape[3]), indexing="ij")
+    for a, b, rows, cols in _pool_windows(x.shape, k, s, padding):
+        where = _first_max(x, rows, cols, y[:, a, b])
+        out[:, a, b] = gg[nn, where[..., 0], where[..., 1], cc]
+    return out.astype(gg.dtype)
+
+
+def _max_pool_grad(x, dy):
+    """MaxPoolGrad(x, max_pool(x), dy): the gradient of a 3x3/2 SAME max pool, built by
+    tf.gradients."""
+    return tf.gradients(tf.nn.max_pool(x, 3, 2, "SAME"), x, grad_ys=dy)[0]
+
+
+def _max_pool_grad_grad(x, gg):
+    """MaxPoolGradGrad(x, max_pool(x), gg): the gradient of MaxPoolGrad w.r.t. its ``grad``."""
+    dy = tf.zeros([2, 3, 3, 3], x.dtype)
+    return tf.gradients(_max_pool_grad(x, dy), dy, grad_ys=gg)[0]
+
+
 def ref_argmax(x, k, s, padding, include_batch=False):
     n, h, w, c = x.shape
     y = ref_pool(x, k, s, padding, "max")
@@ -188,6 +211,7 @@ X_WIDE = u(2, 4, 12, 1)             # one channel, wide rows: the channel-major 
 W3 = u(3, 3, 3, 4)
 DY_S2 = u(1, 2, 2, 3)
 POOL_X = u(2, 6, 5, 3)
+POOL_DY = u(2, 3, 3, 3)             # the output of a 3x3/2 SAME pool of POOL_X
 EX_PAD = [[0, 0], [1, 2], [0, 1], [0, 0]]
 
 CASES = [
@@ -297,6 +321,12 @@ CASES = [
     Case("max_pool_with_argmax_batch_grad",
          lambda x: tf.nn.max_pool_with_argmax(x, 2, 1, "VALID", include_batch_in_index=True)[0],
          [POOL_X], lambda x: ref_pool(x, (2, 2), (1, 1), "VALID", "max"), grad=2),
+    # --- the max-pool backprop ops: MaxPoolGrad (whose gradient w.r.t. dy is MaxPoolGradGrad)
+    # and MaxPoolGradGrad (whose gradient w.r.t. gg is MaxPoolGrad), both against references ---
+    Case("max_pool_grad", _max_pool_grad, [POOL_X, POOL_DY],
+         lambda x, dy: ref_max_pool_grad(x, dy, (3, 3), (2, 2), "SAME"), grad=2),
+    Case("max_pool_grad_grad", _max_pool_grad_grad, [POOL_X, POOL_X * 0.5 + 0.25],
+         lambda x, gg: ref_max_pool_grad_grad(x, gg, (3, 3), (2, 2), "SAME"), grad=2),
     # --- local response normalization ---
     Case("lrn_defaults", tf.nn.local_response_normalization, [u(1, 2, 3, 12)], ref_lrn),
     Case("lrn_params", lambda x: tf.nn.lrn(x, 2, 1.5, 0.3, 0.75), [u(2, 2, 2, 6)],

@@ -60,6 +60,14 @@ def test_op_values_dtypes_and_gradients(name, fn, ref):
     check_gradients(lambda x: tf.reshape(fn(x), got.shape), [X])
 
 
+@pytest.mark.parametrize("name,fn,ref", CASES, ids=[c[0] for c in CASES])
+def test_second_order_gradients(name, fn, ref):
+    """Second derivatives through every op's gradient: the TensorArrayGrad* ops (each the
+    adjoint of another) and AddVariants (fan-out of a TensorArray's flow) get differentiated."""
+    shape = ref(X).shape
+    check_gradients(lambda x: tf.reshape(fn(x) * fn(x * x), shape), [X], order=2)
+
+
 def test_second_order_gradient_through_tensor_arrays():
     check_gradients(lambda x: _ta().unstack(x * x).stack() * _ta().unstack(x).gather([1, 0, 2]),
                     [X], order=2)

@@ -86,6 +86,39 @@ def test_lookup_gradient_numerically_through_tensor_params():
     check_gradients(lambda p: tf.nn.embedding_lookup(p, ids) ** 2, [TABLE])
 
 
+@pytest.mark.parametrize("ids", [np.array(5), np.array([3, 0, 3, 9]),
+                                 np.array([[1, 2], [2, 2], [7, 0]])],
+                         ids=["scalar", "vector_duplicates", "matrix"])
+@pytest.mark.parametrize("shape", ["static", "unknown"])
+def test_resource_gather_gradient_numerically(ids, shape):
+    """The IndexedSlices gradient of a Variable lookup (ResourceGather) against central
+    differences of the loss in the variable's entries; duplicates add up."""
+    from gradcheck import numeric_gradients
+    table = TABLE.astype(np.float64)
+    if shape == "static":
+        emb = tf.Variable(table)
+    else:  # the gradient then reads the dense shape at run time
+        emb = tf.Variable(tf.placeholder_with_default(table, [None, D]), validate_shape=False)
+    y = tf.nn.embedding_lookup(emb, ids)
+    assert any(o.type == "ResourceGather" for o in tf.get_default_graph().get_operations())
+    weights = R.uniform(0.5, 1.5, ids.shape + (D,))
+    loss = tf.reduce_sum(tf.sin(y) * y * weights)
+    grad = tf.gradients(loss, emb)[0]
+    assert isinstance(grad, tf.IndexedSlices)
+    new_value = tf.placeholder(tf.float64, [V, D])
+    assign = emb.assign(new_value)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        analytic = _dense(sess.run(grad))
+
+        def f(values):
+            sess.run(assign, {new_value: values[0]})
+            return float(sess.run(loss))
+        numeric = numeric_gradients(f, [table.copy()], eps=1e-6)[0]
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+    assert np.count_nonzero(numeric.any(axis=1)) == len(np.unique(ids))
+
+
 def test_out_of_range_ids_fail_at_run_time():
     emb = tf.Variable(TABLE)
     ids = tf.placeholder(tf.int32, [None])

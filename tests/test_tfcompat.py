@@ -12,6 +12,7 @@ CHECK = os.path.join(os.path.dirname(ROOT), "shared", "tfcompat", "check.py")
 PASSING = ["array_ops", "clip_apply_gradients", "cnn_train", "cond_while", "conv_pool",
            "embedding_sgd", "fifo_queue", "losses_xent", "momentum_adagrad", "nn_activations",
            "rmsprop_adam", "feed_fetch", "gradients_api", "indexing_gather", "lstm_unrolled",
+           "int_errors_and_legacy",
            "reductions_broadcast", "saver_roundtrip", "scopes_reuse", "sgd_mlp", "softmax_regression",
            "variables_control"]
 

@@ -24,6 +24,7 @@ from .ops.gradients import AggregationMethod, gradients, hessians, stop_gradient
 from .ops.custom_gradient import custom_gradient, identity_n  # noqa: F401
 from .ops.script_ops import numpy_function, py_func  # noqa: F401
 from .ops.math_ops import *  # noqa: F401,F403
+from .ops.sparse_ops import *  # noqa: F401,F403
 from .ops.random_ops import *  # noqa: F401,F403
 from .ops.init_ops import *  # noqa: F401,F403
 from .ops.logging_ops import *  # noqa: F401,F403
@@ -35,6 +36,7 @@ from .ops.map_fn_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
 from . import client, contrib, debugging, initializers, layers, math, nn, random, train  # noqa: F401
+from . import sparse  # noqa: F401
 from . import function  # noqa: F401 - tf.function decorator and tfnb.function.Defun
 from .function import TensorSpec  # noqa: F401
 from . import losses  # noqa: F401
@@ -46,9 +48,12 @@ from .runtime.session import (ConfigProto, InteractiveSession, RunMetadata, RunO
                               get_default_session)
 
 from .ops.array_ops import range_ as range  # noqa: E402,A001 - TF1 name
+from .ops import removed_names as _removed_names  # noqa: E402
 
 __version__ = "0.1.0"
 newaxis = None
+# tf.mul, tf.select, ... (removed in TF 1.0) raise AttributeError naming their successors.
+__getattr__ = _removed_names.module_getattr(__name__)
 
 
 def load_ipython_extension(ipython):

@@ -19,11 +19,11 @@ from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..framework.tensor_shape import TensorShape, as_shape, unknown_shape
 from . import core
 from .core import constant, constant_value, convert_to_tensor, out
-from .shape_rules import INDEX, check_dtype, normalize_axes
+from .shape_rules import INDEX, NUMERIC, check_dtype, normalize_axes
 
 __all__ = [
     "placeholder", "placeholder_with_default", "identity", "shape", "shape_n", "size", "rank",
-    "reshape", "expand_dims", "squeeze", "stack", "pack", "unstack", "unpack", "concat", "split",
+    "reshape", "bitcast", "expand_dims", "squeeze", "stack", "unstack", "concat", "split",
     "fill", "zeros", "ones", "zeros_like", "ones_like", "range_", "linspace", "lin_space",
     "constant", "broadcast_to", "convert_to_tensor", "transpose", "matrix_transpose",
     "invert_permutation", "tile", "pad", "slice", "strided_slice", "reverse", "reverse_v2",
@@ -209,6 +209,65 @@ def reshape(tensor, shape, name=None):  # noqa: F811 - TF1 argument name shadows
 
 
 # ----------------------------------------------------------------------------------------------
+# Bitcast
+# ----------------------------------------------------------------------------------------------
+def _itemsize(dt):
+    return np.dtype(dt.np).itemsize
+
+
+def _bitcast_infer(op):
+    x, dst = op._inputs[0], op._attrs["type"]
+    check_dtype(op, x, NUMERIC, "input")
+    if dst not in NUMERIC:
+        raise TypeError("Value passed to parameter 'type' has DataType %s not in list of allowed "
+                        "values: %s" % (dst.name, ", ".join(sorted(d.name for d in NUMERIC))))
+    n_in, n_out = _itemsize(x.dtype), _itemsize(dst)
+    dims = x._shape.as_tuple()
+    if n_in == n_out or dims is None:
+        return [(dst, x._shape if n_in == n_out else unknown_shape())]
+    if n_in > n_out:
+        return [(dst, TensorShape(dims + (n_in // n_out,)))]
+    if not dims or dims[-1] not in (None, n_out // n_in):
+        raise ValueError("Cannot bitcast from %s to %s: the last dimension of shape %s must be %d"
+                         % (x.dtype.name, dst.name, x._shape, n_out // n_in))
+    return [(dst, TensorShape(dims[:-1]))]
+
+
+def _bitcast_kernel(op, ctx):
+    xp = ctx.xp
+    dst = op._attrs["type"].np
+    n_in, n_out = _itemsize(op._inputs[0].dtype), _itemsize(op._attrs["type"])
+
+    def bitcast(x):
+        x = xp.ascontiguousarray(x).reshape(x.shape)  # (ascontiguousarray makes 0-d 1-d)
+        if n_in < n_out:  # the last axis (of n_out / n_in items) becomes one item
+            if not x.ndim or x.shape[-1] != n_out // n_in:
+                raise errors.InvalidArgumentError(
+                    None, None, "Cannot bitcast from %s to %s: shape %s" % (
+                        op._inputs[0].dtype.name, op._attrs["type"].name, list(x.shape)))
+            return x.view(dst).reshape(x.shape[:-1])
+        # A trailing axis of length 1 (legal for 0-d inputs too) becomes n_in / n_out items.
+        bits = x.reshape(x.shape + (1,)).view(dst)
+        return bits.reshape(x.shape) if n_in == n_out else bits
+    return bitcast
+
+
+register_op("Bitcast", infer=_bitcast_infer, kernel=_bitcast_kernel, grad=NOT_DIFFERENTIABLE)
+
+
+def bitcast(input, type, name=None):  # noqa: A002 - TF1 argument names
+    """Reinterprets the bytes of ``input`` as ``type`` without copying values.
+
+    A narrower ``type`` adds a trailing dimension of ``sizeof(input) / sizeof(type)``; a wider
+    one needs that as the last dimension and removes it (bytes in machine order, as TF).
+
+    Example:
+        >>> tf.bitcast(tf.constant([1.0]), tf.int32)   # [1065353216]
+    """
+    return out("Bitcast", [convert_to_tensor(input)], {"type": dtypes.as_dtype(type)}, name=name)
+
+
+# ----------------------------------------------------------------------------------------------
 # ExpandDims / Squeeze
 # ----------------------------------------------------------------------------------------------
 def _expand_infer(op):
@@ -352,8 +411,6 @@ def _recast_const(t, dt):
     return constant(v, dtype=dt)
 
 
-pack = stack
-
 
 def _unpack_infer(op):
     x = op._inputs[0]
@@ -404,8 +461,6 @@ def unstack(value, num=None, axis=0, name="unstack"):
     o = core.op("Unpack", [x], {"axis": int(axis), "num": int(num)}, name=name)
     return list(o._outputs)
 
-
-unpack = unstack
 
 
 def _concat_infer(op):

@@ -11,7 +11,7 @@ import string
 
 import numpy as np
 
-from ..framework import dtypes
+from ..framework import dtypes, errors
 from ..framework.graph import Tensor
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op, xp_kernel
 from ..framework.tensor_shape import TensorShape, shape_str, unknown_shape
@@ -21,18 +21,20 @@ from .shape_rules import (BOOL, FLOATS, FLOATS_COMPLEX, INTEGERS, NUMERIC, REAL,
                           broadcast_shape, check_dtype, normalize_axes, reduced_shape, same_dtypes)
 
 __all__ = [
-    "add", "subtract", "multiply", "divide", "truediv", "realdiv", "floordiv", "floor_div", "div",
-    "mod", "floormod", "truncatemod", "pow", "maximum", "minimum", "squared_difference", "negative",
-    "abs", "sign", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "expm1", "sin", "cos", "tan",
-    "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "erf", "erfc", "reciprocal", "round",
-    "floor", "ceil", "rint", "is_nan", "is_inf", "is_finite", "lgamma", "digamma", "atan2",
-    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
-    "logical_or", "logical_not", "logical_xor", "cast", "to_float", "to_int32", "to_int64",
-    "to_double", "saturate_cast", "add_n", "accumulate_n", "matmul", "reduce_sum", "reduce_mean",
-    "reduce_max", "reduce_min", "reduce_prod", "reduce_any", "reduce_all", "reduce_logsumexp",
-    "argmax", "argmin", "cumsum", "cumprod", "where", "where_v2", "clip_by_value", "tensordot",
-    "einsum", "scalar_mul", "count_nonzero", "div_no_nan", "sum_to_shape_of", "broadcast_like",
-    "log_sigmoid", "reduce_euclidean_norm", "conj", "real", "imag",
+    "add", "subtract", "multiply", "divide", "truediv", "realdiv", "floordiv", "floor_div",
+    "div", "mod", "floormod", "truncatemod", "truncatediv", "pow", "maximum", "minimum",
+    "squared_difference", "negative", "abs", "sign", "square", "sqrt", "rsqrt", "exp", "log",
+    "log1p", "expm1", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
+    "sigmoid", "erf", "erfc", "reciprocal", "round", "floor", "ceil", "rint", "is_nan",
+    "is_inf", "is_finite", "lgamma", "digamma", "polygamma", "zeta", "atan2", "equal",
+    "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
+    "logical_not", "logical_xor", "cast", "to_float", "to_int32", "to_int64", "to_double",
+    "to_complex64", "to_complex128", "saturate_cast", "add_n", "accumulate_n", "matmul",
+    "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_any",
+    "reduce_all", "reduce_logsumexp", "argmax", "argmin", "arg_max", "arg_min", "cumsum",
+    "cumprod", "where", "where_v2", "clip_by_value", "tensordot", "einsum", "scalar_mul",
+    "count_nonzero", "div_no_nan", "sum_to_shape_of", "broadcast_like", "log_sigmoid",
+    "reduce_euclidean_norm", "conj", "real", "imag",
 ]
 
 
@@ -92,11 +94,44 @@ multiply = _binary("Mul", "multiply", NUMERIC,
 realdiv = _binary("RealDiv", "true_divide", FLOATS_COMPLEX,
                   lambda op, g: [g / op._inputs[1],
                                  -g * op._inputs[0] / square(op._inputs[1])])
-floordiv = floor_div = _binary("FloorDiv", "floor_divide", REAL, NOT_DIFFERENTIABLE)
+
+
+def _checked_division(fn_name, int_fn=None):
+    """Kernel factory for the division ops: on integers a zero divisor raises
+    ``InvalidArgumentError: Integer division by zero`` (as TF's kernels do) after one
+    vectorised check; floats keep IEEE semantics (inf/nan). ``int_fn(xp)`` overrides
+    the integer kernel."""
+    def make(op, ctx):
+        xp = ctx.xp
+        if not op._inputs[0].dtype.is_integer:
+            return getattr(xp, fn_name)
+        f = int_fn(xp) if int_fn is not None else getattr(xp, fn_name)
+
+        def integer_division(x, y):
+            if (y == 0).any():
+                raise errors.InvalidArgumentError(None, None, "Integer division by zero")
+            return f(x, y)
+        return integer_division
+    return make
+
+
+def _truncate_divide(xp):
+    """Integer division rounding toward zero: ``x - fmod(x, y)`` is an exact multiple of
+    ``y`` nearer to zero than ``x``, so flooring its quotient cannot round (no overflow)."""
+    return lambda x, y: xp.floor_divide(x - xp.fmod(x, y), y)
+
+
+floordiv = floor_div = _binary("FloorDiv", "floor_divide", REAL, NOT_DIFFERENTIABLE,
+                               kernel=_checked_division("floor_divide"))
 floormod = mod = _binary("FloorMod", "mod", REAL,
                          lambda op, g: [g, -g * floor(op._inputs[0] / op._inputs[1])
-                                        if op._inputs[0].dtype.is_floating else None])
-truncatemod = _binary("TruncateMod", "fmod", REAL, NOT_DIFFERENTIABLE)
+                                        if op._inputs[0].dtype.is_floating else None],
+                         kernel=_checked_division("mod"))
+truncatemod = _binary("TruncateMod", "fmod", REAL, NOT_DIFFERENTIABLE,
+                      kernel=_checked_division("fmod"))
+# TF registers TruncateDiv kernels for integer types only.
+truncatediv = _binary("TruncateDiv", None, INTEGERS, NOT_DIFFERENTIABLE,
+                      kernel=_checked_division(None, _truncate_divide))
 maximum = _binary("Maximum", "maximum", REAL,
                   lambda op, g: _select_grads(op, g, greater_equal(op._inputs[0], op._inputs[1])))
 minimum = _binary("Minimum", "minimum", REAL,
@@ -305,27 +340,141 @@ lgamma = _unary("Lgamma", None, FLOATS, lambda op, g: [g * digamma(op._inputs[0]
                 kernel=_lgamma_kernel)
 
 
-def _digamma_kernel(op, ctx):
-    dt = op._inputs[0].dtype.np
-    try:
-        from scipy.special import digamma as _dg
-        return lambda x: np.asarray(_dg(x), dtype=dt)
-    except ImportError:
-        def dg(x):  # asymptotic series after shifting x above 6
-            x = np.asarray(x, dtype=np.float64)
-            res = np.zeros_like(x)
-            while np.any(x < 6):
-                m = x < 6
-                res[m] -= 1.0 / x[m]
-                x = np.where(m, x + 1, x)
-            f = 1.0 / (x * x)
-            res += np.log(x) - 0.5 / x - f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (
-                1 / 240 - f / 132))))
-            return res.astype(dt)
-        return dg
+# Digamma, Polygamma and Zeta are computed in float64 with NumPy/CuPy only (SciPy is not a
+# dependency): digamma by reflection, upward recurrence and its asymptotic series; the
+# Hurwitz zeta function by direct summation up to q + n >= 10 and the Euler-Maclaurin
+# formula for the rest; polygamma(n, x) = (-1)^(n+1) n! zeta(n+1, x). Poles and domains
+# follow TF (Eigen): digamma and polygamma at non-positive integers, zeta(1, q) and zeta at
+# non-positive integer q are infinite or NaN; zeta(s < 1, q) is NaN.
+
+# Bernoulli numbers B_2, B_4, ..., B_24 over (2k)!: the Euler-Maclaurin tail coefficients.
+_BERNOULLI_2K = [(1, 6), (-1, 30), (1, 42), (-1, 30), (5, 66), (-691, 2730), (7, 6),
+                 (-3617, 510), (43867, 798), (-174611, 330), (854513, 138), (-236364091, 2730)]
+_EULER_MACLAURIN = [p / q / math.factorial(2 * k) for k, (p, q) in enumerate(_BERNOULLI_2K, 1)]
+# n! for n = 0..170 (171! overflows float64).
+_FACTORIALS = np.array([float(math.factorial(n)) for n in range(171)])
+_SHIFT = 10.0  # series and recurrences move their argument to at least this
 
 
-digamma = _unary("Digamma", None, FLOATS, NOT_DIFFERENTIABLE, kernel=_digamma_kernel)
+def _digamma_f64(xp, x):
+    """psi(x) = d/dx log Gamma(x), elementwise in float64 (NaN at non-positive integers)."""
+    x = xp.asarray(x, dtype=np.float64)
+    pole = (x <= 0) & (x == xp.floor(x))
+    neg = (x < 0) & ~pole
+    # Reflection psi(x) = psi(1 - x) - pi / tan(pi x); tan has period pi, so subtracting the
+    # nearest integer first keeps pi * x exact for large |x|.
+    frac = x - xp.round(x)
+    y = xp.where(neg, 1.0 - x, x)
+    with np.errstate(all="ignore"):  # tan(0) at integers: masked out below
+        res = xp.where(neg, -math.pi / xp.tan(math.pi * frac), 0.0)
+    # Recurrence psi(y) = psi(y + 1) - 1 / y until every y is past the asymptotic threshold.
+    yf, rf = y.reshape(-1), res.reshape(-1)  # views: updates land in y and res
+    todo = xp.nonzero(((y < _SHIFT) & ~pole).reshape(-1))[0]
+    while todo.size:
+        rf[todo] -= 1.0 / yf[todo]
+        yf[todo] += 1.0
+        todo = todo[yf[todo] < _SHIFT]
+    z = 1.0 / (y * y)
+    series = z * (1 / 12 - z * (1 / 120 - z * (1 / 252 - z * (1 / 240 - z * (
+        1 / 132 - z * (691 / 32760 - z / 12))))))
+    with np.errstate(all="ignore"):
+        res = res + xp.log(y) - 0.5 / y - series
+    return xp.where(pole, np.nan, res)
+
+
+def _zeta_f64(xp, s, q):
+    """The Hurwitz zeta function sum_k (k + q)^-s, elementwise in float64."""
+    s, q = xp.broadcast_arrays(xp.asarray(s, dtype=np.float64), xp.asarray(q, dtype=np.float64))
+    q_pole = (q <= 0) & (q == xp.floor(q))
+    inf = (s == 1) | ((s > 1) & q_pole)
+    ok = (s > 1) & ~q_pole & ~((q <= 0) & (s != xp.floor(s)))  # q^-s is complex otherwise
+    res = xp.where(inf, np.inf, np.nan)
+    idx = xp.nonzero(ok.reshape(-1))[0]
+    if not idx.size:
+        return res
+    sv, a = s.reshape(-1)[idx], q.reshape(-1)[idx].copy()
+    total = xp.zeros_like(a)
+    # Direct terms (k + q)^-s until q + k >= 10 and at least 10 terms are in.
+    todo = xp.arange(a.size)
+    n = 0
+    while todo.size:
+        total[todo] += a[todo] ** -sv[todo]
+        a[todo] += 1.0
+        n += 1
+        if n >= _SHIFT:
+            todo = todo[a[todo] < _SHIFT]
+    # Euler-Maclaurin tail from a: a^(1-s)/(s-1) + a^-s/2 + sum_k C_k s(s+1)..(s+2k-2) a^(1-s-2k).
+    with np.errstate(all="ignore"):  # a^-s may underflow to 0: the tail is then 0
+        t = a ** -sv
+        total += a * t / (sv - 1.0) + 0.5 * t
+        term = sv * t / a
+        for k, c in enumerate(_EULER_MACLAURIN, 1):
+            total += c * term
+            term = term * ((sv + 2 * k - 1) * (sv + 2 * k) / (a * a))
+    flat = res.reshape(-1).copy()
+    flat[idx] = total
+    return flat.reshape(res.shape)
+
+
+def _polygamma_f64(xp, n, x):
+    """The n-th derivative of digamma, elementwise in float64 (NaN unless n is a whole number)."""
+    n, x = xp.broadcast_arrays(xp.asarray(n, dtype=np.float64), xp.asarray(x, dtype=np.float64))
+    whole = (n >= 0) & (n == xp.floor(n))
+    order = xp.where(whole, n, 0.0)
+    fact = xp.asarray(_FACTORIALS)[xp.clip(order, 0, 170).astype(np.int64)]
+    fact = xp.where(order > 170, np.inf, fact)
+    sign = xp.where(order % 2 == 0, -1.0, 1.0)  # (-1)^(n+1)
+    with np.errstate(all="ignore"):
+        higher = sign * fact * _zeta_f64(xp, order + 1.0, x)
+    res = xp.where(order == 0, _digamma_f64(xp, x), higher)
+    return xp.where(whole, res, np.nan)
+
+
+def _float64_kernel(fn):
+    """Kernel factory: ``fn(xp, *inputs)`` computed in float64, cast back to the op's dtype."""
+    def make(op, ctx):
+        xp = ctx.xp
+        dt = op._outputs[0].dtype.np
+
+        def special(*xs):
+            with np.errstate(all="ignore"):
+                return fn(xp, *xs).astype(dt, copy=False)
+        return special
+    return make
+
+
+digamma = _unary("Digamma", None, FLOATS,
+                 lambda op, g: [g * polygamma(_scalar_like(1, op._inputs[0]), op._inputs[0])],
+                 kernel=_float64_kernel(_digamma_f64))
+digamma.__doc__ = "Elementwise ``psi(x)``, the derivative of ``lgamma`` (TF op ``Digamma``)."
+
+polygamma = _binary("Polygamma", None, FLOATS,
+                    lambda op, g: [None, g * polygamma(op._inputs[0] + 1.0, op._inputs[1])],
+                    kernel=_float64_kernel(_polygamma_f64))
+polygamma.__doc__ = """Elementwise ``psi^(a)(x)``, the ``a``-th derivative of digamma.
+
+    ``a`` must hold whole numbers (NaN elsewhere); ``polygamma(0, x)`` is ``digamma(x)``. The
+    gradient with respect to ``x`` is ``polygamma(a + 1, x)``; ``a`` gets none (as in TF).
+
+    Example:
+        >>> tf.polygamma(1.0, 1.0)   # trigamma(1) = pi**2 / 6
+    """
+
+zeta = _binary("Zeta", None, FLOATS,
+               lambda op, g: [None, g * -op._inputs[0] * zeta(op._inputs[0] + 1.0,
+                                                               op._inputs[1])],
+               kernel=_float64_kernel(_zeta_f64))
+zeta.__doc__ = """Elementwise Hurwitz zeta function ``sum_k (k + q)^-x`` (TF op ``Zeta``).
+
+    Defined for ``x > 1`` (infinite at ``x == 1``, NaN below); the gradient with respect to
+    ``q`` is ``-x * zeta(x + 1, q)``; ``x`` gets none (as in TF).
+    """
+
+
+def _scalar_like(value, t):
+    """A scalar constant of ``t``'s dtype, in ``t``'s graph."""
+    with t.graph.as_default():
+        return core.constant(value, dtype=t.dtype)
 
 # Fused gradient ops: one kernel instead of three for the common activations.
 register_op("TanhGrad", infer=lambda op: [(op._inputs[0].dtype, op._inputs[0]._shape)],
@@ -471,6 +620,14 @@ def to_int32(x, name="ToInt32"):
 
 def to_int64(x, name="ToInt64"):
     return cast(x, dtypes.int64, name=name)
+
+
+def to_complex64(x, name="ToComplex64"):
+    return cast(x, dtypes.complex64, name=name)
+
+
+def to_complex128(x, name="ToComplex128"):
+    return cast(x, dtypes.complex128, name=name)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1083,6 +1240,16 @@ def argmax(input, axis=None, name=None, dimension=None, output_type=dtypes.int64
 def argmin(input, axis=None, name=None, dimension=None, output_type=dtypes.int64):  # noqa: A002
     """Index of the smallest value along ``axis`` (int64 by default, as in TF1)."""
     return _arg("ArgMin", input, axis, output_type, name, dimension)
+
+
+def arg_max(input, dimension, output_type=dtypes.int64, name=None):  # noqa: A002
+    """The TF1 op-level name of :func:`argmax` (``dimension`` is the axis)."""
+    return _arg("ArgMax", input, dimension, output_type, name, None)
+
+
+def arg_min(input, dimension, output_type=dtypes.int64, name=None):  # noqa: A002
+    """The TF1 op-level name of :func:`argmin` (``dimension`` is the axis)."""
+    return _arg("ArgMin", input, dimension, output_type, name, None)
 
 
 def _cum_infer(op):

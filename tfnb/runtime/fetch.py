@@ -1,18 +1,45 @@
 """Mapping nested fetch structures to a flat list of unique graph elements and back.
 
 ``sess.run`` accepts a tensor, an op, a name, a variable, or any nesting of
-lists, tuples, namedtuples and dicts of those. A :class:`FetchMapper` lists the
-unique tensors to compute (fetching the same tensor twice computes it once) and
-rebuilds the caller's structure from the computed values.
+lists, tuples, namedtuples and dicts of those, and composite values whose type is
+registered with :func:`register_fetch_conversion` (``IndexedSlices`` here, ``SparseTensor``
+in tfnb/ops/sparse_ops.py). A :class:`FetchMapper` lists the unique tensors to compute
+(fetching the same tensor twice computes it once) and rebuilds the caller's structure from
+the computed values.
 """
 import collections
 
 from ..framework.graph import IndexedSlices, Operation, Tensor
 
-__all__ = ["FetchMapper", "fetch_key"]
+__all__ = ["FetchMapper", "fetch_key", "register_fetch_conversion"]
 
 
 IndexedSlicesValue = collections.namedtuple("IndexedSlicesValue", ["values", "indices", "dense_shape"])
+
+# (type, split) pairs: ``split(obj) -> (parts, combine)`` turns a composite fetch (an
+# IndexedSlices, a SparseTensor) into fetchable parts and their values back into one value.
+_fetch_conversions = []
+
+
+def register_fetch_conversion(cls, split):
+    """Teaches ``sess.run`` to fetch instances of ``cls``.
+
+    Args:
+        cls: the composite type (e.g. ``SparseTensor``).
+        split: ``split(obj) -> (parts, combine)``: ``parts`` is a list of fetches (tensors,
+            or anything else ``run`` accepts) and ``combine(values)`` builds the fetched
+            value from their values (e.g. a ``SparseTensorValue``).
+    """
+    _fetch_conversions.append((cls, split))
+
+
+def _split_indexed_slices(s):
+    if s.dense_shape is None:
+        return [s.values, s.indices], lambda v: IndexedSlicesValue(v[0], v[1], None)
+    return [s.values, s.indices, s.dense_shape], lambda v: IndexedSlicesValue(*v)
+
+
+register_fetch_conversion(IndexedSlices, _split_indexed_slices)
 
 
 def fetch_key(fetches):
@@ -51,6 +78,11 @@ class FetchMapper:
     def _map(self, f):
         if f is None:
             raise TypeError("Fetch argument None has invalid type <class 'NoneType'>")
+        for cls, split in _fetch_conversions:
+            if isinstance(f, cls):
+                parts, combine = split(f)
+                subs = [self._map(p) for p in parts]
+                return lambda vals: combine([s(vals) for s in subs])
         if isinstance(f, (list, tuple)):
             subs = [self._map(x) for x in f]
             if hasattr(f, "_fields"):  # namedtuple
@@ -68,10 +100,6 @@ class FetchMapper:
             if cls is dict:
                 return lambda vals: {k: s(vals) for k, s in items}
             return lambda vals: cls((k, s(vals)) for k, s in items)
-        if isinstance(f, IndexedSlices):
-            parts = [self._map(f.values), self._map(f.indices)]
-            ds = self._map(f.dense_shape) if f.dense_shape is not None else (lambda vals: None)
-            return lambda vals: IndexedSlicesValue(parts[0](vals), parts[1](vals), ds(vals))
         try:
             el = self._graph.as_graph_element(f, allow_tensor=True, allow_operation=True)
         except TypeError as e:

@@ -224,17 +224,18 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
             try:
                 with np.errstate(all="ignore"):
                     val = kernel(*[folded[t] for t in ins])
-            except Exception as e:  # noqa: BLE001 - reported with the op's name
-                raise _wrap_error(e, op, [folded[t] for t in ins]) from None
-            vals = val if len(op._outputs) != 1 else (val,)
-            for t, v in zip(op._outputs, vals):
-                if isinstance(v, np.ndarray) and v.flags.writeable:
-                    v.flags.writeable = False
-                folded[t] = v
-                c = "c%d" % next(counter)
-                env[c] = v
-                names[t] = c
-            continue
+            except Exception:  # noqa: BLE001 - as TF's folding: an op that fails is left to
+                pass           # run time, which raises only if it runs (not in an untaken branch)
+            else:
+                vals = val if len(op._outputs) != 1 else (val,)
+                for t, v in zip(op._outputs, vals):
+                    if isinstance(v, np.ndarray) and v.flags.writeable:
+                        v.flags.writeable = False
+                    folded[t] = v
+                    c = "c%d" % next(counter)
+                    env[c] = v
+                    names[t] = c
+                continue
         k = "k%d" % next(counter)
         env[k] = kernel
         out_names = []

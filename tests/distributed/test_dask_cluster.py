@@ -17,8 +17,8 @@ from tfnb.distribute.dask_cluster import (INFO_OP, DaskCluster, NotEnoughWorkers
                                           _hosted_task, task_connection_args)
 
 
-def _ask(address, security=None, timeout=5.0):
-    """The INFO_OP answer of the task at ``address`` (host:port or a URL), from this process."""
+def _ask(address, security=None, timeout=5.0, op=INFO_OP):
+    """The ``op`` answer of the task at ``address`` (host:port or a URL), from this process."""
     from distributed.core import rpc
     scheme = "tls" if address.startswith("tls://") else "tcp"
     url = "%s://%s" % (scheme, address.split("://", 1)[-1])
@@ -26,7 +26,7 @@ def _ask(address, security=None, timeout=5.0):
 
     async def go():
         async with rpc(url, connection_args=args, timeout=timeout) as r:
-            return await asyncio.wait_for(getattr(r, INFO_OP)(), timeout)
+            return await asyncio.wait_for(getattr(r, op)(), timeout)
     return asyncio.run(go())
 
 
@@ -83,6 +83,11 @@ def test_local_cluster_spec_target_pinning_repr_and_close():
                 info = _ask(cluster.target(job, i))  # pinned: that worker answers as that task
                 assert (info["job"], info["task"]) == (job, i)
                 pids.add(info["pid"])
+                # ... and serves the task's own handlers (tfnb.distribute.task.TaskService).
+                described = _ask(cluster.target(job, i), op="tfnb_cluster")
+                assert (described["job"], described["task"]) == (job, i)
+                assert [list(t) for t in dict(described["cluster"])["worker"]] == [
+                    [0, spec.task_address("worker", 0)], [1, spec.task_address("worker", 1)]]
         assert len(pids) == 3 and all(psutil.pid_exists(p) for p in pids)
         assert cluster.target() == cluster.target("worker", 0)
         with pytest.raises(ValueError, match="No such job in cluster: 'chief'"):
@@ -166,6 +171,7 @@ def test_tls_end_to_end():
         assert target.startswith("tls://127.0.0.1:")
         assert cluster.dask_worker("ps", 0) == "tls://" + cluster.spec.task_address("ps", 0)
         assert _ask(target, security)["job"] == "worker"
+        assert _ask(target, security, op="tfnb_cluster")["protocol"] == "tls"
         assert set(cluster.status().values()) == {"running"}
         # This process reaches the tasks with the cluster's credentials ...
         assert task_connection_args(target)["require_encryption"]

@@ -108,7 +108,7 @@ class _TaskHost(WorkerPlugin):
         self._handlers = {}
         self._service = None
 
-    def setup(self, worker):
+    async def setup(self, worker):
         key = self.assignment.get(worker.address)
         if key is None:
             return
@@ -120,15 +120,14 @@ class _TaskHost(WorkerPlugin):
                                                      hosted[0]))
         started = time.time()
         handlers = {INFO_OP: self._info_handler(worker, job, index, started)}
-        self._service = _start_task_service(worker, job, index, self.spec)
-        if self._service is not None:
-            handlers.update(self._service.handlers)
+        service = _start_task_service(worker, job, index, self.spec)
+        handlers.update(service.handlers)
         clash = sorted(name for name in handlers if name in worker.handlers)
         if clash:
-            if self._service is not None:
-                self._service.close()
+            await service.close()
             raise RuntimeError("Dask worker %s already has handlers named %s"
                                % (worker.address, ", ".join(clash)))
+        self._service = service
         worker.handlers.update(handlers)
         self._handlers = handlers
         worker._tfnb_task = (self.cluster_id, job, index)
@@ -137,16 +136,16 @@ class _TaskHost(WorkerPlugin):
                 _SECURITY_BY_ADDRESS[_host_port(address)] = worker.security
         _log.info("Dask worker %s hosts /job:%s/task:%d", worker.address, job, index)
 
-    def teardown(self, worker):
+    async def teardown(self, worker):
         for name, handler in self._handlers.items():
             if worker.handlers.get(name) is handler:
                 del worker.handlers[name]
         self._handlers = {}
-        if self._service is not None:
-            service, self._service = self._service, None
-            service.close()
         if getattr(worker, "_tfnb_task", (None,))[0] == self.cluster_id:
             worker._tfnb_task = None
+        if self._service is not None:
+            service, self._service = self._service, None
+            await service.close()
 
     def _info_handler(self, worker, job, index, started):
         cluster_id = self.cluster_id
@@ -158,13 +157,15 @@ class _TaskHost(WorkerPlugin):
 
 
 def _start_task_service(worker, job, index, spec):
-    """The task's RPC service (``tfnb.distribute.task.TaskService``) for a Dask worker, or
-    None while this tree has no task service."""
-    try:
-        from .task import TaskService
-    except ImportError:
-        return None
-    return TaskService.for_dask_worker(worker, ClusterSpec(spec), job, index)
+    """The task's :class:`~tfnb.distribute.task.TaskService`, serving on ``worker``'s loop and
+    reaching its peers with the worker's own security (TLS credentials)."""
+    from .task import TaskService
+    cluster = {j: dict(enumerate(a)) if isinstance(a, list) else dict(a) for j, a in spec.items()}
+    tls = _scheme(worker.address) == "tls"
+    service = TaskService(job, index, cluster=cluster, protocol="tls" if tls else "grpc",
+                          connection_args=worker.security.get_connection_args("worker"))
+    service.loop = worker.loop.asyncio_loop
+    return service
 
 
 class DaskCluster:

@@ -1,6 +1,14 @@
 """Benchmark runner: each (workload, framework) runs in its own subprocess so peak RSS is per framework.
 
-    python bench/run.py [W1 W2 W3 ...] [--frameworks tfnb,tf,torch,numpy] [--steps N] [--warmup N] [--json PATH]
+    python bench/run.py [W1 W2 W3 ...] [--frameworks tfnb,tf,torch,numpy] [--threads N] [--steps N]
+                        [--warmup N] [--json PATH]
+
+Every framework is held to the same core count (``--threads``, default: the cores this process may
+use): the subprocess runs on that many cores (CPU affinity), with OpenMP/OpenBLAS/MKL limited by
+environment variables set before anything is imported (threadpoolctl checks what the BLAS really
+uses), PyTorch's intra- and inter-op threads set with ``torch.set_num_threads`` /
+``set_num_interop_threads``, and TF1 sessions (TensorFlow and tfnb) made with
+``ConfigProto(intra_op_parallelism_threads=N, inter_op_parallelism_threads=N)``.
 """
 import argparse
 import importlib
@@ -13,6 +21,7 @@ import sys
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
+sys.path[:0] = [ROOT, BENCH]
 # id -> (module in bench/workloads, keyword arguments)
 WORKLOADS = {
     "W1": ("w1_overhead", {}),
@@ -28,6 +37,11 @@ WORKLOADS = {
 GROUPS = {"W1": ["W1", "W1v"], "RNN": ["RNNd", "RNNs"]}   # a group id runs all its variants
 FRAMEWORKS = ["tfnb", "tf", "torch", "numpy"]
 MARK = "@@RESULT "
+#: Thread-count variables of the BLAS / OpenMP runtimes; read when the library loads.
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+ENTRY = {"torch": "torch_run", "numpy": "numpy_run"}
+PEER_NAME = {"torch": "PyTorch", "numpy": "NumPy"}
 
 
 def load_tf(framework):
@@ -42,24 +56,53 @@ def load_tf(framework):
     return tf
 
 
-def child(wid, framework, steps, warmup):
+def available_cores():
+    """The cores this process may run on (its affinity mask), else the machine's count."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def pin_cores(n):
+    """Runs this process on ``n`` of the cores it may use (the lowest-numbered ones). Called
+    before NumPy/torch/TF are imported: threads inherit the mask of the thread that starts them."""
+    if hasattr(os, "sched_setaffinity"):
+        allowed = sorted(os.sched_getaffinity(0))
+        if n < len(allowed):
+            os.sched_setaffinity(0, allowed[:n])
+
+
+def blas_threads(n):
+    """Limits the loaded BLAS/OpenMP pools to ``n`` threads (threadpoolctl, when installed; the
+    environment variables already did it at load time) and returns the thread counts in use."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return None
+    threadpoolctl.threadpool_limits(n)
+    return sorted({p["num_threads"] for p in threadpoolctl.threadpool_info()})
+
+
+def child(wid, framework, steps, warmup, threads):
     """Run one workload on one framework in this process; print a result line for the parent."""
-    sys.path[:0] = [ROOT, BENCH]
     name, kwargs = WORKLOADS[wid]
     mod = importlib.import_module("workloads." + name)
-    res = {"workload": wid, "framework": framework, "unit": mod.UNIT}
+    res = {"workload": wid, "framework": framework, "unit": mod.UNIT, "threads": threads}
+    run = None
     try:
         if framework in ("tfnb", "tf"):
             tf = load_tf(framework)
             run = lambda **kw: mod.build_and_run(tf, **kw)
         elif framework == "torch":
-            import torch  # noqa: F401  (import here so a missing torch is a skip)
-            run = mod.torch_run
-        else:
-            run = mod.numpy_run
+            import torch  # (import here so a missing torch is a skip)
+            torch.set_num_threads(threads)
+            torch.set_num_interop_threads(threads)
     except Exception as e:  # missing, or a package that fails while importing
         res["skipped"] = f"not importable: {type(e).__name__}: {e}"
-    else:
+    if framework in ENTRY and "skipped" not in res:
+        run = getattr(mod, ENTRY[framework], None)
+        if run is None:
+            res["skipped"] = f"no {PEER_NAME[framework]} implementation of {wid}"
+    if run is not None:
+        res["blas_threads"] = blas_threads(threads)
         try:
             out = run(steps=steps or mod.STEPS, warmup=mod.WARMUP if warmup is None else warmup, **kwargs)
             scale = 1e6 if mod.UNIT == "us" else 1e3
@@ -72,13 +115,17 @@ def child(wid, framework, steps, warmup):
     print(MARK + json.dumps(res), flush=True)
 
 
-def spawn(wid, framework, steps, warmup):
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", wid, framework]
+def spawn(wid, framework, steps, warmup, threads):
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", wid, framework, "--threads",
+           str(threads)]
     if steps:
         cmd += ["--steps", str(steps)]
     if warmup is not None:
         cmd += ["--warmup", str(warmup)]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    # Thread limits must be in the environment before NumPy/torch/TF load their runtimes.
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **{v: str(threads) for v in THREAD_VARS})
+    from workloads.common import THREADS_ENV
+    env[THREADS_ENV] = str(threads)
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     for line in reversed(p.stdout.splitlines()):
         if line.startswith(MARK):
@@ -89,6 +136,17 @@ def spawn(wid, framework, steps, warmup):
 
 def fmt(v, spec=".4g"):
     return "–" if v is None else format(v, spec)
+
+
+def header(threads, results):
+    """What every framework was held to, and the BLAS thread counts the subprocesses saw."""
+    seen = sorted({n for r in results for n in (r.get("blas_threads") or [])})
+    blas = ("BLAS/OpenMP pools in use: %s threads" % "/".join(map(str, seen)) if seen
+            else "BLAS/OpenMP pools: limited by environment variables (threadpoolctl not installed)")
+    return (f"threads: {threads} per framework, on {threads} of {available_cores()} cores "
+            f"(CPU affinity; {', '.join(THREAD_VARS[:3])}={threads}; torch.set_num_threads / "
+            f"set_num_interop_threads({threads}); TF1 ConfigProto intra/inter_op_parallelism_threads"
+            f"={threads}); {blas}")
 
 
 def table(results):
@@ -118,11 +176,17 @@ def main():
     ap.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     ap.add_argument("--steps", type=int, help="measured steps (default: per workload)")
     ap.add_argument("--warmup", type=int, help="untimed warm-up steps (default: per workload)")
+    ap.add_argument("--threads", type=int, default=available_cores(),
+                    help="cores and threads for every framework (default: the %(default)s cores "
+                         "this process may use)")
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     ap.add_argument("--child", nargs=2, metavar=("WORKLOAD", "FRAMEWORK"), help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.threads < 1:
+        ap.error("--threads must be at least 1")
     if a.child:
-        return child(*a.child, a.steps, a.warmup)
+        pin_cores(a.threads)
+        return child(*a.child, a.steps, a.warmup, a.threads)
 
     wids = []
     for w in a.workloads or list(WORKLOADS):
@@ -140,7 +204,8 @@ def main():
     for wid in wids:
         for f in fws:
             print(f"running {wid} on {f} ...", file=sys.stderr, flush=True)
-            results.append(spawn(wid, f, a.steps, a.warmup))
+            results.append(spawn(wid, f, a.steps, a.warmup, a.threads))
+    print(header(a.threads, results))
     print(table(results))
     if a.json:
         with open(a.json, "w") as fh:

@@ -8,7 +8,7 @@ PyTorch version flattens in the same (h, w, c) order, so all of them compute the
 """
 import numpy as np
 
-from .common import N_BATCHES, init_params, timed
+from .common import N_BATCHES, init_params, session, timed
 
 
 def make_images(batch, hwc, classes, seed=1):
@@ -64,7 +64,7 @@ def build_and_run(tf, spec, steps, warmup):
             opt = tf.train.GradientDescentOptimizer(spec["lr"])
         train_op = opt.minimize(loss)
         feeds = [{x: xb, y: (lb if spec["sparse"] else yb)} for xb, yb, lb in data]
-        with tf.Session() as sess:
+        with session(tf) as sess:
             sess.run(tf.global_variables_initializer())
             return timed(lambda i: sess.run([train_op, loss], feeds[i % len(feeds)])[1], steps, warmup)
 

@@ -1,9 +1,27 @@
-"""Shared data, initial weights and timing loop: identical for every framework."""
+"""Shared data, initial weights, thread settings and timing loop: identical for every framework."""
+import os
 import time
 
 import numpy as np
 
 N_BATCHES = 4
+#: Set by bench/run.py in each framework's subprocess: the core count every framework is held to.
+THREADS_ENV = "TFNB_BENCH_THREADS"
+
+
+def threads():
+    """The thread count for this run (bench/run.py --threads; default: the available cores)."""
+    v = os.environ.get(THREADS_ENV, "")
+    if v.isdigit() and int(v) > 0:
+        return int(v)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def session(tf):
+    """A session of a TF1-style module with intra- and inter-op pools of ``threads()`` threads."""
+    n = threads()
+    return tf.Session(config=tf.ConfigProto(intra_op_parallelism_threads=n,
+                                            inter_op_parallelism_threads=n))
 
 
 def make_batches(batch, dim, classes, seed=1):

@@ -5,7 +5,7 @@ against one-hot labels, plain SGD. Every step fetches the loss.
 """
 import numpy as np
 
-from .common import init_params, make_batches, timed
+from .common import init_params, make_batches, session, timed
 
 
 def build_and_run(tf, sizes, batch, lr, steps, warmup):
@@ -22,7 +22,7 @@ def build_and_run(tf, sizes, batch, lr, steps, warmup):
         loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(labels=y, logits=h))
         train_op = tf.train.GradientDescentOptimizer(lr).minimize(loss)
         feeds = [{x: xb, y: yb} for xb, yb, _ in data]
-        with tf.Session() as sess:
+        with session(tf) as sess:
             sess.run(tf.global_variables_initializer())
             return timed(lambda i: sess.run([train_op, loss], feeds[i % len(feeds)])[1], steps, warmup)
 

@@ -5,7 +5,7 @@ W1v (variable=True) reads x0 from tf.Variable(0.0) with no feed. The "loss" repo
 """
 import numpy as np
 
-from .common import N_BATCHES, timed
+from .common import N_BATCHES, session, timed
 
 OPS = 100
 STEPS, WARMUP, UNIT = 5000, 500, "us"
@@ -18,7 +18,7 @@ def build_and_run(tf, steps=STEPS, warmup=WARMUP, variable=False):
         x = x0
         for _ in range(OPS):
             x = x + 1.0
-        with tf.Session() as sess:
+        with session(tf) as sess:
             sess.run(tf.global_variables_initializer())
             if variable:
                 return timed(lambda i: sess.run(x), steps, warmup)

@@ -8,7 +8,7 @@ PyTorch runs ``nn.LSTM`` (the same math, gates reordered) and NumPy a hand-writt
 """
 import numpy as np
 
-from .common import N_BATCHES, timed
+from .common import N_BATCHES, session, timed
 
 BATCH, TIME, DEPTH, UNITS, LR = 20, 20, 200, 200, 1.0
 STEPS, WARMUP, UNIT = 100, 10, "ms"
@@ -75,7 +75,7 @@ def build_and_run(tf, steps=STEPS, warmup=WARMUP, static=False):
         kernel, bias = tf.trainable_variables()
         load = tf.group(kernel.assign(k0), bias.assign(b0))
         feeds = [{x: xb, y: yb} for xb, yb in data]
-        with tf.Session() as sess:
+        with session(tf) as sess:
             sess.run(tf.global_variables_initializer())
             sess.run(load)
             return timed(lambda i: sess.run([train_op, loss], feeds[i % len(feeds)])[1], steps,
@@ -90,7 +90,6 @@ def _torch_gates(m):
 
 def torch_run(steps=STEPS, warmup=WARMUP, static=False):
     import torch
-    torch.set_num_threads(2)
     k0, b0 = init_params()
     lstm = torch.nn.LSTM(DEPTH, UNITS, batch_first=True)
     with torch.no_grad():

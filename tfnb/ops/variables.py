@@ -6,7 +6,10 @@ variables, every *use* of a variable as a tensor creates a fresh
 ``ReadVariableOp`` in the current context, so a read written inside
 ``tf.control_dependencies([update])`` really happens after the update.
 Writes never mutate the stored array in place; they install a new array, so
-values read earlier in a step are unaffected.
+values read earlier in a step are unaffected. ``assign``/``assign_add``/``assign_sub``
+are atomic even when several threads run steps of one session (as TF1's resource
+variables, they always hold the variable's lock; ``use_locking`` is accepted for
+compatibility).
 
 Example:
     >>> w = tf.Variable(tf.zeros([2]), name="w")
@@ -23,7 +26,9 @@ from ..framework.tensor_shape import TensorShape, as_shape, unknown_shape
 from . import core
 from .core import convert_to_tensor
 
-__all__ = ["Variable", "VariableV1", "assign", "assign_add", "assign_sub", "global_variables",
+__all__ = ["Variable", "VariableV1", "assign", "assign_add", "assign_sub", "scatter_update",
+           "scatter_add", "scatter_sub", "scatter_mul", "scatter_div", "scatter_min", "scatter_max",
+           "global_variables",
            "all_variables", "trainable_variables", "local_variables", "model_variables",
            "moving_average_variables", "variables_initializer", "initialize_variables",
            "global_variables_initializer", "initialize_all_variables", "local_variables_initializer",
@@ -110,12 +115,15 @@ def _update_kernel(fn_name):
         f = getattr(ctx.xp, fn_name)
 
         def update_variable(h, delta):
-            v = f(h.read(), delta)
-            if v.shape != h.value.shape:
-                raise errors.InvalidArgumentError(
-                    None, None, "Cannot update variable %s of shape %s with a value of shape %s"
-                    % (h.name, list(h.value.shape), list(np.shape(delta))))
-            return h.write(v)
+            # Atomic, as TF1's resource-variable updates: concurrent steps lose no increment.
+            with h.lock:
+                old = h.read()
+                v = f(old, delta)
+                if v.shape != old.shape:
+                    raise errors.InvalidArgumentError(
+                        None, None, "Cannot update variable %s of shape %s with a value of shape "
+                        "%s" % (h.name, list(old.shape), list(np.shape(delta))))
+                return h.write(v)
         return update_variable
     return make
 
@@ -125,6 +133,85 @@ for _name, _fn in (("AssignVariableOp", None), ("AssignAddVariableOp", "add"),
     register_op(_name, infer=_assign_infer,
                 kernel=_assign_kernel if _fn is None else _update_kernel(_fn),
                 grad=NOT_DIFFERENTIABLE, stateful=True, side_effects=True)
+
+# Scatter updates: rows of a variable combined with ``updates`` (TF1's ResourceScatter*).
+# Duplicate indices all apply (add/sub/mul/div/min/max accumulate; for update one wins).
+_SCATTER_UFUNCS = {"Update": None, "Add": "add", "Sub": "subtract", "Mul": "multiply",
+                   "Div": "divide", "Min": "minimum", "Max": "maximum"}
+
+
+def _scatter_infer(op):
+    dt, shape = _handle_spec(op._inputs[0])
+    indices, updates = op._inputs[1:]
+    what = "%s on variable %s" % (op.type, op._inputs[0].op.name)
+    if not indices.dtype.is_integer:
+        raise TypeError("%s: indices must be int32 or int64, got %s" % (what, indices.dtype.name))
+    if dt is not None and updates.dtype is not dt:
+        raise TypeError("%s: updates have dtype %s, the variable has %s"
+                        % (what, updates.dtype.name, dt.name))
+    if shape.ndims == 0:
+        raise ValueError("%s: params must be at least 1-D, got shape %s" % (what, shape))
+    if updates._shape.ndims != 0 and shape.ndims is not None and indices._shape.ndims is not None:
+        want = indices._shape.concatenate(shape[1:])
+        if not want.is_compatible_with(updates._shape):
+            raise ValueError("%s: must have updates.shape = indices.shape + params.shape[1:] or "
+                             "updates.shape = [], got updates.shape %s, indices.shape %s, "
+                             "params.shape %s" % (what, updates._shape, indices._shape, shape))
+    return []
+
+
+def _scatter_kernel(kind):
+    def make(op, ctx):
+        xp = ctx.xp
+        ufunc = None if _SCATTER_UFUNCS[kind] is None else getattr(xp, _SCATTER_UFUNCS[kind])
+
+        def combine(old, inv, upd):
+            new = old.copy()  # `old` is journaled: never change it
+            if ufunc is None:
+                new[inv] = upd
+            elif kind == "Div" and new.dtype.kind in "iu":
+                if not upd.all():
+                    raise errors.InvalidArgumentError(None, None, "Integer division by zero")
+                by = xp.ones_like(new)
+                xp.multiply.at(by, inv, upd)
+                q = xp.abs(new) // xp.abs(by)  # C's division: rounds toward zero
+                new = xp.where((new < 0) != (by < 0), -q, q).astype(new.dtype)
+            else:
+                ufunc.at(new, inv, upd)
+            return new
+
+        def scatter(h, indices, updates):
+            with h.lock:  # the row update below also locks; the checks see the same value
+                v = h.read()
+                n = v.shape[0]
+                flat = indices.reshape(-1)
+                if flat.size and (flat.min() < 0 or flat.max() >= n):
+                    i = int(((flat < 0) | (flat >= n)).argmax())
+                    raise errors.InvalidArgumentError(
+                        None, None, "indices[%d] = %d is not in [0, %d)" % (i, int(flat[i]), n))
+                want = indices.shape + v.shape[1:]
+                if updates.ndim and updates.shape != want:
+                    raise errors.InvalidArgumentError(
+                        None, None, "Must have updates.shape = indices.shape + params.shape[1:] "
+                        "or updates.shape = [], got updates.shape %s, indices.shape %s, "
+                        "params.shape %s" % (list(updates.shape), list(indices.shape),
+                                             list(v.shape)))
+                upd = xp.broadcast_to(updates.astype(v.dtype, copy=False), want)
+                upd = upd.reshape((flat.size,) + v.shape[1:])
+                del v  # a reference held here would make the row update copy the variable
+                rows, inv = xp.unique(flat, return_inverse=True)
+                inv = inv.reshape(-1)
+                h.update_rows(rows, lambda old: combine(old, inv, upd))
+        return scatter
+    return make
+
+
+for _kind in _SCATTER_UFUNCS:
+    register_op("ResourceScatter" + _kind, infer=_scatter_infer, kernel=_scatter_kernel(_kind),
+                grad=NOT_DIFFERENTIABLE, stateful=True, side_effects=True,
+                doc="var[indices] %s updates, row by row (atomically)"
+                % ("=" if _kind == "Update" else _kind.lower()))
+
 
 register_op("VarIsInitializedOp", infer=lambda op: [(dtypes.bool_, TensorShape([]))],
             kernel=lambda op, ctx: lambda h: np.asarray(h.value is not None),
@@ -289,6 +376,49 @@ class Variable:
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
         return self._assign_op("AssignSubVariableOp", delta, name or "AssignSubVariableOp")
 
+    def _scatter_op(self, kind, indices, updates, name):
+        """Runs ``ResourceScatter<kind>``; returns a read of the variable after it (as TF1)."""
+        g = get_default_graph()
+        with (g if g.outer_graph is not None else self._graph).as_default():
+            with name_scope(name, "Scatter" + kind):
+                indices = convert_to_tensor(indices)
+                updates = convert_to_tensor(updates, dtype=self._dtype)
+                op = core.op("ResourceScatter" + kind, [self._handle, indices, updates],
+                             {"dtype": self._dtype}, name="ResourceScatter" + kind)
+                with get_default_graph().control_dependencies([op]):
+                    return self._read()
+
+    def _scatter_delta(self, kind, sparse_delta, name):
+        from ..framework.graph import IndexedSlices
+        if not isinstance(sparse_delta, IndexedSlices):
+            raise TypeError("sparse_delta is not IndexedSlices: %s" % (sparse_delta,))
+        return self._scatter_op(kind, sparse_delta.indices, sparse_delta.values, name)
+
+    # Row updates (an IndexedSlices of new rows/deltas). They are always atomic: the lock is
+    # held from reading the rows to writing them; use_locking is accepted for compatibility.
+    def scatter_update(self, sparse_delta, use_locking=False, name=None):
+        """``var[indices] = values`` for an IndexedSlices ``sparse_delta``."""
+        return self._scatter_delta("Update", sparse_delta, name)
+
+    def scatter_add(self, sparse_delta, use_locking=False, name=None):
+        """``var[indices] += values`` (duplicate indices add up)."""
+        return self._scatter_delta("Add", sparse_delta, name)
+
+    def scatter_sub(self, sparse_delta, use_locking=False, name=None):
+        return self._scatter_delta("Sub", sparse_delta, name)
+
+    def scatter_mul(self, sparse_delta, use_locking=False, name=None):
+        return self._scatter_delta("Mul", sparse_delta, name)
+
+    def scatter_div(self, sparse_delta, use_locking=False, name=None):
+        return self._scatter_delta("Div", sparse_delta, name)
+
+    def scatter_min(self, sparse_delta, use_locking=False, name=None):
+        return self._scatter_delta("Min", sparse_delta, name)
+
+    def scatter_max(self, sparse_delta, use_locking=False, name=None):
+        return self._scatter_delta("Max", sparse_delta, name)
+
     def load(self, value, session=None):
         """Writes ``value`` into the variable in ``session`` (default session) right away."""
         from ..runtime.session import _session_for
@@ -422,6 +552,28 @@ def assign_add(ref, value, use_locking=None, name=None):
 
 def assign_sub(ref, value, use_locking=None, name=None):
     return _as_variable(ref).assign_sub(value, name=name or "AssignSub")
+
+
+def _scatter_function(kind, locking_default, rule):
+    def scatter(ref, indices, updates, use_locking=locking_default, name=None):
+        return _as_variable(ref)._scatter_op(kind, indices, updates, name)
+    scatter.__name__ = "scatter_" + kind.lower()
+    scatter.__doc__ = (
+        "``%s`` row by row when run; returns ``ref``'s value after it.\n\n"
+        "    ``updates.shape`` is ``indices.shape + ref.shape[1:]`` (or ``[]``); duplicate indices "
+        "all apply.\n    Each call is atomic (``use_locking`` is accepted for compatibility).\n\n"
+        "    Example:\n        >>> tf.%s(v, [0, 2], [[1.0, 1.0], [2.0, 2.0]])"
+        % (rule, scatter.__name__))
+    return scatter
+
+
+scatter_update = _scatter_function("Update", True, "ref[indices] = updates")
+scatter_add = _scatter_function("Add", False, "ref[indices] += updates")
+scatter_sub = _scatter_function("Sub", False, "ref[indices] -= updates")
+scatter_mul = _scatter_function("Mul", False, "ref[indices] *= updates")
+scatter_div = _scatter_function("Div", False, "ref[indices] /= updates")
+scatter_min = _scatter_function("Min", False, "ref[indices] = min(ref[indices], updates)")
+scatter_max = _scatter_function("Max", False, "ref[indices] = max(ref[indices], updates)")
 
 
 def global_variables(scope=None):

@@ -5,6 +5,9 @@
 ``_create_slots``/``_prepare``/``_apply_dense``/``_apply_sparse`` only. Dense
 updates install new arrays; sparse updates (``IndexedSlices`` from
 ``gather``/``embedding_lookup``) touch only the rows that were used.
+``use_locking=True`` makes each update op hold its variables' locks across its
+read-compute-write (TF1's per-variable mutex), so threads sharing a session lose
+no update; without it concurrent updates may overwrite each other ("Hogwild").
 """
 import numpy as np
 
@@ -23,6 +26,12 @@ __all__ = ["Optimizer", "GradientDescentOptimizer"]
 # Update ops shared by optimizers
 # ----------------------------------------------------------------------------------------------
 def _apply_gd_kernel(op, ctx):
+    if op._attrs.get("use_locking"):
+        def apply_gradient_descent_locked(h, lr, delta):
+            with h.lock:  # the read-compute-write is atomic: no concurrent update is lost
+                return h.write(h.read() - lr * delta)
+        return apply_gradient_descent_locked
+
     def apply_gradient_descent(h, lr, delta):
         return h.write(h.read() - lr * delta)
     return apply_gradient_descent
@@ -52,6 +61,7 @@ def _sparse_apply_gd_kernel(op, ctx):
     def sparse_apply_gradient_descent(h, lr, values, indices):
         uniq, summed = _sum_duplicates(xp, values, indices)
         step = lr * summed
+        # Row updates read and write the rows under the variable's lock: atomic either way.
         return h.update_rows(uniq, lambda rows: rows - step)
     return sparse_apply_gradient_descent
 
@@ -242,10 +252,12 @@ class GradientDescentOptimizer(Optimizer):
 
     def _apply_dense(self, grad, var):
         lr = self._lr(var, self._learning_rate)
-        return core.op("ResourceApplyGradientDescent", [var.handle, lr, grad], name="ApplyGD")
+        return core.op("ResourceApplyGradientDescent", [var.handle, lr, grad],
+                       {"use_locking": bool(self._use_locking)}, name="ApplyGD")
 
     def _apply_sparse(self, grad, var):
         lr = self._lr(var, self._learning_rate)
         return core.op("ResourceSparseApplyGradientDescent",
-                       [var.handle, lr, grad.values, grad.indices], name="SparseApplyGD")
+                       [var.handle, lr, grad.values, grad.indices],
+                       {"use_locking": bool(self._use_locking)}, name="SparseApplyGD")
 

@@ -3,10 +3,13 @@
 Every optimizer's update is ONE fused op per variable (``ResourceApplyAdam`` ...).
 Its kernel reads the variable and its slots through their handles, computes the
 new arrays with one elementwise *rule*, and installs them (writes are journaled, so
-a failed step rolls back). The same rule applied to the rows named by an
-``IndexedSlices`` gradient (duplicate indices summed first) is the sparse variant
-``ResourceSparseApply*``: only those rows of the variable and of its slots change,
-as with TF1's ``SparseApply*`` kernels. Adam is the exception TF1 makes too: its
+a failed step rolls back). With ``use_locking=True`` it holds the locks of the
+variable and its slots from the reads to the writes, so concurrent steps lose no
+update; without, updates race as TF1's ("Hogwild"), each array installed whole.
+The same rule applied to the rows named by an ``IndexedSlices`` gradient
+(duplicate indices summed first) is the sparse variant ``ResourceSparseApply*``:
+only those rows of the variable and of its slots change, as with TF1's
+``SparseApply*`` kernels. Adam is the exception TF1 makes too: its
 sparse update still decays every row of ``m`` and ``v``.
 
 Formulas, defaults, slot names (``get_slot_names``) and slot-variable names
@@ -31,6 +34,7 @@ from ..ops.control_flow_ops import group
 from ..ops.gradients import gradients
 from ..ops.math_ops import cast
 from ..ops.variables import Variable, trainable_variables
+from ..runtime.state import hold_locks
 from .optimizer import Optimizer
 
 __all__ = ["MomentumOptimizer", "AdagradOptimizer", "AdadeltaOptimizer", "RMSPropOptimizer",
@@ -119,8 +123,15 @@ def _register_apply(kind, slots, scalars, rule, doc, sparse_rows=True):
 
     def dense_kernel(op, ctx):
         xp, attrs, dt = ctx.xp, op._attrs, op._inputs[-1].dtype.np
+        locking = attrs.get("use_locking", False)
 
         def apply(*args):
+            if locking:  # the variable and its slots stay locked from the reads to the writes
+                with hold_locks(args[:n_handles]):
+                    return update(*args)
+            return update(*args)
+
+        def update(*args):
             handles, grad = args[:n_handles], args[-1]
             current = [h.read() for h in handles]
             if grad.shape != current[0].shape:
@@ -137,8 +148,15 @@ def _register_apply(kind, slots, scalars, rule, doc, sparse_rows=True):
 
     def sparse_kernel(op, ctx):
         xp, attrs, dt = ctx.xp, op._attrs, op._inputs[-2].dtype.np
+        locking = attrs.get("use_locking", False)
 
         def sparse_apply(*args):
+            if locking:
+                with hold_locks(args[:n_handles]):
+                    return sparse_update(*args)
+            return sparse_update(*args)
+
+        def sparse_update(*args):
             handles, scal, (values, indices) = args[:n_handles], args[n_handles:-2], args[-2:]
             var_shape = handles[0].read().shape
             if values.shape[1:] != var_shape[1:]:
@@ -306,6 +324,7 @@ class _FusedOptimizer(Optimizer):
         """The update op ``ResourceApply<kind>`` (or its sparse variant) for ``var``."""
         handles = [var.handle] + [self.get_slot(var, s).handle for s in slot_names]
         scalars = [self._hyper(var, h) for h in hypers]
+        attrs = dict(attrs or (), use_locking=bool(self._use_locking))
         if isinstance(grad, IndexedSlices):
             return core.op("ResourceSparseApply" + kind,
                            handles + scalars + [grad.values, grad.indices], attrs,

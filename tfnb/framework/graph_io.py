@@ -57,6 +57,13 @@ registry, so shapes and dtypes are inferred anew and checked against the recorde
 ``outputs``. Python callables (a Defun's ``python_grad_func``) have no representation:
 exporting an op holding one raises TypeError.
 
+Reading is bounded, since a file may come from someone else: the binary form inflates in
+chunks up to a limit (``MAX_GRAPHDEF_BYTES``, ``INFLATE_FREE_BYTES``,
+``MAX_INFLATION_RATIO``; the environment variable ``TFNB_MAX_GRAPHDEF_BYTES`` sets it),
+JSON may nest ``MAX_NESTING`` levels, shapes have at most ``MAX_RANK`` sizes below 2**63,
+and an array's declared size is checked against its data before decoding. What cannot be
+read raises :class:`DecodeError` (a ValueError); :func:`read_graph_def` reads only regular files.
+
 Example:
     >>> path = tf.train.write_graph(tf.get_default_graph(), "/tmp/logs", "graph.json")
     >>> with open(path, "rb") as f:
@@ -73,6 +80,8 @@ import itertools
 import json
 import math
 import os
+import reprlib
+import stat
 import tempfile
 import zlib
 
@@ -84,8 +93,8 @@ from .graph import _VALID_OP_NAME, Graph, GraphKeys, Operation, Tensor, get_defa
 from .registry import get_op_def
 from .tensor_shape import TensorShape
 
-__all__ = ["GraphDef", "NodeDef", "FunctionDef", "FunctionRef", "import_graph_def", "write_graph",
-           "export_meta_graph_dict", "import_meta_graph_dict"]
+__all__ = ["GraphDef", "NodeDef", "FunctionDef", "FunctionRef", "DecodeError", "import_graph_def",
+           "write_graph", "read_graph_def", "export_meta_graph_dict", "import_meta_graph_dict"]
 
 FORMAT = "tfnb.GraphDef"
 META_FORMAT = "tfnb.MetaGraphDef"
@@ -101,6 +110,68 @@ _ARRAY_DTYPES = frozenset(d.np.name for d in (
 _NODE_KEYS = frozenset(("name", "op", "input", "device", "attr", "outputs", "colocate_with"))
 # An attr that only mirrors the recorded output shapes (TF's add_shapes); not given to ops.
 _SHAPES_ATTR = "_output_shapes"
+
+# Bounds on what a GraphDef file may make tfnb allocate (a file may come from someone else).
+# The JSON text may have at most MAX_GRAPHDEF_BYTES (2 GiB: TF1 refuses GraphDefs over 2 GB,
+# protobuf's limit, so no graph TF1 could load is refused for size). The binary form inflates
+# in chunks, to at most INFLATE_FREE_BYTES or MAX_INFLATION_RATIO times its compressed size,
+# whichever is larger: real graphs compress 2-20x (base64 weights barely at all), a
+# decompression bomb about 1000x. Setting TFNB_MAX_GRAPHDEF_BYTES (a number of bytes)
+# replaces both rules by that one bound.
+MAX_GRAPHDEF_BYTES = 2 << 30
+LIMIT_ENV = "TFNB_MAX_GRAPHDEF_BYTES"
+INFLATE_FREE_BYTES = 64 << 20
+MAX_INFLATION_RATIO = 64
+MAX_NESTING = 100  # JSON nesting depth (protobuf's default recursion limit is 100 too)
+MAX_RANK = 254  # TF's TensorShape::kMaxDimensions
+_MAX_SIZE = 2 ** 63 - 1  # largest dimension, element count or byte size (int64)
+_CHUNK = 256 << 10  # bytes inflated at a time
+
+
+class DecodeError(ValueError):
+    """Data that is not a GraphDef tfnb can read: garbage, corrupt, too large or too deeply
+    nested (as protobuf's ``DecodeError`` for TF's ``GraphDef.FromString``)."""
+
+
+def _env_bytes(name, default):
+    """The number of bytes environment variable ``name`` sets, or ``default`` when unset."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = -1
+    if limit < 0:
+        raise ValueError("Environment variable %s=%r must be a number of bytes" % (name, value))
+    return limit
+
+
+def inflation_limit(compressed_size, env_var, cap=None):
+    """The most bytes that ``compressed_size`` compressed bytes may inflate to.
+
+    ``env_var``, when set, gives the bound; otherwise it is the larger of
+    ``INFLATE_FREE_BYTES`` and ``MAX_INFLATION_RATIO * compressed_size``, at most ``cap``.
+    """
+    explicit = _env_bytes(env_var, None)
+    if explicit is not None:
+        return explicit
+    limit = max(INFLATE_FREE_BYTES, MAX_INFLATION_RATIO * compressed_size)
+    return limit if cap is None else min(cap, limit)
+
+
+_PREVIEW = reprlib.Repr()
+_PREVIEW.maxlevel, _PREVIEW.maxlist, _PREVIEW.maxdict = 3, 6, 6
+_PREVIEW.maxstring, _PREVIEW.maxother, _PREVIEW.maxlong = 60, 60, 40
+
+
+def _preview(value):
+    """A short repr of a decoded JSON value for error messages (bounded in size and depth)."""
+    return _PREVIEW.repr(value)
+
+
+def _is_size(n):
+    return isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= _MAX_SIZE
 
 
 def _producer():
@@ -145,9 +216,9 @@ def _decode_array(d):
     if not isinstance(d, dict):
         raise ValueError("an array must be an object, got %s" % type(d).__name__)
     shape = d.get("shape")
-    if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool)
-                                              and n >= 0 for n in shape):
-        raise ValueError("bad array shape %r" % (shape,))
+    if not isinstance(shape, list) or len(shape) > MAX_RANK or not all(_is_size(n) for n in shape):
+        raise ValueError("bad array shape %s (at most %d sizes in [0, 2**63))"
+                         % (_preview(shape), MAX_RANK))
     count = math.prod(shape)
     name = d.get("dtype")
     if name == "string":
@@ -164,9 +235,16 @@ def _decode_array(d):
             raise ValueError("unsupported array dtype %r" % (name,))
         if set(d) != {"dtype", "shape", "b64"}:
             raise ValueError("a %s array needs exactly 'dtype', 'shape' and 'b64'" % name)
-        raw = _unb64(d["b64"])
         little = np.dtype(name).newbyteorder("<")
-        if len(raw) != count * little.itemsize:
+        need = count * little.itemsize
+        if need > _MAX_SIZE:
+            raise ValueError("array shape %s of %s has more than 2**63 bytes" % (shape, name))
+        text = d["b64"]
+        if isinstance(text, str) and len(text) != 4 * ((need + 2) // 3):  # before decoding
+            raise ValueError("array data has %d base64 characters; shape %s of %s needs %d bytes"
+                             % (len(text), shape, name, need))
+        raw = _unb64(text)
+        if len(raw) != need:
             raise ValueError("array data has %d bytes; shape %s of %s needs %d"
                              % (len(raw), shape, name, count * little.itemsize))
         arr = np.frombuffer(raw, dtype=little).astype(np.dtype(name)).reshape(shape)
@@ -255,23 +333,24 @@ def _decode_dtype(name):
 def _decode_shape(dims):
     if dims is None:
         return TensorShape(None)
-    if not isinstance(dims, list) or not all(
-            d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0) for d in dims):
-        raise ValueError("bad shape %r" % (dims,))
+    if not isinstance(dims, list) or len(dims) > MAX_RANK or not all(
+            d is None or _is_size(d) for d in dims):
+        raise ValueError("bad shape %s (at most %d sizes in [0, 2**63) or null)"
+                         % (_preview(dims), MAX_RANK))
     return TensorShape(dims)
 
 
-def _decode_tagged(tag, body):
+def _decode_tagged(tag, body, depth):
     if tag == "tuple" and isinstance(body, list):
-        return tuple(_decode(x) for x in body)
+        return tuple(_decode(x, depth + 2) for x in body)
     if tag == "dict" and isinstance(body, dict):
-        return {k: _decode(x) for k, x in body.items()}
+        return {k: _decode(x, depth + 2) for k, x in body.items()}
     if tag == "bytes":
         return _unb64(body)
     if tag == "float":
         return _decode_float(body)
     if tag == "complex" and isinstance(body, list) and len(body) == 2:
-        re_, im = (_decode(x) for x in body)
+        re_, im = (_decode(x, depth + 2) for x in body)
         if isinstance(re_, (int, float)) and isinstance(im, (int, float)):
             return complex(re_, im)
     if tag == "dtype":
@@ -288,19 +367,22 @@ def _decode_tagged(tag, body):
             return a[()]
     if tag == "func" and isinstance(body, str) and body:
         return FunctionRef(body)
-    raise ValueError("bad %r value: %s" % (tag, json.dumps(body)[:80]))
+    raise ValueError("bad %r value: %s" % (tag, _preview(body)))
 
 
-def _decode(v):
-    """Inverse of :func:`_encode`; ValueError for anything it would not have produced."""
+def _decode(v, depth=0):
+    """Inverse of :func:`_encode`; ValueError for anything it would not have produced
+    (DecodeError for values nested more than ``MAX_NESTING`` levels deep)."""
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
+    if depth >= MAX_NESTING:
+        raise DecodeError("a value is nested more than %d levels deep" % MAX_NESTING)
     if isinstance(v, list):
-        return [_decode(x) for x in v]
+        return [_decode(x, depth + 1) for x in v]
     if isinstance(v, dict) and len(v) == 1:
         (tag, body), = v.items()
-        return _decode_tagged(tag, body)
-    raise ValueError("unrecognized value %s" % json.dumps(v)[:80])
+        return _decode_tagged(tag, body, depth)
+    raise ValueError("unrecognized value %s" % _preview(v))
 
 
 def _frozen_copy(v, resolve=None):
@@ -420,7 +502,7 @@ class NodeDef:
             raise ValueError("a node must be a JSON object, got %s" % type(d).__name__)
         name = d.get("name")
         if not isinstance(name, str) or not name:
-            raise ValueError("a node has no valid 'name': %s" % json.dumps(d)[:120])
+            raise ValueError("a node has no valid 'name': %s" % _preview(d))
         try:
             extra = set(d) - _NODE_KEYS
             if extra:
@@ -461,7 +543,7 @@ def _decode_outputs(outputs):
     out = []
     for o in outputs:
         if not isinstance(o, dict) or set(o) != {"dtype", "shape"}:
-            raise ValueError("each output must be {'dtype', 'shape'}, got %s" % json.dumps(o)[:80])
+            raise ValueError("each output must be {'dtype', 'shape'}, got %s" % _preview(o))
         dt = _decode_dtype(o["dtype"])
         if dt is None:
             raise ValueError("unknown dtype %r" % (o["dtype"],))
@@ -657,25 +739,113 @@ def _check_version(version, what, newest=VERSION):
 
 
 def _loads(data):
-    """The JSON object in ``data`` (binary form or JSON text), with clear errors for garbage."""
+    """The JSON object in ``data`` (binary form or JSON text), with clear errors for garbage.
+
+    Raises:
+        TypeError: ``data`` is not bytes or str.
+        DecodeError: garbage, a corrupt or truncated binary form, invalid JSON, a file larger
+            than its limit (see ``MAX_GRAPHDEF_BYTES``) or nested deeper than ``MAX_NESTING``.
+    """
     if isinstance(data, str):
         data = data.encode("utf-8")
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError("Expected bytes or str to parse, got %s" % type(data).__name__)
     data = bytes(data)
     if data.startswith(MAGIC):
-        try:
-            data = gzip.decompress(data[len(MAGIC):])
-        except (OSError, EOFError, zlib.error) as e:
-            raise ValueError("Corrupt binary GraphDef (damaged or truncated): %s" % e) from None
+        body = memoryview(data)[len(MAGIC):]
+        data = _inflate(body, inflation_limit(len(body), LIMIT_ENV, MAX_GRAPHDEF_BYTES))
     elif not data.lstrip()[:1] == b"{":
-        raise ValueError("Not a tfnb GraphDef: the data starts with %r, neither the binary header "
-                         "%r nor JSON text. (TensorFlow's protobuf files cannot be read.)"
-                         % (data[:16], MAGIC))
+        raise DecodeError("Not a tfnb GraphDef: the data starts with %r, neither the binary header "
+                          "%r nor JSON text. (TensorFlow's protobuf files cannot be read.)"
+                          % (data[:16], MAGIC))
+    else:
+        limit = _env_bytes(LIMIT_ENV, MAX_GRAPHDEF_BYTES)
+        if len(data) > limit:
+            raise DecodeError("The GraphDef text has %d bytes, more than the limit of %d bytes "
+                              "(set %s to allow more)" % (len(data), limit, LIMIT_ENV))
     try:
-        return json.loads(data.decode("utf-8"))
+        doc = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise DecodeError("Corrupt GraphDef: JSON nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as e:
-        raise ValueError("Corrupt GraphDef: invalid JSON text: %s" % e) from None
+        raise DecodeError("Corrupt GraphDef: invalid JSON text: %s" % e) from None
+    _check_nesting(doc)
+    return doc
+
+
+def _inflate(body, limit):
+    """The gzip stream ``body`` inflated chunk by chunk: never more than ``limit`` + a chunk."""
+    chunks, total, pos = [], 0, 0
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    pending = b""
+    try:
+        while True:
+            if not pending and pos < len(body):  # feed the input in small pieces too
+                pending = body[pos:pos + (64 << 10)]
+                pos += len(pending)
+            out = inflater.decompress(pending, _CHUNK)
+            total += len(out)
+            if total > limit:
+                raise DecodeError(
+                    "The binary GraphDef would inflate to more than %d bytes from %d compressed "
+                    "bytes: refused as a decompression bomb (set %s to a larger number of bytes "
+                    "to read it)" % (limit, len(body), LIMIT_ENV))
+            chunks.append(out)
+            pending = inflater.unconsumed_tail
+            if inflater.eof:
+                pending = inflater.unused_data
+                if not pending and pos == len(body):
+                    break
+                if (pending + bytes(body[pos:pos + 2]))[:2] != b"\x1f\x8b":
+                    raise zlib.error("trailing garbage after the compressed data")
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # another gzip member
+            elif not pending and pos == len(body) and len(out) < _CHUNK:
+                raise EOFError("the compressed data ends early")
+    except (zlib.error, EOFError) as e:
+        raise DecodeError("Corrupt binary GraphDef (damaged or truncated): %s" % e) from None
+    return b"".join(chunks)
+
+
+def _check_nesting(doc):
+    """DecodeError if the parsed JSON ``doc`` nests containers more than MAX_NESTING deep."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise DecodeError("Corrupt GraphDef: JSON nested more than %d levels deep"
+                              % MAX_NESTING)
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+
+
+def read_graph_def(path):
+    """Reads the GraphDef file ``path`` (binary or text form).
+
+    Only a regular file is read (a FIFO, device or directory is refused without blocking),
+    and only if it is within ``MAX_GRAPHDEF_BYTES`` (or ``TFNB_MAX_GRAPHDEF_BYTES``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        DecodeError: not a regular file, too large, or not a readable GraphDef.
+    """
+    limit = _env_bytes(LIMIT_ENV, MAX_GRAPHDEF_BYTES)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | \
+        getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    st = os.fstat(fd)  # of the opened file, not of whatever the path names later
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise DecodeError("%s is not a regular file; a GraphDef is read only from one" % path)
+    with os.fdopen(fd, "rb") as f:
+        if st.st_size > limit:
+            raise DecodeError("%s has %d bytes, more than the limit of %d bytes (set %s to allow "
+                              "more)" % (path, st.st_size, limit, LIMIT_ENV))
+        data = f.read(st.st_size + 1)  # read(limit) would allocate the whole limit at once
+        if len(data) > st.st_size:
+            data += f.read(limit + 1 - len(data))
+    if len(data) > limit:
+        raise DecodeError("%s grew beyond the limit of %d bytes while it was read" % (path, limit))
+    return GraphDef.FromString(data)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,22 +1,21 @@
 """Checkpoints: ``tf.train.Saver`` and the functions that read checkpoint directories.
 
-Format (version 1), for a save path ``PREFIX`` (e.g. ``/tmp/model.ckpt-100``):
+A checkpoint ``PREFIX`` (e.g. ``/tmp/model.ckpt-100``) is a bundle of ``PREFIX.index`` and
+``PREFIX.data-<hash>`` (format, atomic writes and defensive reading in
+:mod:`tfnb.train.checkpoint_bundle`), plus ``PREFIX.meta``, the graph and collections
+(``tfnb.framework.graph_io`` format), if written. ``checkpoint`` in the directory is TF1's
+text state file naming the latest checkpoints.
 
-* ``PREFIX.index`` -- JSON: ``{"format": "tfnb.checkpoint", "version": 1, "data_file": NAME,
-  "sha256": HEX, "tensors": {var_name: {"dtype": "float32", "shape": [3, 2]}}}``;
-* ``PREFIX.data-<first 16 hex of sha256>`` -- a NumPy ``.npz`` archive (no pickle: load it with
-  ``np.load(path, allow_pickle=False)``), one array per variable name;
-* ``PREFIX.meta`` -- the graph and collections (``tfnb.framework.graph_io`` format), if written;
-* ``checkpoint`` in the directory -- TF1's text state file naming the latest checkpoints.
-
-Writes are atomic: each file is written under a temporary name, flushed to disk and renamed;
-the index is renamed last, so it only ever points at a complete data file, and a crash or
-Ctrl-C during a save leaves every earlier checkpoint readable. A restore first reads and
-checks every tensor (presence, dtype, shape, checksum) and only then assigns, inside one
-``run``: a bad checkpoint raises a typed error and changes no variable.
+A save runs as TF1's: the checkpoint (data, index, meta graph), then the ``checkpoint``
+state file, and only then the deletion of checkpoints beyond ``max_to_keep``; so a crash or
+Ctrl-C at any point leaves ``latest_checkpoint`` naming a complete checkpoint. Every save
+first removes the temporary files that killed saves left in its directory
+(:func:`~tfnb.train.checkpoint_bundle.remove_stale_temp_files` says which are stale).
+A restore first reads and checks every tensor (presence, dtype, shape, checksum) and only
+then assigns, inside one ``run``: a bad checkpoint raises a typed error naming it and
+changes no variable.
 """
-import hashlib
-import json
+import logging
 import os
 import re
 import time
@@ -31,14 +30,15 @@ from ..ops import core
 from ..ops.array_ops import placeholder_with_default
 from ..ops.control_flow_ops import group
 from ..ops.variables import Variable, global_variables
+from .checkpoint_bundle import (CheckpointReader, atomic_write, read_small_file, remove_quietly,
+                                remove_stale_temp_files, write_checkpoint)
 
 __all__ = ["Saver", "latest_checkpoint", "get_checkpoint_state", "checkpoint_exists",
            "list_variables", "load_variable", "load_checkpoint", "CheckpointState",
            "update_checkpoint_state", "NewCheckpointReader", "import_meta_graph",
            "export_meta_graph", "SaverDef"]
 
-FORMAT = "tfnb.checkpoint"
-VERSION = 1
+_LOG = logging.getLogger("tfnb.train")
 
 
 class SaverDef:
@@ -47,132 +47,8 @@ class SaverDef:
 
 
 # ----------------------------------------------------------------------------------------------
-# File I/O
+# Reading checkpoints (TF1's checkpoint_utils)
 # ----------------------------------------------------------------------------------------------
-def _atomic_write(path, data):
-    tmp = "%s.tmp-%d-%d" % (path, os.getpid(), time.monotonic_ns())
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _npz_bytes(arrays):
-    """An uncompressed .npz archive of ``arrays`` (what ``np.savez`` writes, any key names)."""
-    import io
-    import zipfile
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
-        for name, a in arrays.items():
-            with z.open(name + ".npy", "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asarray(a, order="C"), allow_pickle=False)
-    return buf.getvalue()
-
-
-def _as_str(x):
-    """A path from a string tensor's value (bytes, str, or a 0-d object array of them)."""
-    if isinstance(x, np.ndarray):
-        x = x.item()
-    return x.decode() if isinstance(x, bytes) else str(x)
-
-
-def write_checkpoint(prefix, arrays):
-    """Writes ``arrays`` ({name: ndarray}) as checkpoint ``prefix``, atomically."""
-    d = os.path.dirname(os.path.abspath(prefix))
-    if not os.path.isdir(d):
-        raise errors.NotFoundError(None, None, "Parent directory of %s doesn't exist, can't save."
-                                   % prefix)
-    for n, a in arrays.items():
-        if a.dtype == object:
-            raise errors.UnimplementedError(None, None, "Cannot checkpoint string variable %s" % n)
-    blob = _npz_bytes(arrays)
-    digest = hashlib.sha256(blob).hexdigest()
-    data_name = "%s.data-%s" % (os.path.basename(prefix), digest[:16])
-    _atomic_write(os.path.join(d, data_name), blob)
-    index = {"format": FORMAT, "version": VERSION, "data_file": data_name, "sha256": digest,
-             "tensors": {n: {"dtype": dtypes.as_dtype(a.dtype).name, "shape": list(a.shape)}
-                         for n, a in arrays.items()}}
-    _atomic_write(prefix + ".index", json.dumps(index, indent=1).encode())
-    # Earlier data files of this prefix are no longer referenced.
-    pat = re.compile(re.escape(os.path.basename(prefix)) + r"\.data-[0-9a-f]{16}$")
-    for f in os.listdir(d):
-        if pat.match(f) and f != data_name:
-            try:
-                os.remove(os.path.join(d, f))
-            except OSError:
-                pass
-    return prefix
-
-
-def _read_index(prefix):
-    path = prefix + ".index"
-    if not os.path.exists(path):
-        raise errors.NotFoundError(None, None, "Unsuccessful TensorSliceReader constructor: Failed "
-                                   "to find any matching files for %s" % prefix)
-    try:
-        with open(path, "rb") as f:
-            index = json.loads(f.read().decode())
-    except (ValueError, UnicodeDecodeError) as e:
-        raise errors.DataLossError(None, None, "Checkpoint index %s is corrupted: %s" % (path, e)) \
-            from None
-    if not isinstance(index, dict) or index.get("format") != FORMAT:
-        raise errors.DataLossError(None, None, "%s is not a tfnb checkpoint index" % path)
-    if index.get("version", 0) > VERSION:
-        raise errors.UnimplementedError(None, None, "Checkpoint %s has format version %s; this tfnb "
-                                        "reads up to %d" % (prefix, index.get("version"), VERSION))
-    return index
-
-
-class CheckpointReader:
-    """Reads a checkpoint's tensors, verifying the data file against the index's checksum."""
-
-    def __init__(self, prefix):
-        self._prefix = prefix
-        self._index = _read_index(prefix)
-        self._arrays = None
-
-    def _load(self):
-        if self._arrays is None:
-            d = os.path.dirname(os.path.abspath(self._prefix))
-            path = os.path.join(d, self._index["data_file"])
-            try:
-                with open(path, "rb") as f:
-                    blob = f.read()
-            except FileNotFoundError:
-                raise errors.DataLossError(None, None, "Checkpoint data file %s is missing" % path) \
-                    from None
-            if hashlib.sha256(blob).hexdigest() != self._index["sha256"]:
-                raise errors.DataLossError(None, None, "Checkpoint data file %s is truncated or "
-                                           "corrupted (checksum mismatch)" % path)
-            import io
-            try:
-                with np.load(io.BytesIO(blob), allow_pickle=False) as z:
-                    self._arrays = {k: z[k] for k in z.files}
-            except (ValueError, OSError) as e:
-                raise errors.DataLossError(None, None, "Cannot read %s: %s" % (path, e)) from None
-        return self._arrays
-
-    def get_variable_to_shape_map(self):
-        return {n: list(t["shape"]) for n, t in self._index["tensors"].items()}
-
-    def get_variable_to_dtype_map(self):
-        return {n: dtypes.as_dtype(t["dtype"]) for n, t in self._index["tensors"].items()}
-
-    def has_tensor(self, name):
-        return name in self._index["tensors"]
-
-    def get_tensor(self, name):
-        if name not in self._index["tensors"]:
-            raise errors.NotFoundError(None, None, "Key %s not found in checkpoint %s"
-                                       % (name, self._prefix))
-        return self._load()[name]
-
-
 NewCheckpointReader = CheckpointReader
 
 
@@ -231,7 +107,7 @@ def update_checkpoint_state(save_dir, model_checkpoint_path, all_model_checkpoin
     lines += ['all_model_checkpoint_paths: "%s"' % _rel(save_dir, p) for p in paths]
     if all_model_checkpoint_timestamps:
         lines += ["all_model_checkpoint_timestamps: %r" % t for t in all_model_checkpoint_timestamps]
-    _atomic_write(_state_path(save_dir, latest_filename), ("\n".join(lines) + "\n").encode())
+    atomic_write(_state_path(save_dir, latest_filename), ("\n".join(lines) + "\n").encode())
 
 
 def _rel(save_dir, path):
@@ -244,24 +120,36 @@ def _rel(save_dir, path):
 
 
 def get_checkpoint_state(checkpoint_dir, latest_filename=None):
-    """Parses the ``checkpoint`` file of ``checkpoint_dir``; None if there is none."""
+    """Parses the ``checkpoint`` file of ``checkpoint_dir``; None if there is none.
+
+    As TF1, a state file that cannot be read or parsed is logged and ignored (None).
+    """
     path = _state_path(checkpoint_dir, latest_filename)
-    if not os.path.exists(path):
+    try:
+        text = read_small_file(path, "Checkpoint state file %s" % path).decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except (errors.OpError, UnicodeDecodeError) as e:
+        _LOG.warning("%s: %s; checkpoint state ignored", type(e).__name__, e)
         return None
     model = None
     all_paths, stamps = [], []
-    with open(path) as f:
-        for line in f:
-            m = re.match(r'\s*(\w+)\s*:\s*"?(.*?)"?\s*$', line)
-            if not m:
-                continue
-            key, val = m.groups()
-            if key == "model_checkpoint_path":
-                model = val
-            elif key == "all_model_checkpoint_paths":
-                all_paths.append(val)
-            elif key == "all_model_checkpoint_timestamps":
+    for line in text.splitlines():
+        m = re.match(r'\s*(\w+)\s*:\s*"?(.*?)"?\s*$', line)
+        if not m:
+            continue
+        key, val = m.groups()
+        if key == "model_checkpoint_path":
+            model = val
+        elif key == "all_model_checkpoint_paths":
+            all_paths.append(val)
+        elif key == "all_model_checkpoint_timestamps":
+            try:
                 stamps.append(float(val))
+            except ValueError:
+                _LOG.warning("Checkpoint state file %s has a bad timestamp %r; ignored", path,
+                             val[:40])
+                return None
 
     def absolute(p):
         return p if os.path.isabs(p) else os.path.join(checkpoint_dir, p)
@@ -281,6 +169,13 @@ def latest_checkpoint(checkpoint_dir, latest_filename=None):
 # ----------------------------------------------------------------------------------------------
 # Save / restore ops
 # ----------------------------------------------------------------------------------------------
+def _as_str(x):
+    """A path from a string tensor's value (bytes, str, or a 0-d object array of them)."""
+    if isinstance(x, np.ndarray):
+        x = x.item()
+    return x.decode() if isinstance(x, bytes) else str(x)
+
+
 def _save_kernel(op, ctx):
     names = op._attrs["names"]
 
@@ -432,29 +327,38 @@ class Saver:
         save_dir = os.path.dirname(os.path.abspath(save_path))
         if not os.path.isdir(save_dir):
             raise ValueError("Parent directory of %s doesn't exist, can't save." % save_path)
+        remove_stale_temp_files(save_dir)
+        # TF1's order: a complete checkpoint, then the state file naming it, then deletions;
+        # a crash between any two steps leaves the state file naming a complete checkpoint.
         if self._save_t is not None:
             sess.run(self._save_t, {self._filename_t: save_path})
         else:
             write_checkpoint(save_path, {})
-        if write_meta_graph:
-            export_meta_graph(save_path + "." + meta_graph_suffix, graph=sess.graph)
-        self._record(save_path)
+        if write_meta_graph:  # before the state file names the checkpoint (TF1: after)
+            _write_meta_graph(save_path + "." + meta_graph_suffix, sess.graph)
         if write_state:
-            update_checkpoint_state(save_dir, save_path, self.last_checkpoints, latest_filename)
+            last, doomed, next_keep_time = self._recorded(save_path)
+            update_checkpoint_state(save_dir, save_path, [p for p, _ in last], latest_filename)
+            self._last, self._next_keep_time = last, next_keep_time
+            for old in doomed:
+                _delete_checkpoint(old, meta_graph_suffix)
         return save_path
 
-    def _record(self, path):
+    def _recorded(self, path):
+        """(checkpoints to keep, checkpoints to delete, next keep time) once ``path`` is saved."""
         now = time.time()
-        self._last = [(p, t) for p, t in self._last if p != path] + [(path, now)]
+        last = [(p, t) for p, t in self._last if p != path] + [(path, now)]
+        doomed, next_keep_time = [], self._next_keep_time
         if not self._max_to_keep:
-            return
-        while len(self._last) > self._max_to_keep:
-            old, t = self._last.pop(0)
-            if t is not None and t > self._next_keep_time - self._keep_every * 3600 and \
-                    now >= self._next_keep_time:
-                self._next_keep_time += self._keep_every * 3600
+            return last, doomed, next_keep_time
+        while len(last) > self._max_to_keep:
+            old, t = last.pop(0)
+            if t is not None and t > next_keep_time - self._keep_every * 3600 and \
+                    now >= next_keep_time:
+                next_keep_time += self._keep_every * 3600
                 continue  # kept for keep_checkpoint_every_n_hours
-            _delete_checkpoint(old)
+            doomed.append(old)
+        return last, doomed, next_keep_time
 
     def restore(self, sess, save_path):
         """Assigns every saved variable from ``save_path``; on any error nothing changes.
@@ -489,16 +393,20 @@ class Saver:
     as_saver_def = to_proto
 
 
-def _delete_checkpoint(prefix):
+def _delete_checkpoint(prefix, meta_graph_suffix="meta"):
+    """Deletes checkpoint ``prefix``: its index first (it no longer exists), then the rest."""
     d = os.path.dirname(os.path.abspath(prefix))
     base = os.path.basename(prefix)
+    remove_quietly(prefix + ".index")
+    data = re.compile(re.escape(base) + r"\.data-[0-9a-f]{16}$")
     for f in os.listdir(d):
-        if f == base + ".index" or f == base + ".meta" or re.match(
-                re.escape(base) + r"\.data-[0-9a-f]{16}$", f):
-            try:
-                os.remove(os.path.join(d, f))
-            except OSError:
-                pass
+        if data.match(f):
+            remove_quietly(os.path.join(d, f))
+    remove_quietly(prefix + "." + meta_graph_suffix)
+
+
+def _write_meta_graph(filename, graph):
+    export_meta_graph(filename, graph=graph)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -511,7 +419,7 @@ def export_meta_graph(filename=None, graph=None, as_text=False, **kwargs):
     gd = graph_io.graph_to_def(graph)
     if filename:
         data = gd.to_text().encode() if as_text else gd.SerializeToString()
-        _atomic_write(filename, data)
+        atomic_write(filename, data)
     return gd
 
 
@@ -519,8 +427,7 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
     """Rebuilds a saved graph (and its collections) in the default graph; returns a Saver."""
     from ..framework import graph_io
     if isinstance(meta_graph_or_file, str):
-        with open(meta_graph_or_file, "rb") as f:
-            gd = graph_io.GraphDef.FromString(f.read())
+        gd = graph_io.read_graph_def(meta_graph_or_file)
     else:
         gd = meta_graph_or_file
     graph_io.import_graph_def(gd, name=import_scope or "", import_collections=True,

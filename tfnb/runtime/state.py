@@ -39,13 +39,14 @@ class VariableSlot:
     value does, so cached eager values can compare the versions they used.
 
     Several threads may run steps of one session at once (queue runners, training
-    threads). ``lock`` (reentrant) makes each change of ``value``/``version`` atomic;
-    update ops built with ``use_locking=True`` (and assignments, as for TF1's resource
-    variables) hold it across their read-compute-write, so no update is lost. Without
-    it updates race ("Hogwild"), but every value a reader sees is one some update
-    installed: in-place row updates run under the lock with ``_busy`` set, and
-    ``read`` waits for the lock while ``_busy`` is set, so an array is only changed in
-    place when no reader holds it or can get it.
+    threads). ``lock`` (reentrant) makes each change of ``value``/``version``/spare
+    atomic; update ops built with ``use_locking=True``, assignments (always, as TF1's
+    resource variables) and ``update_rows`` hold it across their read-compute-write,
+    so no update is lost. Other updates race ("Hogwild"), but every value a reader
+    sees is one some update installed: in-place row updates run under the lock with
+    ``_busy`` set, and ``read`` waits for the lock while ``_busy`` is set, so an array
+    is only changed in place when no reader holds it or can get it (the reference
+    counts this relies on are exact under the GIL).
     """
 
     __slots__ = ("name", "value", "version", "location", "dtype", "shape", "lock", "order",
@@ -176,7 +177,7 @@ class VariableSlot:
         self._busy = True
         try:
             # References: self.value, the local `v`, and getrefcount's argument.
-            if v.base is None and sys.getrefcount(v) <= 3:
+            if isinstance(v, np.ndarray) and v.base is None and sys.getrefcount(v) <= 3:
                 v.flags.writeable = True
                 try:
                     v[saved.indices] = saved.rows
@@ -187,7 +188,8 @@ class VariableSlot:
             self._busy = False
         new = v.copy()  # a reader holds the updated array: leave it as it saw it
         new[saved.indices] = saved.rows
-        new.flags.writeable = False
+        if isinstance(new, np.ndarray):
+            new.flags.writeable = False
         self.value = new
 
     @property

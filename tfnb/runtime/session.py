@@ -7,7 +7,9 @@ The graph may keep growing: new ops leave existing plans valid; only rewiring an
 existing node (``_add_control_input``, ``_update_input``) drops the cache.
 
 A failed run leaves the session as it was: the variables the plan could write are
-restored, and a plan that failed to compile is not cached.
+restored, and a plan that failed to compile is not cached. Steps may run in several
+threads at once; a failed step's rollback then keeps any write another step made
+after its own (see ``SessionState.rollback``).
 
 Example:
     >>> x = tf.placeholder(tf.float32, [None])
@@ -278,6 +280,7 @@ class BaseSession:
     def _call(self, plan, feeds, run_metadata=None):
         """Runs ``plan``; on failure undoes its variable writes and raises a typed error."""
         state = self._state
+        outer = state.journal  # a run nested in a running step keeps a journal of its own
         journal = state.journal = [] if plan.writes else None
         try:
             with np.errstate(all="ignore"):  # NaN/Inf are values in TF, not warnings
@@ -291,7 +294,7 @@ class BaseSession:
                 raise
             raise map_runtime_error(plan, exc) from None
         finally:
-            state.journal = None
+            state.journal = outer
 
     def _build(self, fetches, feed_keys):
         graph = self._graph

@@ -647,6 +647,13 @@ DYN_CELLS = {
                                           x_, s_, state_is_tuple=False),
              lambda x_, s_: np_basic_rnn(_weights(w, "rnn/multi_rnn_cell/cell_1/basic_rnn_cell"),
                                          x_, s_)], x, s, [8, H_]), H_),
+    "attention_gru_concat": (
+        lambda: tf.contrib.rnn.AttentionCellWrapper(tf.nn.rnn_cell.GRUCell(4), attn_length=2,
+                                                    state_is_tuple=False),
+        lambda w: lambda x, s: np_attention_cell(
+            _weights(w, "rnn/attention_cell_wrapper"),
+            lambda x_, s_: np_gru(_weights(w, "rnn/attention_cell_wrapper/gru_cell"), x_, s_),
+            x, s, attn_length=2, attn_size=4, state_is_tuple=False, cell_state_size=4), 4),
 }
 
 

@@ -29,8 +29,9 @@ def ip():
         InteractiveShell.clear_instance()
         eager._eager_mode = saved_mode
         magics.last_trace = None
-        for s in list(session._default_session_stack.stack):
-            if s not in saved_stack:
+        for entry in list(session._default_session_stack.stack):
+            s = session._entry_session(entry)  # an InteractiveSession's entry may be weak
+            if entry not in saved_stack and s is not None:
                 s.close()
         tf.reset_default_graph()
 

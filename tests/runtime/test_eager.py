@@ -1,4 +1,8 @@
 """Eager-by-default interactive sessions: values at creation, never stale, TF1 side effects kept."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -93,6 +97,119 @@ def test_plain_scripts_are_lazy():
     assert not tf.executing_eagerly()
     c = tf.constant(1.0) + 1.0
     assert "numpy" not in repr(c)
+
+
+@pytest.fixture
+def eager_switch_restored():
+    yield
+    eager._eager_mode = None
+
+
+_PLAIN_SCRIPT = """
+import tfnb as tf
+tf.InteractiveSession()
+W = tf.Variable(tf.zeros([3, 2]))
+print(W.eval().tolist(), tf.executing_eagerly())
+"""
+
+
+@pytest.mark.parametrize("how", ["script", "python -i"])
+def test_interactive_session_is_eager_outside_ipython(how, tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root)
+    if how == "script":
+        script = tmp_path / "plain.py"
+        script.write_text(_PLAIN_SCRIPT)
+        cmd, stdin = [sys.executable, "-W", "error", str(script)], None
+    else:
+        cmd, stdin = [sys.executable, "-W", "error", "-i", "-q"], _PLAIN_SCRIPT
+    out = subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "[[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]] True" in out.stdout
+
+
+def test_interactive_session_is_eager_by_default_here():
+    sess = tf.InteractiveSession()
+    try:
+        W = tf.Variable(tf.zeros([3, 2]))
+        np.testing.assert_array_equal(W.eval(), np.zeros((3, 2)))
+        assert tf.executing_eagerly() and "numpy=" in repr(tf.constant(2.0) * 2.0)
+    finally:
+        sess.close()
+    assert not tf.executing_eagerly()
+
+
+def test_disable_eager_execution_gives_tf1_lazy_interactive_sessions(eager_switch_restored):
+    tf.disable_eager_execution()
+    sess = tf.InteractiveSession()
+    try:
+        assert not tf.executing_eagerly()
+        W = tf.Variable(tf.zeros([3, 2]))
+        with pytest.raises(tf.errors.FailedPreconditionError, match="uninitialized value"):
+            W.eval()
+        tf.global_variables_initializer().run()
+        assert W.eval().shape == (3, 2)
+    finally:
+        sess.close()
+    tf.enable_eager_execution()  # opting in again: the default graph turns eager
+    assert tf.executing_eagerly()
+    tf.get_default_session().close()
+
+
+def test_tf_session_stays_lazy():
+    v = tf.Variable(2.0)
+    y = v * 3.0
+    with tf.Session() as sess:
+        assert not tf.executing_eagerly() and "numpy" not in repr(y)
+        with pytest.raises(tf.errors.FailedPreconditionError):
+            sess.run(y)
+        sess.run(v.initializer)
+        assert sess.run(y) == 6.0
+
+
+def _seeded_program(make_session):
+    """A TF1 program with seeded random initializers; returns what it shows and computes."""
+    g = tf.Graph()
+    with g.as_default():
+        sess = make_session(g)
+        tf.set_random_seed(1234)
+        a = tf.Variable(tf.random_normal([3]), name="a")                   # graph seed only
+        b = tf.Variable(tf.truncated_normal([2, 2], stddev=0.1, seed=7))   # graph + op seed
+        c = tf.get_variable("c", [2, 3])                                    # glorot uniform
+        d = tf.get_variable("d", [4], initializer=tf.random_uniform_initializer(-1.0, 1.0))
+        r = tf.random_uniform([4], seed=3)
+        noisy = tf.while_loop(lambda i, x: i < 2,
+                              lambda i, x: (i + 1, x + tf.random_normal([2], seed=9)),
+                              [0, tf.zeros([2])])[1]
+        shown = None  # what an eager session initialized the variables with, at creation
+        if isinstance(sess, tf.InteractiveSession):
+            shown = [sess.run(t) for t in (a, b, c, d)]
+        init = tf.global_variables_initializer()
+        runs = []
+        for _ in range(2):  # TF1 re-draws on every run of the initializer
+            sess.run(init)
+            runs.append(sess.run([a, b, c, d, r, noisy]))
+        sess.close()
+        return shown, runs
+
+
+def test_seeded_initializers_give_tf1_numbers_in_an_eager_interactive_session():
+    shown, eager_runs = _seeded_program(lambda g: tf.InteractiveSession(graph=g))
+    _, lazy_runs = _seeded_program(lambda g: tf.Session(graph=g))
+    for eager_run, lazy_run in zip(eager_runs, lazy_runs):
+        for e, l in zip(eager_run, lazy_run):
+            np.testing.assert_array_equal(e, l)
+    for s, first in zip(shown, eager_runs[0]):  # initialized at creation with the first draw
+        np.testing.assert_array_equal(s, first)
+    assert not np.array_equal(eager_runs[0][0], eager_runs[1][0])  # the stream moved on
+
+
+def test_shown_random_value_is_the_first_run_value(interactive):
+    r = tf.random_normal([3], seed=11)
+    shown = r.numpy()
+    assert "numpy=" in repr(r)
+    np.testing.assert_array_equal(r.eval(), shown)      # eager evaluation drew from a copy
+    assert not np.array_equal(r.eval(), shown)           # later runs continue the stream
 
 
 def test_ipython_is_eager_by_default_and_locations_name_the_cell():

@@ -983,6 +983,24 @@ def reset_default_graph():
     _default_graph_stack.reset()
 
 
+def _install_default_graph(graph):
+    """Makes ``graph`` this thread's default graph until the returned function is called.
+
+    For ``InteractiveSession(graph=g)``, which (as in TF1) keeps ``g`` the default graph
+    from creation to ``close()``, however calls interleave; the uninstall may run in any
+    thread and removes exactly this entry.
+    """
+    stack = _default_graph_stack.stack
+    stack.append(graph)
+
+    def uninstall():
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i] is graph:
+                del stack[i]
+                return
+    return uninstall
+
+
 def _graph_of(values):
     """The graph that the given Tensors/Operations/Variables belong to (default if none)."""
     for v in values:

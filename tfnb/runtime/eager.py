@@ -17,10 +17,20 @@ remembers the versions of the variables it was computed from, and an access afte
 any of them changed (assign, optimizer step, restore) recomputes it through the
 session. ``sess.run``/``eval`` keep TF1 semantics (always computed anew).
 
-Switch: ``tf.enable_eager_execution()`` / ``tf.disable_eager_execution()``. The
-default is on inside IPython/Jupyter and off in plain scripts, which therefore
-pay nothing for it.
+Eager evaluation never advances the session's random generators: it draws from
+copies. So the value shown for ``tf.random_normal([2], seed=1)`` is the value its
+first ``run`` will give, and
+a seeded ``tf.Variable(tf.truncated_normal(...))`` initialized at creation holds
+exactly what ``global_variables_initializer()`` gives it again when run -- TF1's
+numbers.
+
+Where it is on: every ``tf.InteractiveSession`` is eager unless
+``tf.disable_eager_execution()`` was called (plain scripts, ``python -i`` and
+notebooks alike); ``tf.Session`` never is. Inside IPython/Jupyter (or after
+``tf.enable_eager_execution()``) each new default graph also gets an eager
+interactive session of its own, so cells show values without any session code.
 """
+import copy
 import sys
 
 import numpy as np
@@ -49,7 +59,37 @@ def _in_ipython():
 
 
 def eager_enabled():
+    """Whether new default graphs get an eager interactive session (IPython, or forced on)."""
     return _in_ipython() if _eager_mode is None else _eager_mode
+
+
+def interactive_sessions_eager():
+    """Whether a new ``InteractiveSession`` evaluates eagerly: yes unless turned off."""
+    return _eager_mode is not False
+
+
+class _EagerView:
+    """The session state as eager evaluation sees it: random generators are copies.
+
+    Evaluating an op at creation must leave the session as a TF1 program expects it: a
+    random op draws from a copy of its generator, so the session's own stream still
+    starts at its first sample when the op (or an initializer using it) first runs.
+    Everything else (variables, queues, compiled function plans) is the session's own.
+    """
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state):
+        self._state = state
+
+    def __getattr__(self, name):
+        return getattr(self._state, name)
+
+    def resource(self, key, factory):
+        r = self._state.resource(key, factory)
+        if isinstance(r, np.random.Generator):
+            return copy.deepcopy(r)
+        return r
 
 
 class EagerEvaluator:
@@ -59,7 +99,7 @@ class EagerEvaluator:
         from .state import KernelContext
         self.session = session
         base = session._ctx
-        self.ctx = KernelContext(base.state, base.xp, base.device, session, eager=True)
+        self.ctx = KernelContext(_EagerView(base.state), base.xp, base.device, session, eager=True)
         self.values = {}
         self.deps = {}
 
@@ -121,10 +161,19 @@ class EagerEvaluator:
 
 
 def _attach(graph):
-    """Gives ``graph`` an interactive session with eager evaluation (if it has none)."""
-    if graph._eager_evaluator is None:
-        from .session import InteractiveSession
-        InteractiveSession(graph=graph, eager=True)
+    """Gives ``graph`` eager evaluation (if it has none).
+
+    The user's open interactive session on ``graph`` turns eager; otherwise tfnb attaches
+    an interactive session of its own (replaced by one the user creates later).
+    """
+    if graph._eager_evaluator is not None:
+        return
+    from .session import InteractiveSession, get_default_session
+    sess = get_default_session()
+    if isinstance(sess, InteractiveSession) and sess.graph is graph and not sess._closed:
+        sess._start_eager()
+    else:
+        InteractiveSession(graph=graph, eager=True, _implicit=True)
 
 
 def _on_new_default_graph(graph):
@@ -136,20 +185,29 @@ _graph._new_default_graph_hooks.append(_on_new_default_graph)
 
 
 def enable_eager_execution(config=None, device_policy=None, execution_mode=None):
-    """Turns eager evaluation on for the default graph and future default graphs."""
+    """Turns eager evaluation on: for the default graph, future default graphs and
+    interactive sessions."""
     global _eager_mode
     _eager_mode = True
     _attach(_graph.get_default_graph())
 
 
 def disable_eager_execution():
-    """Turns eager evaluation off: classic lazy TF1 graphs (values only via ``run``)."""
+    """Turns eager evaluation off: classic lazy TF1 graphs and interactive sessions.
+
+    Call it before creating an ``InteractiveSession``. The default graph stops being
+    evaluated eagerly: the interactive session tfnb attached to it is closed, one the
+    user created keeps running, lazily.
+    """
     global _eager_mode
     _eager_mode = False
     g = _graph.get_default_graph()
     ev = g._eager_evaluator
     if ev is not None:
-        ev.session.close()
+        if ev.session._implicit:
+            ev.session.close()
+        else:
+            ev.session._stop_eager()
 
 
 def executing_eagerly():

@@ -7,9 +7,7 @@ The graph may keep growing: new ops leave existing plans valid; only rewiring an
 existing node (``_add_control_input``, ``_update_input``) drops the cache.
 
 A failed run leaves the session as it was: the variables the plan could write are
-restored, and a plan that failed to compile is not cached. Steps may run in several
-threads at once; a failed step's rollback then keeps any write another step made
-after its own (see ``SessionState.rollback``).
+restored, and a plan that failed to compile is not cached.
 
 Example:
     >>> x = tf.placeholder(tf.float32, [None])
@@ -21,6 +19,8 @@ Example:
 import contextlib
 import threading
 import time
+import warnings
+import weakref
 
 import numpy as np
 
@@ -36,6 +36,8 @@ __all__ = ["Session", "InteractiveSession", "get_default_session", "ConfigProto"
 
 
 class _DefaultSessionStack(threading.local):
+    """Per thread: sessions entered with ``as_default()`` and installed InteractiveSessions."""
+
     def __init__(self):
         super().__init__()
         self.stack = []
@@ -44,10 +46,48 @@ class _DefaultSessionStack(threading.local):
 _default_session_stack = _DefaultSessionStack()
 
 
+class _Installed:
+    """An InteractiveSession's place on the default-session stack.
+
+    The newest installed session of a thread is held strongly (``tf.InteractiveSession()``
+    with the result unused must stay the default). An older one that a newer one shadows is
+    held weakly: if the user still references it, closing the newer one makes it the
+    default again (as TF1); if nobody does, it is freed with its graph.
+    """
+
+    __slots__ = ("strong", "weak")
+
+    def __init__(self, session):
+        self.strong = session
+        self.weak = weakref.ref(session)
+
+    def session(self):
+        return self.strong if self.strong is not None else self.weak()
+
+
+def _entry_session(entry):
+    return entry.session() if type(entry) is _Installed else entry
+
+
+def _hold_newest_installed(stack):
+    """Drops freed entries; holds the top-most installed session strongly, the others weakly."""
+    stack[:] = [e for e in stack if _entry_session(e) is not None]
+    newest = True
+    for e in reversed(stack):
+        if type(e) is _Installed:
+            e.strong = e.weak() if newest else None
+            newest = False
+
+
 def get_default_session():
     """The innermost session entered with ``with sess:``/``as_default()``, or None."""
     stack = _default_session_stack.stack
-    return stack[-1] if stack else None
+    while stack:
+        s = _entry_session(stack[-1])
+        if s is not None:
+            return s
+        stack.pop()  # a shadowed InteractiveSession that nobody referenced was freed
+    return None
 
 
 def _session_for(session, element):
@@ -280,7 +320,6 @@ class BaseSession:
     def _call(self, plan, feeds, run_metadata=None):
         """Runs ``plan``; on failure undoes its variable writes and raises a typed error."""
         state = self._state
-        outer = state.journal  # a run nested in a running step keeps a journal of its own
         journal = state.journal = [] if plan.writes else None
         try:
             with np.errstate(all="ignore"):  # NaN/Inf are values in TF, not warnings
@@ -294,7 +333,7 @@ class BaseSession:
                 raise
             raise map_runtime_error(plan, exc) from None
         finally:
-            state.journal = outer
+            state.journal = None
 
     def _build(self, fetches, feed_keys):
         graph = self._graph
@@ -430,31 +469,93 @@ class Session(BaseSession):
     """
 
 
+_ALREADY_ACTIVE = ("An interactive session is already active. This can cause out-of-memory "
+                   "errors in some cases. You must explicitly call `InteractiveSession.close()` "
+                   "to release resources held by the other session(s).")
+
+
 class InteractiveSession(BaseSession):
     """A session that installs itself as the default session until closed.
 
-    When eager evaluation is on (the default in IPython/Jupyter, or after
-    ``tf.enable_eager_execution()``) it also evaluates every new tensor whose
-    inputs are computable; see :mod:`tfnb.runtime.eager`.
+    As in TF1, ``tf.InteractiveSession()`` becomes the default session for ``eval()`` and
+    ``run()`` (and ``graph``, when given, the default graph) until ``close()``. Creating
+    another while one is open warns (``UserWarning``, TF1's message) and the new one becomes
+    the default; closing it makes the previous one the default again, if anyone still holds
+    it -- a shadowed session that nobody references is freed with its graph.
+
+    It is *eager by default*: every new tensor whose inputs are computable is evaluated
+    when it is created (see :mod:`tfnb.runtime.eager`), in notebooks and plain scripts
+    alike. ``tf.disable_eager_execution()`` before creating it (or ``eager=False``) gives
+    TF1's lazy interactive session; ``tf.Session()`` is always lazy.
+
+    Args:
+        target, graph, config: as for :class:`Session`.
+        eager: force eager evaluation on or off (default: on unless disabled).
+
+    Example:
+        >>> sess = tf.InteractiveSession()
+        >>> W = tf.Variable(tf.zeros([3, 2]))   # initialized at once
+        >>> W.eval().shape
+        (3, 2)
+        >>> sess.close()
     """
 
-    def __init__(self, target="", graph=None, config=None, eager=None):
-        super().__init__(target, graph, config)
-        self._installed = self.as_default()
-        self._installed.__enter__()
-        from . import eager as _eager
-        self._eager = None
-        if eager if eager is not None else _eager.eager_enabled():
-            self._eager = _eager.EagerEvaluator(self)
-            self._graph._eager_evaluator = self._eager
+    _open_lock = threading.Lock()
+    _open = weakref.WeakSet()  # the user's interactive sessions not closed yet, all threads
 
-    def close(self):
+    def __init__(self, target="", graph=None, config=None, eager=None, *, _implicit=False):
+        super().__init__(target, graph, config)
+        from . import eager as _eager
+        # _implicit: the eager session tfnb attaches to a notebook's default graph. The user
+        # did not create it, so it never warns, and a session the user creates replaces it.
+        self._implicit = _implicit
+        if not _implicit:
+            with InteractiveSession._open_lock:
+                if len(InteractiveSession._open):
+                    warnings.warn(_ALREADY_ACTIVE, UserWarning, stacklevel=2)
+                InteractiveSession._open.add(self)
+            ev = self._graph._eager_evaluator
+            if ev is not None and ev.session._implicit:
+                ev.session.close()
+        self._session_stack = _default_session_stack.stack
+        self._installed = _Installed(self)
+        self._session_stack.append(self._installed)
+        _hold_newest_installed(self._session_stack)
+        self._uninstall_graph = None
+        if graph is not None and not _implicit:
+            from ..framework.graph import _install_default_graph
+            self._uninstall_graph = _install_default_graph(graph)
+        self._eager = None
+        if eager if eager is not None else _eager.interactive_sessions_eager():
+            self._start_eager()
+
+    def _start_eager(self):
+        """Evaluates new tensors of this session's graph as they are created."""
+        from . import eager as _eager
+        self._eager = _eager.EagerEvaluator(self)
+        self._graph._eager_evaluator = self._eager
+
+    def _stop_eager(self):
         if self._eager is not None and self._graph._eager_evaluator is self._eager:
             self._graph._eager_evaluator = None
         self._eager = None
-        if self._installed is not None:
-            self._installed.__exit__(None, None, None)
-            self._installed = None
+
+    def close(self):
+        """Closes the session and removes it from the default-session stack (idempotent)."""
+        self._stop_eager()
+        installed, self._installed = self._installed, None
+        if installed is not None:
+            stack = self._session_stack
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i] is installed:
+                    del stack[i]
+                    break
+            _hold_newest_installed(stack)
+        uninstall, self._uninstall_graph = self._uninstall_graph, None
+        if uninstall is not None:
+            uninstall()
+        with InteractiveSession._open_lock:
+            InteractiveSession._open.discard(self)
         super().close()
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tfnb as tf
-from tfnb.framework import graph_io
+from tfnb.framework import graph_format, graph_io
 from tfnb.framework.graph_io import (GraphDef, NodeDef, export_meta_graph_dict, import_graph_def,
                                      import_meta_graph_dict, write_graph)
 
@@ -497,10 +497,12 @@ def test_cycles_are_reported():
 
 
 def test_no_pickle_in_the_module(monkeypatch):
-    with open(graph_io.__file__, encoding="utf-8") as f:
-        source = f.read()
-    assert not re.search(r"^\s*(import|from)\s+(c?pickle|dill|marshal|shelve)\b", source, re.M)
-    assert "allow_pickle" not in source
+    for module in (graph_io, graph_format):
+        with open(module.__file__, encoding="utf-8") as f:
+            source = f.read()
+        assert not re.search(r"^\s*(import|from)\s+(c?pickle|dill|marshal|shelve)\b", source,
+                             re.M)
+        assert "allow_pickle" not in source
 
     def refuse(*args, **kwargs):
         raise AssertionError("pickle was used")

@@ -23,7 +23,7 @@ on the opened file; the zip members must match the index's dtypes and shapes, an
 sizes are checked against the file's real size before anything is allocated. tfnb writes
 members uncompressed; a compressed one is inflated in bounded chunks, and entries that would
 inflate beyond ``TFNB_MAX_CHECKPOINT_INFLATED_BYTES`` (default: 64 MiB, or 64 times their
-compressed size when larger; see ``graph_io.inflation_limit``) raise
+compressed size when larger; see ``graph_format.inflation_limit``) raise
 ``ResourceExhaustedError``, as does an index larger than ``MAX_INDEX_BYTES``
 (``TFNB_MAX_CHECKPOINT_INDEX_BYTES``).
 """
@@ -45,7 +45,7 @@ import zlib
 import numpy as np
 
 from ..framework import dtypes, errors
-from ..framework.graph_io import inflation_limit
+from ..framework.graph_format import inflation_limit
 
 __all__ = ["CheckpointReader", "write_checkpoint", "remove_stale_temp_files", "atomic_write",
            "read_small_file", "remove_quietly"]

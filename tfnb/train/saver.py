@@ -3,7 +3,7 @@
 A checkpoint ``PREFIX`` (e.g. ``/tmp/model.ckpt-100``) is a bundle of ``PREFIX.index`` and
 ``PREFIX.data-<hash>`` (format, atomic writes and defensive reading in
 :mod:`tfnb.train.checkpoint_bundle`), plus ``PREFIX.meta``, the graph and collections
-(``tfnb.framework.graph_io`` format), if written. ``checkpoint`` in the directory is TF1's
+(``tfnb.framework.graph_format``), if written. ``checkpoint`` in the directory is TF1's
 text state file naming the latest checkpoints.
 
 A save runs as TF1's: the checkpoint (data, index, meta graph), then the ``checkpoint``

@@ -33,6 +33,9 @@ __all__ = [
     "sparse_retain", "sparse_transpose", "sparse_matmul", "convert_to_tensor_or_sparse_tensor",
 ]
 
+# The kernels are NumPy code: the placer keeps these ops on a CPU device.
+_CPU = ("CPU",)
+
 SparseTensorValue = collections.namedtuple("SparseTensorValue",
                                            ["indices", "values", "dense_shape"])
 SparseTensorValue.__doc__ = "The value of a fetched ``SparseTensor``: three NumPy arrays."
@@ -252,7 +255,7 @@ def _sparse_to_dense_grad(op, g):
 
 
 register_op("SparseToDense", infer=_sparse_to_dense_infer, kernel=_sparse_to_dense_kernel,
-            grad=_sparse_to_dense_grad)
+            grad=_sparse_to_dense_grad, device_types=_CPU)
 
 
 def sparse_to_dense(sparse_indices, output_shape, sparse_values, default_value=0,
@@ -324,7 +327,7 @@ def _sparse_reorder_grad(op, g_indices, g_values):
 
 
 register_op("SparseReorder", infer=_sparse_reorder_infer, kernel=_sparse_reorder_kernel,
-            grad=_sparse_reorder_grad)
+            grad=_sparse_reorder_grad, device_types=_CPU)
 
 
 def sparse_reorder(sp_input, name=None):
@@ -401,7 +404,7 @@ def _sparse_reduce_grad(op, g):
 
 
 register_op("SparseReduceSum", infer=_sparse_reduce_infer, kernel=_sparse_reduce_kernel,
-            grad=_sparse_reduce_grad)
+            grad=_sparse_reduce_grad, device_types=_CPU)
 
 
 def sparse_reduce_sum(sp_input, axis=None, keepdims=None, reduction_axes=None, keep_dims=None):
@@ -501,7 +504,8 @@ def _spmm_grad(op, g):
     return [None, ga, None, gb]
 
 
-register_op("SparseTensorDenseMatMul", infer=_spmm_infer, kernel=_spmm_kernel, grad=_spmm_grad)
+register_op("SparseTensorDenseMatMul", infer=_spmm_infer, kernel=_spmm_kernel, grad=_spmm_grad,
+            device_types=_CPU)
 
 
 def sparse_tensor_dense_matmul(sp_a, b, adjoint_a=False, adjoint_b=False, name=None):
@@ -583,7 +587,7 @@ def _sparse_add_grad(op, g_idx, g_val, g_shape):
 
 
 register_op("SparseAdd", infer=_sparse_add_infer, kernel=_sparse_add_kernel,
-            grad=_sparse_add_grad)
+            grad=_sparse_add_grad, device_types=_CPU)
 
 
 def _sparse_add_grad_kernel(op, ctx):
@@ -606,7 +610,7 @@ def _sparse_add_grad_kernel(op, ctx):
 register_op("SparseAddGrad",
             infer=lambda op: [(op._inputs[0].dtype, TensorShape([op._inputs[1]._shape[0]])),
                               (op._inputs[0].dtype, TensorShape([op._inputs[2]._shape[0]]))],
-            kernel=_sparse_add_grad_kernel, grad=NOT_DIFFERENTIABLE,
+            kernel=_sparse_add_grad_kernel, grad=NOT_DIFFERENTIABLE, device_types=_CPU,
             doc="The gradient of SparseAdd's sum values, routed back to each operand's entries.")
 
 
@@ -633,7 +637,8 @@ def _sparse_dense_add_kernel(op, ctx):
 
 
 register_op("SparseTensorDenseAdd", infer=_sparse_dense_add_infer, kernel=_sparse_dense_add_kernel,
-            grad=lambda op, g: [None, array_ops.gather_nd(g, op._inputs[0]), None, g])
+            grad=lambda op, g: [None, array_ops.gather_nd(g, op._inputs[0]), None, g],
+            device_types=_CPU)
 
 
 def sparse_add(a, b, threshold=None, thresh=None):

@@ -291,10 +291,13 @@ def test_rollback_keeps_a_write_made_while_the_failing_step_ran():
 
         def other_step():
             assert started.wait(JOIN_SECONDS)
-            for _ in range(JOIN_SECONDS * 100):  # until the failing step has assigned
-                if sess.run(v) == 2.0:
+            for _ in range(JOIN_SECONDS * 100):  # until the failing step has written both
+                value, table = sess.run([v, rows])
+                if value == 2.0 and table[0, 0] == -0.5:
                     break
                 threading.Event().wait(0.01)
+            else:
+                raise AssertionError("the failing step never wrote")
             sess.run(other)
             sess.run(enqueue, {feed: np.nan})
 
@@ -311,7 +314,6 @@ def test_rollback_keeps_a_write_made_while_the_failing_step_ran():
         _run_threads(alone, lambda: sess.run(enqueue, {feed: np.inf}))
         assert sess.run(v) == 3.0
         np.testing.assert_array_equal(sess.run(rows), [[-.5, -.5], [0, 0], [0, 0], [-.5, -.5]])
-
 
 
 # ----------------------------------------------------------------------------------------------

@@ -127,7 +127,7 @@ class _VariableStore:
     def close_subscopes(self, name):
         prefix = name + "/"
         for k in self.scope_counts:
-            if not name or k.startswith(prefix):
+            if k.startswith(prefix):
                 self.scope_counts[k] = 0
 
     def unique_scope_name(self, parent, prefix):

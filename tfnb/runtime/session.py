@@ -7,7 +7,9 @@ The graph may keep growing: new ops leave existing plans valid; only rewiring an
 existing node (``_add_control_input``, ``_update_input``) drops the cache.
 
 A failed run leaves the session as it was: the variables the plan could write are
-restored, and a plan that failed to compile is not cached.
+restored, and a plan that failed to compile is not cached. Steps may run in several
+threads at once; a failed step's rollback then keeps any write another step made
+after its own (see ``SessionState.rollback``).
 
 Example:
     >>> x = tf.placeholder(tf.float32, [None])
@@ -190,9 +192,17 @@ class BaseSession:
         self._state = SessionState()
         from .devices import make_devices
         from .executor import DeviceExecutors
-        self._devices = make_devices(self._config)
-        self._contexts = {d: KernelContext(self._state, d.xp, d.name, self) for d in self._devices}
-        self._ctx = self._contexts[self._devices[0]]
+        self._master = None
+        if target:  # a cluster: devices are its tasks', kernels run there (tfnb/distribute)
+            self._master = _resolve_target(target, self._config)
+            self._devices = list(self._master.devices)
+            self._contexts = {}
+            self._ctx = KernelContext(self._state, np, self._devices[0].name, self)
+        else:
+            self._devices = make_devices(self._config)
+            self._contexts = {d: KernelContext(self._state, d.xp, d.name, self)
+                              for d in self._devices}
+            self._ctx = self._contexts[self._devices[0]]
         self._executors = DeviceExecutors()
         self._compile_lock = threading.RLock()
         self._last_plan = None
@@ -218,6 +228,8 @@ class BaseSession:
         return self._config
 
     def list_devices(self):
+        if self._master is not None:
+            return self._master.list_devices()
         from .devices import local_devices
         return local_devices(self._config)
 
@@ -246,11 +258,15 @@ class BaseSession:
 
     # --- lifecycle ---
     def close(self):
-        """Releases the session's state. Running a closed session raises RuntimeError."""
+        """Releases the session's state. Running a closed session raises RuntimeError.
+
+        A cluster session only lets go of its connections: variables live on the tasks."""
         self._closed = True
         self._executors.shutdown()
         self._cache.clear()
         self._state = SessionState()
+        if self._master is not None:
+            self._master.close()
 
     def __enter__(self):
         if self._default_ctx is None:
@@ -320,6 +336,7 @@ class BaseSession:
     def _call(self, plan, feeds, run_metadata=None):
         """Runs ``plan``; on failure undoes its variable writes and raises a typed error."""
         state = self._state
+        outer = state.journal  # a run nested in a running step keeps a journal of its own
         journal = state.journal = [] if plan.writes else None
         try:
             with np.errstate(all="ignore"):  # NaN/Inf are values in TF, not warnings
@@ -333,7 +350,7 @@ class BaseSession:
                 raise
             raise map_runtime_error(plan, exc) from None
         finally:
-            state.journal = None
+            state.journal = outer
 
     def _build(self, fetches, feed_keys):
         graph = self._graph
@@ -359,7 +376,9 @@ class BaseSession:
                                     "allow_soft_placement": cfg.allow_soft_placement,
                                     "log_device_placement": cfg.log_device_placement,
                                     "log": _placement_log, "transfer_fp16": cfg.transfer_fp16,
-                                    "executors": self._executors})
+                                    "executors": self._executors,
+                                    "runner": self._master and self._master.make_runner,
+                                    "default_task": self._master and self._master.default_task})
         entry = _CacheEntry()
         entry.plan = plan
         entry.mapper = mapper
@@ -443,6 +462,33 @@ def _describe_output(value):
                              int(getattr(value, "nbytes", 0)))
 
 
+# Session targets: URL scheme -> resolver(target, config) returning the cluster master a
+# session runs its steps through (devices, default_task, make_runner(plan), reset, close).
+# tfnb.train registers grpc/tcp/tls resolvers that import tfnb.distribute on first use, so
+# the core never imports Dask.
+_target_resolvers = {}
+
+
+def register_session_target(scheme, resolver):
+    """Makes ``tf.Session("SCHEME://...")`` use ``resolver(target, config)`` for its master."""
+    _target_resolvers[scheme] = resolver
+
+
+def _resolve_target(target, config):
+    if isinstance(target, bytes):
+        target = target.decode("utf-8")
+    if not isinstance(target, str):
+        raise TypeError("Session target must be a string, got %r" % (target,))
+    scheme, sep, _ = target.partition("://")
+    resolver = _target_resolvers.get(scheme.lower()) if sep else None
+    if resolver is None:
+        raise errors.NotFoundError(
+            None, None, "No session factory registered for the given session options: {target: "
+            "\"%s\"} (tfnb runs \"\" in process and grpc://, tcp://, tls:// cluster targets)"
+            % target)
+    return resolver(target, config)
+
+
 def _placement_log(line):
     import sys
     print(line, file=sys.stderr)
@@ -463,10 +509,27 @@ class Session(BaseSession):
     """A TF1 session: ``with tf.Session() as sess: sess.run(...)``.
 
     Args:
-        target: ignored for local sessions (the Dask runtime uses it).
+        target: ``""`` runs in this process; ``"grpc://host:port"`` (a ``tf.train.Server``'s
+            ``target``; also ``tcp://``, ``tls://``) runs the graph on that server's cluster,
+            this process acting as master (tfnb/distribute/master.py).
         graph: the graph to run (default: the default graph).
         config: a :class:`ConfigProto`.
     """
+
+    @staticmethod
+    def reset(target, containers=None, config=None):
+        """Clears resource containers (variables, queues) on every task of ``target``'s cluster.
+
+        Args:
+            target: a cluster session target.
+            containers: container names to clear (``""`` is the default one); None clears all.
+            config: a ConfigProto (its ``operation_timeout_in_ms`` bounds the calls).
+        """
+        master = _resolve_target(target, config if config is not None else ConfigProto())
+        try:
+            master.reset(containers)
+        finally:
+            master.close()
 
 
 _ALREADY_ACTIVE = ("An interactive session is already active. This can cause out-of-memory "

@@ -26,16 +26,32 @@ _GPU = dict(gflops=20000.0, gbps=1500.0, launch_us=8.0)
 LINK_LATENCY_US = {("CPU", "CPU"): 15.0, ("CPU", "GPU"): 12.0, ("GPU", "CPU"): 12.0,
                    ("GPU", "GPU"): 12.0}
 LINK_GBPS = {("CPU", "CPU"): 1e6, ("CPU", "GPU"): 12.0, ("GPU", "CPU"): 12.0, ("GPU", "GPU"): 25.0}
+# Between two cluster tasks: a message through distributed's comm (one-way push of a tensor
+# frame; ~0.1 ms on loopback, more across a network) over a ~10 Gb/s link.
+NETWORK_LATENCY_US = 150.0
+NETWORK_GBPS = 1.2
 
 
 class Device:
-    """One device: its full name, type, index, array module and cost-model figures."""
+    """One device: its full name, type, index, array module and cost-model figures.
 
-    def __init__(self, device_type, index, memory_limit=0):
+    A local device belongs to ``/job:localhost/replica:0/task:0``. A device of a cluster task
+    (``tf.Session(target)``) names its task and carries the task's comm ``address``; the
+    session never runs kernels on it itself -- its partitions are sent to that task.
+    """
+
+    def __init__(self, device_type, index, memory_limit=0, job="localhost", replica=0, task=0,
+                 address=None):
         self.device_type = device_type
         self.index = index
-        self.name = "%s/device:%s:%d" % (LOCAL_JOB, device_type, index)
-        self.short_name = "/device:%s:%d" % (device_type, index)
+        self.job = job
+        self.replica = replica
+        self.task = task
+        self.address = address
+        self.task_name = "/job:%s/replica:%d/task:%d" % (job, replica, task)
+        self.name = "%s/device:%s:%d" % (self.task_name, device_type, index)
+        # Unique among a session's devices: names executor threads and Send/Recv edges.
+        self.short_name = "/device:%s:%d" % (device_type, index) if address is None else self.name
         self.memory_limit = memory_limit
         figures = _GPU if device_type == "GPU" else _CPU
         self.gflops = figures["gflops"]
@@ -50,14 +66,23 @@ class Device:
             return cupy
         return np
 
+    @property
+    def remote(self):
+        """True for a device of a cluster task (its kernels run in that task's process)."""
+        return self.address is not None
+
     def matches(self, spec):
         """Whether this device satisfies the (partial) DeviceSpec ``spec``."""
-        if spec.job not in (None, "localhost") or spec.replica not in (None, 0) or \
-                spec.task not in (None, 0):
+        if not self.matches_task(spec):
             return False
         if spec.device_type is not None and spec.device_type != self.device_type:
             return False
         return spec.device_index is None or spec.device_index == self.index
+
+    def matches_task(self, spec):
+        """Whether this device's job, replica and task satisfy ``spec`` (type/index ignored)."""
+        return spec.job in (None, self.job) and spec.replica in (None, self.replica) and \
+            spec.task in (None, self.task)
 
     def __repr__(self):
         return "<Device %s>" % self.name

@@ -24,9 +24,9 @@ The result is computed once per plan and kept with it (``Session.placement()``).
 """
 from ..framework import errors
 from ..framework.device_spec import DeviceSpec
-from .devices import LINK_GBPS, LINK_LATENCY_US
+from .devices import LINK_GBPS, LINK_LATENCY_US, NETWORK_GBPS, NETWORK_LATENCY_US
 
-__all__ = ["place", "Placement", "estimate_op_us"]
+__all__ = ["place", "Placement", "estimate_op_us", "validate_requests"]
 
 UNKNOWN_DIM = 32  # batch-like dimensions the graph leaves open
 
@@ -106,6 +106,8 @@ def estimate_op_us(op, device):
 def transfer_us(tensor, src, dst):
     if src is dst:
         return 0.0
+    if src.task_name != dst.task_name:  # two cluster tasks: over the network
+        return NETWORK_LATENCY_US + _nbytes(tensor) / (NETWORK_GBPS * 1e3)
     key = (src.device_type, dst.device_type)
     return LINK_LATENCY_US[key] + _nbytes(tensor) / (LINK_GBPS[key] * 1e3)
 
@@ -130,16 +132,77 @@ class _Groups:
                 self.parent[ra] = rb
 
 
-def _requested(op):
-    return DeviceSpec.from_string(op.device) if op.device else None
+def _requested(op, default=None):
+    """The op's device request as a DeviceSpec (None: no constraint).
+
+    With ``default`` (the session's own task in a cluster session) a request that names no
+    job is completed as TF1 does: it runs on the session's task (job, replica and task taken
+    from ``default`` where the request leaves them open); no request at all means that task.
+    """
+    spec = DeviceSpec.from_string(op.device) if op.device else None
+    if default is None:
+        return spec
+    if spec is None:
+        return DeviceSpec(default.job, default.replica, default.task)
+    if spec.job is None:
+        return DeviceSpec(default.job, default.replica if spec.replica is None else spec.replica,
+                          default.task if spec.task is None else spec.task, spec.device_type,
+                          spec.device_index)
+    return spec
 
 
-def place(ops, devices, allow_soft_placement=False, log_device_placement=False, log=None):
+def _no_device_error(op, devices):
+    return errors.InvalidArgumentError(
+        None, op, "Cannot assign a device for operation %s (op %s): could not satisfy explicit "
+        "device specification %r because no device of this session matches it (available: %s)%s"
+        % (op.name, op.type, op.device, ", ".join(d.short_name for d in devices), _where(op)))
+
+
+def _first_task(devices, spec):
+    """TF1 assigns an op whose request leaves the task open to the first matching task."""
+    if spec is None or spec.job is None or spec.task is not None or len(devices) < 2:
+        return devices
+    first = min((d.replica, d.task) for d in devices)
+    return [d for d in devices if (d.replica, d.task) == first]
+
+
+def validate_requests(ops, device, allow_soft_placement=False):
+    """Checks the device requests of ``ops`` against a one-device session's ``device``.
+
+    A one-device session places nothing, but a request it cannot satisfy is still an error
+    (TF1), also for ops that constant folding removes. Soft placement lets a request for another
+    device type or index run on ``device``, never one for another job or task.
+
+    Raises:
+        InvalidArgumentError: naming the op and its request.
+    """
+    seen = {}
+    for op in ops:
+        request = op._device
+        if not request:
+            continue
+        ok = seen.get(request)
+        if ok is None:
+            spec = DeviceSpec.from_string(request)
+            ok = seen[request] = (device.matches(spec), device.matches_task(spec))
+        if not ok[0] and not (allow_soft_placement and ok[1]):
+            raise _no_device_error(op, [device])
+
+
+def place(ops, devices, allow_soft_placement=False, log_device_placement=False, log=None,
+          default_task=None):
     """Assigns each of ``ops`` (topologically ordered) to one of ``devices``.
+
+    Args:
+        default_task: in a cluster session, a DeviceSpec of the session's own task: requests
+            without a job are completed with it (see :func:`_requested`), and a request naming a
+            job but no task goes to that job's first task (TF1), so every client places a
+            variable on the same task.
 
     Raises:
         InvalidArgumentError: a request or colocation no device satisfies (without soft
-            placement), naming the op and the constraint.
+            placement; soft placement relaxes the device type and index, never the job or
+            task), naming the op and the constraint.
     """
     pl = Placement()
     members = set(ops)
@@ -156,11 +219,13 @@ def place(ops, devices, allow_soft_placement=False, log_device_placement=False, 
     soft_notes = {}
     cands = {}
     for op in ops:
-        spec = _requested(op)
+        spec = _requested(op, default_task)
         types = op._op_def.device_types
         ok = [d for d in devices if (spec is None or d.matches(spec)) and
               (types is None or d.device_type in types)]
         if not ok:
+            if spec is not None and not any(d.matches_task(spec) for d in devices):
+                raise _no_device_error(op, devices)  # an unknown job/task: soft or not
             if spec is not None and not allow_soft_placement:
                 matching = [d for d in devices if d.matches(spec)]
                 if matching:  # the requested device exists, but the op has no kernel there
@@ -169,15 +234,14 @@ def place(ops, devices, allow_soft_placement=False, log_device_placement=False, 
                         "device type %s is registered (kernels: %s); requested %r%s"
                         % (op.name, op.type, matching[0].device_type, ", ".join(types),
                            op.device, _where(op)))
-                raise errors.InvalidArgumentError(
-                    None, op, "Cannot assign a device for operation %s (op %s): could not satisfy "
-                    "explicit device specification %r because no device of this session matches "
-                    "it (available: %s)%s" % (op.name, op.type, op.device,
-                                              ", ".join(d.short_name for d in devices), _where(op)))
-            ok = [d for d in devices if types is None or d.device_type in types]
+                raise _no_device_error(op, devices)
+            ok = [d for d in devices if (types is None or d.device_type in types) and
+                  (spec is None or d.matches_task(spec))]
+            if not ok:
+                raise _no_device_error(op, devices)
             if spec is not None:
                 soft_notes[op] = "soft placement: %r is not available" % op.device
-        cands[op] = ok
+        cands[op] = _first_task(ok, spec) if default_task is not None else ok
     # A group's binding constraints come from its anchors -- the ops that own a resource
     # (variable handles) and explicit tf.colocate_with targets. Other members follow the
     # group: their own device requests yield (the reason says so), as TF1's colocation does.
@@ -186,8 +250,10 @@ def place(ops, devices, allow_soft_placement=False, log_device_placement=False, 
         target = op._colocation
         if target is not None:
             if target not in cands:  # a colocation target outside this plan still binds
-                spec = _requested(target)
+                spec = _requested(target, default_task)
                 cands[target] = [d for d in devices if spec is None or d.matches(spec)]
+                if default_task is not None:
+                    cands[target] = _first_task(cands[target], spec)
             anchors.setdefault(groups.find(op), set()).add(target)
         if any(t.dtype.name == "resource" for t in op._outputs):
             anchors.setdefault(groups.find(op), set()).add(op)
@@ -254,7 +320,9 @@ def place(ops, devices, allow_soft_placement=False, log_device_placement=False, 
             group_dev[root] = dev
             if len(options) == 1:
                 reason = "requested %r" % op.device if op.device else (
-                    "only device" if len(devices) == 1 else "colocation/kernel constraint")
+                    "only device" if len(devices) == 1 else
+                    "the session's own task (no request)" if default_task is not None else
+                    "colocation/kernel constraint")
                 if leader is not op:
                     reason = "colocated with %s" % leader.name
             else:

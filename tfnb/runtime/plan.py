@@ -141,17 +141,28 @@ class Partition:
 
 
 class TransferOp:
-    """A Send or Recv in a partition: what step traces and partition listings show."""
+    """A Send or Recv in a partition: what step traces and partition listings show.
 
-    __slots__ = ("name", "type", "device", "tensor_name", "peer", "_attrs")
+    ``tensor`` is the value carried (None for a control edge: then ``control_of`` is the op
+    that must run first, and only a token travels); ``key`` names the edge in the step's
+    rendezvous; ``peer_device`` is the other end.
+    """
 
-    def __init__(self, kind, tensor, device, peer):
+    __slots__ = ("name", "type", "device", "tensor_name", "peer", "_attrs", "key", "tensor",
+                 "peer_device", "control_of")
+
+    def __init__(self, kind, tensor, device, peer, key=None, control_of=None):
         self.type = kind
-        self.tensor_name = tensor.name
+        self.tensor = tensor
+        self.control_of = control_of
+        self.tensor_name = tensor.name if tensor is not None else "^" + control_of.name
         self.device = device.name
         self.peer = peer.name
-        self.name = "%s/%s/%s" % (kind.lower(), tensor.name.replace(":", "_"), peer.short_name[1:])
-        self._attrs = {"tensor_name": tensor.name, "send_device" if kind == "_Recv" else
+        self.peer_device = peer
+        self.key = key
+        self.name = "%s/%s/%s" % (kind.lower(), self.tensor_name.replace(":", "_"),
+                                  peer.short_name[1:])
+        self._attrs = {"tensor_name": self.tensor_name, "send_device" if kind == "_Recv" else
                        "recv_device": peer.name}
 
     def __repr__(self):
@@ -184,9 +195,12 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
         target_ops: Operations to run for their effects.
         feed_tensors: Tensors whose values the caller supplies, in order.
         devices, contexts: the session's devices and {device: KernelContext}; with more than
-            one device the ops are placed (tfnb/runtime/placer.py) and partitioned.
+            one device the ops are placed (tfnb/runtime/placer.py) and partitioned. Devices of
+            cluster tasks (``device.remote``) have no context here: their ops are placed and
+            partitioned but neither bound nor folded, and ``options["runner"](plan)`` runs the
+            partitions (tfnb/distribute); a one-device session still checks device requests.
         options: {"allow_soft_placement", "log_device_placement", "log", "transfer_fp16",
-            "executors"} for multi-device plans.
+            "executors", "runner", "default_task"}.
 
     Raises:
         InvalidArgumentError: an unfed placeholder is needed, the graph has a cycle, or no
@@ -196,13 +210,19 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
     ops = topological_order(prune(fetch_tensors, target_ops, feed_set))
     options = options or {}
     placement = None
-    if devices is not None and len(devices) > 1:
+    remote = devices is not None and any(d.remote for d in devices)
+    if devices is not None and (len(devices) > 1 or remote):
         from .placer import place
         placement = place(ops, devices, options.get("allow_soft_placement", False),
-                          options.get("log_device_placement", False), options.get("log"))
-    elif options.get("log_device_placement") and options.get("log") is not None:
-        for op in ops:
-            options["log"]("%s: (%s): %s" % (op.name, op.type, ctx.device))
+                          options.get("log_device_placement", False), options.get("log"),
+                          options.get("default_task"))
+    else:
+        if devices:
+            from .placer import validate_requests
+            validate_requests(ops, devices[0], options.get("allow_soft_placement", False))
+        if options.get("log_device_placement") and options.get("log") is not None:
+            for op in ops:
+                options["log"]("%s: (%s): %s" % (op.name, op.type, ctx.device))
 
     names = {}       # Tensor -> python expression naming its value
     env = {}         # globals of the generated function(s)
@@ -216,7 +236,20 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
     fetch_set = set(fetch_tensors)
     for op in ops:
         odef = op._op_def
-        op_ctx = contexts[placement.device_of(op)] if placement is not None else ctx
+        op_ctx = contexts.get(placement.device_of(op)) if placement is not None else ctx
+        if op_ctx is None:  # a cluster task's op: that task binds and runs it
+            if odef.name == "Placeholder":
+                _bind(op, ctx, members, fetch_set)  # raises "You must feed ..." here and now
+            out_names = []
+            for t in op._outputs:
+                if t in feed_set:
+                    out_names.append("_")
+                else:
+                    n = "v%d" % next(counter)
+                    names[t] = n
+                    out_names.append(n)
+            body.append((op, None, out_names, [names[t] for t in op._inputs]))
+            continue
         kernel = _bind(op, op_ctx, members, fetch_set)
         ins = op._inputs
         if odef.foldable and all(t in folded for t in ins) and \
@@ -259,7 +292,7 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
     plan.traced = None
     plan.fetch_names = [names[t] for t in fetch_tensors]
     devs = placement.devices if placement is not None else []
-    if len(devs) <= 1:
+    if len(devs) <= 1 and not remote:
         plan.partitions = None
         plan.device = devs[0].name if devs else ctx.device
         plan.body = body
@@ -269,20 +302,28 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
     plan.partitions = _partition(plan, body, placement, names, fetch_tensors, feed_set,
                                  options.get("transfer_fp16", False))
     plan.body = body
-    plan.source = "\n".join(p.source for p in plan.partitions)
+    plan.source = "\n".join(p.source for p in plan.partitions if p.source)
     plan.code_name = None
     plan.line_ops = {}
     plan.device = None
-    plan.fn = MultiDeviceRunner(plan, options.get("executors"))
+    plan.fn = options["runner"](plan) if remote else MultiDeviceRunner(
+        plan, options.get("executors"))
     return plan
 
 
 def _partition(plan, body, placement, names, fetch_tensors, feed_set, fp16):
-    """Splits ``body`` per device, with one Send/Recv pair per (tensor, destination device)."""
+    """Splits ``body`` per device, with one Send/Recv pair per (tensor, destination device).
+
+    A control edge between devices (``tf.control_dependencies`` on an op placed elsewhere)
+    becomes a Send/Recv of a token, once per (op, destination device), so the dependency
+    holds across devices and tasks too. A cluster task's partition is left unemitted
+    (``fn`` None): the runner serializes it for its task.
+    """
     order = [d for d in placement.devices]
     per_dev = {d: [] for d in order}
     produced_on = {}  # value name -> (device, tensor)
-    received = set()  # (value name, device)
+    received = set()  # (value name or ^op, device)
+    ran = {}  # op -> device, for ops in the body (folded ops have no run-time effect)
     for entry in body:
         op = entry[0]
         dev = placement.device_of(op)
@@ -293,11 +334,22 @@ def _partition(plan, body, placement, names, fetch_tensors, feed_set, fp16):
             received.add((a, dev))
             key = "%s->%s" % (a, dev.short_name)
             cast = fp16 and t.dtype.name == "float32"
-            per_dev[src[0]].append((TransferOp("_Send", t, src[0], dev), "_send", [],
+            per_dev[src[0]].append((TransferOp("_Send", t, src[0], dev, key), "_send", [],
                                     [repr(key), a], cast))
-            per_dev[dev].append((TransferOp("_Recv", t, dev, src[0]), "_recv", [a], [repr(key)],
-                                 cast))
+            per_dev[dev].append((TransferOp("_Recv", t, dev, src[0], key), "_recv", [a],
+                                 [repr(key)], cast))
+        for c in op._control_inputs:
+            src_dev = ran.get(c)
+            if src_dev is None or src_dev is dev or ("^" + c.name, dev) in received:
+                continue
+            received.add(("^" + c.name, dev))
+            key = "^%s->%s" % (c.name, dev.short_name)
+            per_dev[src_dev].append((TransferOp("_Send", None, src_dev, dev, key, c), "_send", [],
+                                     [repr(key), "None"], False))
+            per_dev[dev].append((TransferOp("_Recv", None, dev, src_dev, key, c), "_recv", [],
+                                 [repr(key)], False))
         per_dev[dev].append(entry)
+        ran[op] = dev
         for t, n in zip(op._outputs, entry[2]):
             if n != "_":
                 produced_on[n] = (dev, t)
@@ -314,10 +366,14 @@ def _partition(plan, body, placement, names, fetch_tensors, feed_set, fp16):
         mine = []
         for n in fetch_names:
             src = produced_on.get(n)
-            if (src is not None and src[0] is dev) or (src is None and i == 0):
+            if (src is not None and src[0] is dev) or (src is None and i == 0 and not dev.remote):
                 mine.append(n)
         part.fetch_names = mine
-        part.fn, part.source, part.code_name, part.line_ops = _emit(part, traced=False, io=True)
+        if dev.remote:
+            part.fn, part.source, part.code_name, part.line_ops = None, None, None, {}
+        else:
+            part.fn, part.source, part.code_name, part.line_ops = _emit(part, traced=False,
+                                                                        io=True)
         parts.append(part)
     return parts
 

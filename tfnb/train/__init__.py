@@ -10,3 +10,25 @@ from .server_lib import ClusterSpec  # noqa: F401
 from .device_setter import replica_device_setter  # noqa: F401
 from ..framework.graph_io import write_graph  # noqa: F401
 from ..summary import FileWriter as SummaryWriter, summary_iterator  # noqa: F401
+
+
+def _cluster_master(target, config):
+    """Session-target resolver for grpc://, tcp://, tls:// (imports tfnb.distribute lazily)."""
+    from ..distribute.master import connect
+    return connect(target, config)
+
+
+def __getattr__(name):
+    if name in ("Server", "ServerDef"):  # tf.train.Server needs distributed: imported on use
+        from ..distribute import server
+        return getattr(server, name)
+    raise AttributeError("module 'tfnb.train' has no attribute %r" % name)
+
+
+def _register_targets():
+    from ..runtime.session import register_session_target
+    for scheme in ("grpc", "grpc+tls", "tcp", "tls"):
+        register_session_target(scheme, _cluster_master)
+
+
+_register_targets()

@@ -7,6 +7,7 @@ what a lying header declares or inflate a bomb: each gives a typed error naming 
 and changes no variable. Saves order their steps as TF1 (checkpoint, then the ``checkpoint``
 state file, then deleting old checkpoints) and clean up what killed saves left behind.
 """
+import hashlib
 import io
 import json
 import os
@@ -101,7 +102,6 @@ def _forge(prefix, members, shapes, compression=zipfile.ZIP_STORED, chunks=None)
             with z.open(name, "w", force_zip64=True) as f:
                 for part in parts:
                     f.write(part)
-    import hashlib
     with open(path, "rb") as f:
         index["sha256"] = hashlib.sha256(f.read()).hexdigest()
     index["tensors"] = {n: {"dtype": d, "shape": list(s)} for n, (d, s) in shapes.items()}
@@ -268,6 +268,29 @@ def test_index_and_data_must_agree(tmp_path):
     _assert_restores(prefix)  # a forged but consistent checkpoint is read
 
 
+def _patch_local_header_offset(path, member, offset):
+    """Points ``member``'s central-directory entry at ``offset``; fixes the index checksum."""
+    blob = bytearray(Path(path).read_bytes())
+    entry = blob.index(b"PK\x01\x02")  # the central directory's first entry
+    while blob[entry + 46:entry + 46 + len(member)] != member.encode():
+        entry = blob.index(b"PK\x01\x02", entry + 4)
+    blob[entry + 42:entry + 46] = offset.to_bytes(4, "little")
+    Path(path).write_bytes(bytes(blob))
+    return hashlib.sha256(bytes(blob)).hexdigest()
+
+
+@pytest.mark.parametrize("where", ["overlapping", "beyond the file"])
+def test_zip_entries_may_not_overlap_or_lie_outside_the_file(tmp_path, where):
+    prefix = _save(tmp_path)
+    shapes = {"w": ("float32", (3, 2)), "v": ("float32", (3, 2))}
+    path = _forge(prefix, {"w.npy": _npy(W), "v.npy": _npy(W)}, shapes)
+    offset = 0 if where == "overlapping" else 10 ** 9  # v's entry made to reuse w's bytes
+    index = _index(prefix)
+    index["sha256"] = _patch_local_header_offset(path, "v.npy", offset)
+    _write_index(prefix, index)
+    _assert_rejected(prefix, tf.errors.DataLossError, r"m\.index.*'v.npy' overlaps")
+
+
 def test_declared_sizes_are_checked_against_the_file_before_allocating(tmp_path, peak_memory):
     prefix = _save(tmp_path)
     huge = (1_000_000_000,)  # 4 GB of float32 declared, 24 bytes present
@@ -322,7 +345,6 @@ def test_default_inflation_limit_refuses_a_1_5_mb_file_declaring_1_5_gb(tmp_path
             for part in _zeros_npy_chunks(count, chunk=16 << 20):
                 f.write(part)
     assert os.path.getsize(data) < 2 << 20
-    import hashlib
     index = _index(prefix)
     with open(data, "rb") as f:
         index["sha256"] = hashlib.sha256(f.read()).hexdigest()

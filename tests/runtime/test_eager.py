@@ -226,3 +226,26 @@ def test_ipython_is_eager_by_default_and_locations_name_the_cell():
         tf.get_default_graph()._eager_evaluator.session.close()
         ipy.InteractiveShell.clear_instance()
         tf.reset_default_graph()
+
+
+def _random_loop_program(make_session):
+    """A while loop drawing random numbers, run with its gradient (the plan that stashes)."""
+    g = tf.Graph()
+    with g.as_default():
+        sess = make_session(g)
+        x = tf.Variable(tf.ones([2]))
+        sess.run(x.initializer)
+        w = tf.while_loop(lambda i, a: i < 2,
+                          lambda i, a: (i + 1, a * tf.random_normal([2], seed=9)), [0, x])[1]
+        grad = tf.gradients(tf.reduce_sum(w), x)[0]
+        runs = [sess.run([w, grad]) for _ in range(2)]
+        sess.close()
+        return runs
+
+
+def test_function_bodies_evaluated_eagerly_keep_the_sessions_random_streams():
+    eager_runs = _random_loop_program(lambda g: tf.InteractiveSession(graph=g))
+    lazy_runs = _random_loop_program(lambda g: tf.Session(graph=g))
+    for eager_run, lazy_run in zip(eager_runs, lazy_runs):
+        for e, l in zip(eager_run, lazy_run):
+            np.testing.assert_array_equal(e, l)

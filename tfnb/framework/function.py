@@ -230,8 +230,13 @@ class GraphFunction:
 
     # --- plans ---------------------------------------------------------------------------
     def forward_plan(self, ctx, with_stash):
-        """Plan: inputs -> outputs (+ the stash values when ``with_stash``)."""
-        key = ("fn_forward", self._id, bool(with_stash))
+        """Plan: inputs -> outputs (+ the stash values when ``with_stash``).
+
+        Plans bound for eager evaluation (``ctx.eager``: kernels that must not advance the
+        session's random streams or count TensorArray reads) are kept apart from the
+        session's own.
+        """
+        key = ("fn_forward", self._id, bool(with_stash), ctx.eager)
         return ctx.state.resource(key, lambda: self._compile_forward(ctx, with_stash))
 
     def _compile_forward(self, ctx, with_stash):
@@ -246,7 +251,7 @@ class GraphFunction:
 
     def backward_plan(self, ctx):
         """Plan: (stash values, output gradients) -> input gradients."""
-        key = ("fn_backward", self._id)
+        key = ("fn_backward", self._id, ctx.eager)
         return ctx.state.resource(key, lambda: self._compile_backward(ctx))
 
     def _compile_backward(self, ctx):

@@ -74,7 +74,8 @@ class _EagerView:
     Evaluating an op at creation must leave the session as a TF1 program expects it: a
     random op draws from a copy of its generator, so the session's own stream still
     starts at its first sample when the op (or an initializer using it) first runs.
-    Everything else (variables, queues, compiled function plans) is the session's own.
+    Everything else (variables, queues) is the session's own; function bodies compiled for
+    eager evaluation are cached apart from the session's (``GraphFunction.forward_plan``).
     """
 
     __slots__ = ("_state",)

@@ -19,10 +19,9 @@ session. ``sess.run``/``eval`` keep TF1 semantics (always computed anew).
 
 Eager evaluation never advances the session's random generators: it draws from
 copies. So the value shown for ``tf.random_normal([2], seed=1)`` is the value its
-first ``run`` will give, and
-a seeded ``tf.Variable(tf.truncated_normal(...))`` initialized at creation holds
-exactly what ``global_variables_initializer()`` gives it again when run -- TF1's
-numbers.
+first ``run`` will give, and a seeded ``tf.Variable(tf.truncated_normal(...))``
+initialized at creation holds exactly what the first run of
+``global_variables_initializer()`` gives it again -- TF1's numbers.
 
 Where it is on: every ``tf.InteractiveSession`` is eager unless
 ``tf.disable_eager_execution()`` was called (plain scripts, ``python -i`` and

@@ -170,7 +170,7 @@ def test_control_dependency_across_tasks_orders_the_step(cluster):
         inc = v.assign_add(1.0)
     with tf.device("/job:worker/task:1"):
         with tf.control_dependencies([inc]):
-            after = v.read_value() * 1.0 if hasattr(v, "read_value") else tf.identity(v) * 1.0
+            after = v.read_value() * 1.0
     with tf.Session(cluster.target()) as s:
         s.run(v.initializer)
         assert [s.run(after) for _ in range(3)] == [1.0, 2.0, 3.0]

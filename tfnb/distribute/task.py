@@ -218,6 +218,7 @@ class TaskService:
             return {"status": "ok", "task": self.task_name,
                     "variables": {n: s.value is not None for n, s in self.state.variables.items()},
                     "partitions": len(self._partitions), "steps": len(self._steps),
+                    "live_steps": sum(s.aborted is None for s in self._steps.values()),
                     "pending_journals": sum(len(s.journals) for s in self._steps.values())}
 
     # --- registration --------------------------------------------------------------------

@@ -9,10 +9,12 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 distributed = pytest.importorskip("distributed")
 
+import tfnb as tf  # noqa: E402
 from tfnb.distribute.dask_cluster import INFO_OP, DaskCluster  # noqa: E402
 
 DASK = os.path.join(os.path.dirname(sys.executable), "dask")
@@ -83,6 +85,29 @@ def _ask(url, timeout=5.0):
     return asyncio.run(go())
 
 
+def _train_mlp(target="", cluster_spec=None, steps=5):
+    """A 6-5-3 ReLU MLP, SGD with momentum; on a cluster its variables (and the optimizer's
+    slots) live on the ps task, the compute on the worker task. Returns losses and weights."""
+    rng = np.random.RandomState(7)
+    xs = rng.randn(steps, 16, 6).astype(np.float32)
+    labels = rng.randint(0, 3, (steps, 16))
+    with tf.Graph().as_default():
+        setter = tf.train.replica_device_setter(cluster=cluster_spec) if cluster_spec else None
+        with tf.device(setter):
+            x = tf.placeholder(tf.float32, [None, 6])
+            y = tf.placeholder(tf.int32, [None])
+            w1 = tf.Variable(np.linspace(-1, 1, 30, dtype=np.float32).reshape(6, 5), name="w1")
+            w2 = tf.Variable(np.linspace(1, -1, 15, dtype=np.float32).reshape(5, 3), name="w2")
+            logits = tf.matmul(tf.nn.relu(tf.matmul(x, w1)), w2)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=y, logits=logits))
+            train = tf.train.MomentumOptimizer(0.1, 0.9).minimize(loss)
+        with tf.Session(target) as sess:
+            sess.run(tf.global_variables_initializer())
+            losses = [sess.run([loss, train], {x: xs[i], y: labels[i]})[0] for i in range(steps)]
+            return np.array(losses), sess.run([w1, w2])
+
+
 def test_tf_cluster_on_cli_started_dask(cli_cluster):
     address, procs = cli_cluster
     with DaskCluster(ps=1, worker=1, client=address, timeout=60) as cluster:
@@ -98,6 +123,13 @@ def test_tf_cluster_on_cli_started_dask(cli_cluster):
         assert names[cluster.dask_worker("ps", 0)] == "cli-0"
         assert names[cluster.dask_worker("worker", 0)] == "cli-1"
         assert set(cluster.status().values()) == {"running"}
+        # A ps/worker program through the hosted tasks: the numbers of the one-process run.
+        losses, weights = _train_mlp(cluster.target("worker", 0), cluster.spec)
+        want_losses, want_weights = _train_mlp()
+        np.testing.assert_allclose(losses, want_losses, rtol=1e-5, atol=1e-6)
+        for got, want in zip(weights, want_weights):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        assert losses[-1] < losses[0]
     # The Dask cluster belongs to the user: it is still up after the TF cluster closed.
     assert all(p.poll() is None for p in procs)
     with distributed.Client(address, set_as_default=False, timeout=30) as client:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 distributed = pytest.importorskip("distributed")
@@ -182,3 +183,93 @@ def test_tls_end_to_end():
             _ask("tcp://" + cluster.spec.task_address("worker", 0), timeout=2.0)
         assert time.monotonic() - t0 < 10
     assert not task_connection_args(target).get("require_encryption")  # forgotten on close
+
+
+# --- TF programs on the hosted tasks ------------------------------------------------------------
+def _softmax_graph(device_fn=None):
+    """Softmax regression with its parameters placed by ``device_fn``; (x, y, w, b, step,
+    loss, train) of a new default graph."""
+    with tf.device(device_fn):
+        x = tf.placeholder(tf.float32, [None, 4], name="x")
+        y = tf.placeholder(tf.float32, [None, 3], name="y")
+        w = tf.Variable(np.zeros((4, 3), np.float32), name="w")
+        b = tf.Variable(np.zeros(3, np.float32), name="b")
+        step = tf.train.get_or_create_global_step()
+        loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(
+            labels=y, logits=tf.matmul(x, w) + b))
+        train = tf.train.GradientDescentOptimizer(0.5).minimize(loss, global_step=step)
+    return x, y, w, b, step, loss, train
+
+
+def _batches():
+    rng = np.random.RandomState(3)
+    xs = rng.randn(6, 8, 4).astype(np.float32)
+    ys = np.eye(3, dtype=np.float32)[np.argmax(xs @ rng.randn(4, 3), axis=-1)]
+    return xs, ys
+
+
+def _train(target="", config=None, cluster_spec=None, worker=0):
+    """Losses and final (w, b, step) of 6 SGD steps; on a cluster the parameters live on ps."""
+    xs, ys = _batches()
+    with tf.Graph().as_default():
+        setter = None if cluster_spec is None else tf.train.replica_device_setter(
+            cluster=cluster_spec, worker_device="/job:worker/task:%d" % worker)
+        x, y, w, b, step, loss, train = _softmax_graph(setter)
+        with tf.Session(target, config=config) as sess:
+            sess.run(tf.global_variables_initializer())
+            losses = [sess.run([loss, train], {x: xs[i], y: ys[i]})[0] for i in range(6)]
+            return np.array(losses), sess.run([w, b, step])
+
+
+def test_ps_worker_program_matches_one_process_and_state_lives_on_ps():
+    want_losses, (want_w, want_b, want_step) = _train()
+    with DaskCluster(ps=1, worker=2, timeout=60) as cluster:
+        losses, (w, b, step) = _train(cluster.target("worker", 0), cluster_spec=cluster.spec)
+        np.testing.assert_allclose(losses, want_losses, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(w, want_w, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(b, want_b, rtol=1e-6, atol=1e-6)
+        assert step == want_step == 6
+        # Another client, through the other worker task, sees the parameters on ps: no init.
+        with tf.Graph().as_default():
+            _, _, w2, _, step2, _, _ = _softmax_graph(tf.train.replica_device_setter(
+                cluster=cluster.spec, worker_device="/job:worker/task:1"))
+            with tf.Session(cluster.target("worker", 1)) as sess:
+                got_w, got_step = sess.run([w2, step2])
+                rows = {r["op"]: r["assigned"] for r in sess.placement()}
+        np.testing.assert_array_equal(got_w, w)
+        assert got_step == 6 and rows["w"].startswith("/job:ps/replica:0/task:0")
+        # The ps task's process dies (its Dask worker with it): the next step is a typed
+        # error in bounded time naming the task, and status() shows it.
+        ps_pid = _ask(cluster.target("ps", 0))["pid"]
+        psutil.Process(ps_pid).kill()
+        with tf.Graph().as_default():
+            _, _, w3, _, _, _, _ = _softmax_graph(tf.train.replica_device_setter(
+                cluster=cluster.spec))
+            t0 = time.monotonic()
+            with pytest.raises(tf.errors.UnavailableError, match=cluster.spec.task_address(
+                    "ps", 0)):
+                with tf.Session(cluster.target("worker", 0),
+                                config=tf.ConfigProto(operation_timeout_in_ms=2000)) as sess:
+                    sess.run(w3)
+            assert time.monotonic() - t0 < 10
+        states = cluster.status(timeout=2.0)
+        assert states[("ps", 0)] in ("lost", "unreachable: OSError")
+        assert states[("worker", 0)] == states[("worker", 1)] == "running"
+        target = cluster.target()
+    # A closed cluster's target: nothing answers there any more.
+    t0 = time.monotonic()
+    with pytest.raises(tf.errors.UnavailableError):
+        tf.Session(target, config=tf.ConfigProto(operation_timeout_in_ms=1000))
+    assert time.monotonic() - t0 < 5
+
+
+def test_tls_session_on_the_cluster():
+    want_losses, (want_w, _, _) = _train()
+    with DaskCluster(ps=1, worker=1, security=distributed.Security.temporary(),
+                     timeout=60) as cluster:
+        assert cluster.target().startswith("tls://")
+        losses, (w, _, step) = _train(cluster.target(), cluster.session_config(),
+                                      cluster_spec=cluster.spec)
+    np.testing.assert_allclose(losses, want_losses, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(w, want_w, rtol=1e-6, atol=1e-6)
+    assert step == 6

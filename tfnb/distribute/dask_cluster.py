@@ -242,6 +242,9 @@ class DaskCluster:
             raise
 
     # --- bring-up ---
+    # Every call to the Dask cluster goes through client.sync(coroutine, callback_timeout=...)
+    # with the coroutine form of the Client method (_run, _register_worker_plugin...): the
+    # public blocking forms have no deadline, and a bring-up must fail in bounded time.
     def _start_tasks(self, tasks):
         deadline = time.monotonic() + self._timeout
         free = self._wait_for_free_workers(len(tasks), deadline)
@@ -279,8 +282,9 @@ class DaskCluster:
                        if w.get("status", "running") == "running"]
             free = []
             if len(running) >= needed:
-                hosted = self._client.run(_hosted_task, workers=[a for _, a in running],
-                                          on_error="return")
+                hosted = self._client.sync(
+                    self._client._run, _hosted_task, workers=[a for _, a in running],
+                    on_error="return", callback_timeout=max(deadline - time.monotonic(), 1.0))
                 free = [a for _, a in sorted(running, key=_worker_order)
                         if hosted.get(a) is None]
             if len(free) >= needed:
@@ -297,9 +301,9 @@ class DaskCluster:
                        if len(running) >= needed else "", self._timeout))
             time.sleep(0.1)
 
-    def _ask_tasks(self, timeout):
+    def _ask_tasks(self, timeout, tasks=None):
         """{(job, index): the task's INFO_OP answer, or the exception raised asking it}."""
-        items = list(self._workers.items())
+        items = [(t, self._workers[t]) for t in (self._workers if tasks is None else tasks)]
         args = self._connection_args()
 
         async def ask(address):
@@ -346,6 +350,18 @@ class DaskCluster:
         address = self._spec.task_address(job, task)
         return ("tls://" if self._scheme == "tls" else "grpc://") + address
 
+    def session_config(self, **kwargs):
+        """A ``tf.ConfigProto(**kwargs)`` for sessions on this cluster's targets: it carries the
+        cluster's TLS credentials when the tasks speak TLS.
+
+        Example:
+            >>> sess = tf.Session(cluster.target(), config=cluster.session_config())
+        """
+        from ..runtime.session import ConfigProto
+        if self._scheme == "tls" and "security" not in kwargs:
+            kwargs["security"] = self._security
+        return ConfigProto(**kwargs)
+
     def dask_worker(self, job, task):
         """The address of the Dask worker hosting ``/job:job/task:task``."""
         self._spec.task_address(job, task)  # ValueError naming an unknown job or task
@@ -362,16 +378,24 @@ class DaskCluster:
             return None
 
     def status(self, timeout=2.0):
-        """{(job, index): "running" | "unreachable: ..." | "closed"}: asks every task now."""
+        """{(job, index): state} asked now: ``"running"`` (the task answers), ``"lost"`` (its Dask
+        worker left the Dask cluster), ``"unreachable: ..."``, ``"not hosted"`` or ``"closed"``."""
         if self._closed:
             return {task: "closed" for task in self._workers}
         try:
-            answers = self._ask_tasks(timeout)
-        except Exception as e:  # noqa: BLE001 - the client itself is gone
+            info = self._client.sync(self._client.scheduler.identity, n_workers=-1,
+                                     callback_timeout=timeout)
+            present = set(info["workers"])
+            answers = self._ask_tasks(timeout, [t for t, a in self._workers.items()
+                                                if a in present])
+        except Exception as e:  # noqa: BLE001 - the scheduler or the client is gone
             return {task: "unreachable: %s" % type(e).__name__ for task in self._workers}
         out = {}
-        for task, answer in answers.items():
-            if isinstance(answer, dict) and answer.get("cluster") == self._id:
+        for task in self._workers:
+            answer = answers.get(task)
+            if task not in answers:
+                out[task] = "lost"
+            elif isinstance(answer, dict) and answer.get("cluster") == self._id:
                 out[task] = "running"
             elif isinstance(answer, BaseException):
                 out[task] = "unreachable: %s" % (type(answer).__name__,)

@@ -122,7 +122,7 @@ def test_device_colouring_and_cross_device_edges():
 def test_time_colouring_from_a_real_trace():
     x, y, out = _small_graph()
     g = tf.get_default_graph()
-    with tf.Session() as sess:
+    with tf.Session(config=tf.ConfigProto(device_count={"CPU": 2})) as sess:
         md = tf.RunMetadata()
         sess.run(out, {x: np.ones((2, 4))},
                  options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), run_metadata=md)

@@ -149,12 +149,15 @@ class EagerEvaluator:
             return None
         d = self.deps[tensor]
         if d and any(s.version != ver for s, ver in d.items()):
+            # Versions are read before the run: a write by another thread during the run
+            # leaves the new value marked stale (recomputed again), never an old one fresh.
+            versions = {s: s.version for s in d}
             try:
                 v = self.session.run(tensor)
             except errors.OpError:
                 return None
             self.values[tensor] = v
-            self.deps[tensor] = {s: s.version for s in d}
+            self.deps[tensor] = versions
         return v
 
     _cached_value = value

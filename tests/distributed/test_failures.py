@@ -312,3 +312,28 @@ def _read_reply(s):
         return buf
     (size,) = struct.unpack("Q", exact(8))
     return exact(size)
+
+
+def test_operation_timeout_is_a_step_deadline_that_frees_the_blocked_task(cluster):
+    with tf.device("/job:worker/task:1"):
+        q = tf.FIFOQueue(3, tf.float32, shapes=[], shared_name="dq", name="q")
+        taken = q.dequeue() * 1.0
+    with tf.device("/job:ps/task:0"):
+        v = tf.Variable(0.0, name="v")
+        upd = v.assign_add(1.0)
+    with tf.device("/job:worker/task:1"):
+        both = taken + upd
+    with tf.Session(cluster.target(), config=_timeout_config(400)) as s:
+        s.run(v.initializer)
+        t0 = time.monotonic()
+        with pytest.raises(tf.errors.DeadlineExceededError, match="task:1"):
+            s.run(both)  # the queue is empty: the dequeue would wait forever
+        assert time.monotonic() - t0 < 2.0
+        assert s.run(v) == 0.0  # ps rolled back
+        s.run(q.enqueue(5.0))
+        assert s.run(both) == 6.0  # the aborted dequeue took nothing
+    service = cluster.servers[("worker", 1)].service
+    deadline = time.monotonic() + 5
+    while service.state_info()["live_steps"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert service.state_info()["live_steps"] == 0

@@ -267,3 +267,14 @@ def test_unsatisfiable_request_on_a_one_device_session_even_when_folded():
         c = tf.constant(1.0) + 1.0
     with tf.Session() as s:
         assert s.run(c) == 2.0
+
+
+def test_device_filters_hide_the_other_tasks(cluster):
+    with tf.device("/job:worker/task:1"):
+        x = tf.constant(1.0, name="elsewhere") + 1.0
+    cfg = tf.ConfigProto(device_filters=["/job:ps", "/job:worker/task:0"])
+    with tf.Session(cluster.target(), config=cfg) as s:
+        assert [d.name for d in s.list_devices()] == [
+            "/job:worker/replica:0/task:0/device:CPU:0", "/job:ps/replica:0/task:0/device:CPU:0"]
+        with pytest.raises(tf.errors.InvalidArgumentError, match="operation elsewhere"):
+            s.run(x)

@@ -21,8 +21,8 @@ A step, once its plan is compiled (:class:`ClusterRunner`, one per plan):
 
 Bounded waits: every call has a deadline. ``ConfigProto(operation_timeout_in_ms=T)`` sets
 both the liveness bound (a task that does not answer a call or a probe for T ms is
-``UnavailableError``) and the step deadline (``DeadlineExceededError``, as TF1; also
-``RunOptions(timeout_in_ms=...)``). With T = 0 (the default) steps may run as long as they
+``UnavailableError``) and the step deadline (``DeadlineExceededError``, as TF1; the step is
+aborted on every task, a blocked queue op included). With T = 0 (the default) steps may run as long as they
 need, and the liveness bound is :data:`DEFAULT_TIMEOUT_S`: while a step runs, the tasks it
 waits for are pinged every half bound. A killed process is noticed at once (its
 connections close); a silent network cut within one bound and a half.
@@ -116,6 +116,14 @@ class Master:
                 d = Device("CPU", 0, 0, job=job, replica=0, task=i, address=addr)
                 self.task_addresses[d.task_name] = addr
                 self.devices.append(d)
+        filters = [DeviceSpec.from_string(f) for f in
+                   getattr(config, "device_filters", None) or ()]
+        if filters:  # ConfigProto(device_filters=...): the session ignores the other tasks
+            self.devices = [d for d in self.devices if any(d.matches(f) for f in filters)]
+            if not self.devices:
+                raise errors.InvalidArgumentError(
+                    None, None, "device_filters %s match no device of the cluster %s"
+                    % (list(config.device_filters), sorted(self.task_addresses)))
         # The session's own task first: what a request without a job means.
         self.devices.sort(key=lambda d: (d.task_name != "/job:%s/replica:0/task:%d"
                                          % (self.job, self.task_index),))

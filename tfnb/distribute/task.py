@@ -128,13 +128,21 @@ class _Step:
 
 
 class _SessionView:
-    """What kernels reach as ``ctx.session`` on a task (queues read the timeout and
-    whether the session closed)."""
+    """What kernels reach as ``ctx.session`` on a task (queues read the timeout and poll
+    ``_closed`` while they wait): closed when the task shuts down or, for an op running in
+    a step, when that step was aborted -- so a blocked dequeue ends with its step."""
 
     def __init__(self, config=None):
         from ..runtime.session import ConfigProto
         self.config = config if config is not None else ConfigProto()
-        self._closed = False
+        self.shut_down = False
+
+    @property
+    def _closed(self):
+        if self.shut_down:
+            return True
+        st = _current_step.get()
+        return st is not None and st.aborted is not None
 
 
 class _CompiledPartition:
@@ -470,7 +478,7 @@ class TaskService:
 
     async def close(self):
         """Aborts running steps and releases the pool and threads."""
-        self._session._closed = True
+        self._session.shut_down = True
         with self._lock:
             steps = list(self._steps.values())
         for st in steps:

@@ -4,7 +4,7 @@ Transport: distributed's comm layer (Tornado TCP or TLS streams, its framing, it
 ``rpc``/``ConnectionPool`` and ``distributed.core.Server`` dispatch). A message is a msgpack
 map; a tensor in it is ``Serialized({"serializer": "tfnb-array", "dtype", "shape"},
 [buffer])``, so its bytes travel as a frame of their own, written straight from the array's
-memory and read into a buffer the received array then views (no copy on either side).
+memory and read into a buffer the received array then views (tfnb copies it nowhere).
 String tensors travel as lists of bytes, variable handles as their names, graphs as tfnb's
 JSON GraphDef (:mod:`tfnb.framework.graph_io`).
 
@@ -24,11 +24,11 @@ trust model -- workers run pickled tasks by design; use TLS -- is Dask's; tfnb r
 
 Calls from synchronous code: the master's thread hands a coroutine to the background loop
 (:mod:`tfnb.distribute.loop`) with ``asyncio.run_coroutine_threadsafe`` and waits on the
-future. Measured on this machine (2 shared cores, loopback, master and task in one process,
-``bench`` in :func:`measure_round_trip`): a ping round trip from a synchronous caller takes
-about 0.25 ms median (0.2 ms of it the comm round trip on the loop, the rest the two thread
-hand-overs); a cached remote step fetching one scalar from a task, about 0.5 ms. distributed's
-``sync()`` helper does the same hand-over with more machinery; an actor call costs milliseconds.
+future. Measured with :func:`measure_round_trip` on this machine (2 CPU cores shared with
+other work, loopback, master and task in one process, medians of 300): a ``tfnb_ping`` round
+trip from a synchronous caller 0.19-0.31 ms; a cached one-task ``Session.run`` fetching a
+scalar 0.53-0.59 ms (the task runs partitions in a worker thread, one more hand-over each
+way); distributed's ``sync()`` helper does the same hand-over with more machinery.
 """
 import struct
 
@@ -313,23 +313,36 @@ def error_reply(exc, **extra):
     return d
 
 
-def measure_round_trip(n=200):
-    """Median microseconds of a ``tfnb_ping`` round trip from a synchronous caller to a task
-    server in this process (the figures quoted in this module's docstring)."""
+def measure_round_trip(n=300):
+    """Median microseconds, from a synchronous caller, of (a) a ``tfnb_ping`` round trip to a
+    task server in this process and (b) a cached one-task step fetching a scalar (the figures
+    in this module's docstring)."""
     import time
     from .loop import run_sync
+    from .master import Master
     from .server import Server
-    from .master import TaskClient
+    from .. import ops  # noqa: F401 - registers the ops the step uses
+    from ..framework.graph import Graph
     server = Server.create_local_server()
     try:
-        client = TaskClient(server._comm_address, timeout=10)
-        run_sync(client.call("tfnb_ping"))
-        times = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            run_sync(client.call("tfnb_ping"))
-            times.append(time.perf_counter() - t0)
-        run_sync(client.close())
-        return sorted(times)[len(times) // 2] * 1e6
+        master = Master(server.target)
+
+        def median(fn):
+            fn()
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t0)
+            return sorted(times)[len(times) // 2] * 1e6
+        ping = median(lambda: run_sync(master._call(master.address, "ping", "tfnb_ping", 10)))
+        master.close()
+        from ..runtime.session import Session
+        with Graph().as_default() as g:
+            from ..ops.core import constant
+            y = constant(2.0) * 3.0
+            with Session(server.target, graph=g) as sess:
+                step = median(lambda: sess.run(y))
+        return {"ping_us": ping, "step_us": step}
     finally:
         server.stop()

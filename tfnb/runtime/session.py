@@ -111,7 +111,8 @@ class ConfigProto:
 
     def __init__(self, allow_soft_placement=False, log_device_placement=False, device_count=None,
                  inter_op_parallelism_threads=0, intra_op_parallelism_threads=0, gpu_options=None,
-                 graph_options=None, operation_timeout_in_ms=0, transfer_fp16=False, **kwargs):
+                 graph_options=None, operation_timeout_in_ms=0, transfer_fp16=False,
+                 device_filters=None, **kwargs):
         self.allow_soft_placement = allow_soft_placement
         self.log_device_placement = log_device_placement
         self.device_count = dict(device_count or {})
@@ -120,6 +121,8 @@ class ConfigProto:
         self.gpu_options = gpu_options
         self.graph_options = graph_options
         self.operation_timeout_in_ms = operation_timeout_in_ms
+        # A cluster session sees only the tasks' devices matching one of these partial specs.
+        self.device_filters = list(device_filters or [])
         # tfnb: send float32 tensors between devices as float16 (the seed's ToFP16/ToFP32).
         self.transfer_fp16 = transfer_fp16
         self.extra = kwargs

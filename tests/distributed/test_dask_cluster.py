@@ -222,6 +222,7 @@ def _train(target="", config=None, cluster_spec=None, worker=0):
 
 
 def test_ps_worker_program_matches_one_process_and_state_lives_on_ps():
+    before = set(_descendants())
     want_losses, (want_w, want_b, want_step) = _train()
     with DaskCluster(ps=1, worker=2, timeout=60) as cluster:
         losses, (w, b, step) = _train(cluster.target("worker", 0), cluster_spec=cluster.spec)
@@ -261,6 +262,7 @@ def test_ps_worker_program_matches_one_process_and_state_lives_on_ps():
     with pytest.raises(tf.errors.UnavailableError):
         tf.Session(target, config=tf.ConfigProto(operation_timeout_in_ms=1000))
     assert time.monotonic() - t0 < 5
+    assert set(_descendants()) <= before  # the worker the nanny restarted is gone too
 
 
 def test_tls_session_on_the_cluster():

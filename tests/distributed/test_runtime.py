@@ -278,3 +278,35 @@ def test_device_filters_hide_the_other_tasks(cluster):
             "/job:worker/replica:0/task:0/device:CPU:0", "/job:ps/replica:0/task:0/device:CPU:0"]
         with pytest.raises(tf.errors.InvalidArgumentError, match="operation elsewhere"):
             s.run(x)
+
+
+def test_functions_on_tasks_while_cond_and_their_gradients(cluster):
+    with tf.device("/job:ps/task:0"):
+        v = tf.Variable(2.0, name="v")
+    idx = tf.placeholder(tf.int32, [])
+    with tf.device("/job:worker/task:1"):
+        r = tf.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * v),
+                          [tf.constant(0), tf.constant(1.0)])[1]  # reads v: runs with v on ps
+        c = tf.cond(r > 5.0, lambda: r * 2.0, lambda: r)
+        bad = tf.while_loop(lambda i, a: i < 2,
+                            lambda i, a: (i + 1, a + tf.gather(a, [idx, 0], name="in_loop")),
+                            [tf.constant(0), tf.constant([1.0, 2.0])])[1]
+    g = tf.gradients(c, v)[0]
+    with tf.Session(cluster.target()) as s:
+        s.run(v.initializer)
+        assert s.run([r, c, g]) == [8.0, 16.0, 24.0]  # d(2 v^3)/dv = 6 v^2
+        np.testing.assert_array_equal(s.run(bad, {idx: 1}), [6.0, 6.0])
+        with pytest.raises(tf.errors.InvalidArgumentError) as e:
+            s.run(bad, {idx: 5})
+        assert "in_loop" in str(e.value) and "test_runtime.py:" in str(e.value)
+        assert "task:1" in str(e.value)
+        where = {row["op"]: row for row in s.placement([r, c, g])}
+    assert where["while/While"]["assigned"].startswith("/job:ps/replica:0/task:0")
+    assert where["cond/If"]["assigned"].startswith("/job:worker/replica:0/task:1")
+
+
+def test_feed_only_and_empty_steps(cluster):
+    x = tf.placeholder(tf.float32, [])
+    with tf.Session(cluster.target()) as s:
+        assert s.run(x, {x: 3.0}) == 3.0
+        assert s.run([]) == []

@@ -8,7 +8,8 @@ as::
      "graph": GraphDef,            # its ops in execution order (graph_io's JSON form)
      "feeds": [".feed.0", ...],    # Placeholders standing for the values the master feeds
      "fetches": ["mul:0", ...],    # tensors the task returns to the master
-     "locations": {"mul": "train.py:12", ...}}   # creation sites, for error messages
+     "locations": {"mul": SITE, ...},             # creation sites, for error messages
+     "function_locations": {FUNCTION NAME: {"op": SITE}}}  # ... of the ops of its functions
 
 Cross-device edges are ``_Send``/``_Recv`` nodes (attrs ``key``, ``tensor_name``,
 ``send_device``/``recv_device``, ``recv_task``, ``recv_address``, ``fp16``), control edges are a
@@ -138,17 +139,23 @@ def serialize_partition(part, plan):
         d["device"] = ""
         d.pop("colocate_with", None)
         nodes.append(d)
-        loc = op.location
-        if loc is not None:
-            locations[op.name] = loc.as_dict() if hasattr(loc, "as_dict") else str(loc)
+        if op.location is not None:
+            locations[op.name] = _location(op.location)
         for i, o in enumerate(entry[2]):
             if o != "_":
                 refs[o] = _ref(op.name, i)
+    function_locations = {}
+    for f in list(lib._ids):
+        locs = function_locations.setdefault(f.name, {})
+        for fop in f._forward_ops():
+            if fop.location is not None:
+                locs[fop.name] = _location(fop.location)
     gd = GraphDef([NodeDef.from_dict(n) for n in nodes], library=lib.library)
     fetch_names = list(part.fetch_names)
     doc = {"format": PARTITION_FORMAT, "version": 1, "device": dev.name,
            "graph": gd.as_dict(), "feeds": [feeds[j] for j in sorted(feeds)],
-           "fetches": [_tensor_name(refs[n]) for n in fetch_names], "locations": locations}
+           "fetches": [_tensor_name(refs[n]) for n in fetch_names], "locations": locations,
+           "function_locations": function_locations}
     rp = RemotePartition()
     rp.device = dev
     rp.address = dev.address
@@ -162,6 +169,10 @@ def serialize_partition(part, plan):
     rp.ops = part.ops
     rp.part = part
     return rp
+
+
+def _location(loc):
+    return loc.as_dict() if hasattr(loc, "as_dict") else str(loc)
 
 
 def _tensor_name(ref):

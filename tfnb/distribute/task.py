@@ -270,10 +270,6 @@ class TaskService:
         g = Graph()
         with g.as_default():
             import_graph_def(gd, name="", clear_devices=True)
-        for name, loc in locations.items():
-            op = g._get_operation_by_name_unsafe(name)
-            if op is not None:
-                op._location = _location(loc)
         feed_ops = [g.get_operation_by_name(n) for n in feeds]
         feed_tensors = [op._outputs[0] for op in feed_ops]
         fetch_tensors = [g.as_graph_element(n, allow_tensor=True, allow_operation=False)
@@ -287,6 +283,7 @@ class TaskService:
                 self._containers[a.get("shared_name") or op.name] = a.get("container", "") or ""
         with self._compile_lock:  # kernel contexts carry per-compile state
             plan = compile_plan(self._ctx, fetch_tensors, targets, feed_tensors)
+        _set_locations(g, locations, d.get("function_locations"))
         c = _CompiledPartition()
         c.handle = handle
         c.plan = plan
@@ -521,3 +518,21 @@ def _location(loc):
             return SourceLocation(f, n, fn, cell if isinstance(cell, (int, str)) else None)
         return None
     return loc if isinstance(loc, str) else None
+
+
+def _set_locations(graph, locations, function_locations):
+    """Gives the imported ops the creation sites the master sent (ops it sent none for --
+    Send/Recv, backward ops of functions -- get None rather than this task's import site)."""
+    from ..framework.function import GraphFunction
+    function_locations = function_locations if isinstance(function_locations, dict) else {}
+    seen = set()
+
+    def visit(g, locs):
+        for op in g.get_operations():
+            op._location = _location(locs.get(op.name)) if isinstance(locs, dict) else None
+            for value in op._attrs.values():
+                for f in value if isinstance(value, (list, tuple)) else (value,):
+                    if isinstance(f, GraphFunction) and id(f) not in seen:
+                        seen.add(id(f))
+                        visit(f.graph, function_locations.get(f.name, {}))
+    visit(graph, locations)

@@ -210,11 +210,15 @@ def place(ops, devices, allow_soft_placement=False, log_device_placement=False, 
     for op in ops:
         if op._colocation is not None and op._colocation in members:
             groups.union(op, op._colocation)
-        if op._op_def.name in ("Call", "While", "If", "CallGrad", "WhileGrad", "IfGrad"):
+        if op._op_def.name in ("Call", "While", "If", "CallGrad", "WhileGrad", "IfGrad") and \
+                default_task is None:
             continue  # a function may read variables on other devices: handles travel
+        # (not between cluster tasks: a function runs where the variables it uses live)
         for t in op._inputs:
-            if t.dtype.name == "resource" and t._op in members:
-                groups.union(op, t._op)
+            if t._op in members and (t.dtype.name == "resource" or (
+                    default_task is not None and t.dtype.name == "variant")):
+                groups.union(op, t._op)  # (a variant -- a function's stash -- never leaves
+                #                           its process either)
     # Candidates per op, then per group.
     soft_notes = {}
     cands = {}
@@ -276,10 +280,17 @@ def place(ops, devices, allow_soft_placement=False, log_device_placement=False, 
                 continue
             inter = nxt
         group_cands[root] = (inter, first)
+    # In a cluster session an op that names no job only defaults to the session's task: in a
+    # group it follows the members that do name one.
+    weak = {op for op in ops if default_task is not None and
+            (not op.device or DeviceSpec.from_string(op.device).job is None)}
+    strong_group = set()
     for op in ops:
         root = groups.find(op)
         if root not in group_cands:  # no anchor: the members' requests all bind
             group_cands[root] = (list(cands[op]), op)
+            if op not in weak:
+                strong_group.add(root)
             continue
         options, leader = group_cands[root]
         if op is not leader and op not in anchors.get(root, ()) and op.device and \
@@ -287,6 +298,12 @@ def place(ops, devices, allow_soft_placement=False, log_device_placement=False, 
             soft_notes[op] = "request %r yields to colocation with %s" % (op.device, leader.name)
         if root not in anchors:
             inter = [d for d in options if d in cands[op]]
+            if not inter and op in weak:
+                inter = options
+            elif not inter and root not in strong_group and op not in weak:
+                inter, leader = list(cands[op]), op
+            if op not in weak:
+                strong_group.add(root)
             if not inter:
                 if not allow_soft_placement:
                     raise errors.InvalidArgumentError(

@@ -332,6 +332,13 @@ def _partition(plan, body, placement, names, fetch_tensors, feed_set, fp16):
             if src is None or src[0] is dev or (a, dev) in received:
                 continue
             received.add((a, dev))
+            if t.dtype.name == "resource" and src[0].task_name != dev.task_name:
+                raise errors.InvalidArgumentError(
+                    None, op, "Operation %s (op %s) on %s uses %s, a resource held by %s: a "
+                    "variable or queue is used on the task that holds it (place the op there, "
+                    "or pass it the value rather than the handle)%s" % (
+                        op.name, op.type, dev.task_name, t.name, src[0].task_name,
+                        " (created at %s)" % op.location if op.location else ""))
             key = "%s->%s" % (a, dev.short_name)
             cast = fp16 and t.dtype.name == "float32"
             per_dev[src[0]].append((TransferOp("_Send", t, src[0], dev, key), "_send", [],

@@ -63,6 +63,18 @@ def test_bad_arguments_start_nothing():
     assert set(_descendants()) == before
 
 
+def test_scheduler_address_that_does_not_answer():
+    import socket
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        address = "tcp://127.0.0.1:%d" % s.getsockname()[1]
+    t0 = time.monotonic()
+    with pytest.raises(tf.errors.UnavailableError, match="Cannot reach the Dask scheduler at "
+                                                         + address):
+        DaskCluster(client=address, timeout=1.0)
+    assert time.monotonic() - t0 < 10
+
+
 def test_local_cluster_spec_target_pinning_repr_and_close():
     before = set(_descendants())
     t0 = time.monotonic()

@@ -201,6 +201,7 @@ class DaskCluster:
         ValueError: bad task counts or job names; Dask workers on a protocol other than
             tcp/tls.
         TypeError: ``client`` is of another type.
+        tf.errors.UnavailableError: the scheduler address does not answer within ``timeout``.
     """
 
     def __init__(self, ps=1, worker=2, client=None, security=None, timeout=30.0, jobs=None,
@@ -227,8 +228,13 @@ class DaskCluster:
                                       timeout=self._timeout)
                 self._owns_client = True
             elif isinstance(client, str):
-                self._client = Client(client, security=security, set_as_default=False,
-                                      timeout=self._timeout)
+                try:
+                    self._client = Client(client, security=security, set_as_default=False,
+                                          timeout=self._timeout)
+                except OSError as e:  # refused, timed out, TLS handshake failed
+                    raise errors.UnavailableError(
+                        None, None, "Cannot reach the Dask scheduler at %s within %.1f s: %s"
+                        % (client, self._timeout, e)) from None
                 self._owns_client = True
             elif isinstance(client, Client):
                 self._client = client

@@ -160,6 +160,20 @@ def test_killed_task_is_unavailable_within_the_bound_and_the_rest_stays_usable()
         with tf.Session(servers[1].target, config=_timeout_config(bound_ms)) as s:
             s.run(v.initializer)
             assert s.run(remote) == 20.0
+            # A frozen task (no answers, connections open: a network cut looks the same) is
+            # found out by the liveness probes.
+            os.kill(proc.pid, signal.SIGSTOP)
+            try:
+                t0 = time.monotonic()
+                with pytest.raises(tf.errors.UnavailableError, match="task:1 at %s.*no answer"
+                                   % spec["worker"][1]):
+                    s.run(remote)
+                assert time.monotonic() - t0 < 2.5 * bound_ms / 1000.0
+                assert s.run(v) == 2.0  # ps undid the frozen step's write
+            finally:
+                os.kill(proc.pid, signal.SIGCONT)
+            assert s.run(remote) == 30.0  # back again
+            s.run(v.assign(2.0))
             # A step in flight when the task dies: the step fails, ps rolls back its write.
             errs = []
 

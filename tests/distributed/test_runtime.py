@@ -310,3 +310,27 @@ def test_feed_only_and_empty_steps(cluster):
     with tf.Session(cluster.target()) as s:
         assert s.run(x, {x: 3.0}) == 3.0
         assert s.run([]) == []
+
+
+def test_tls_servers_and_session():
+    from distributed import Security
+    from conftest import free_ports
+    sec = Security.temporary()
+    p1, p2 = free_ports(2)
+    spec = {"ps": ["127.0.0.1:%d" % p1], "worker": ["127.0.0.1:%d" % p2]}
+    servers = [tf.train.Server(spec, job, 0, protocol="tls", security=sec)
+               for job in ("ps", "worker")]
+    try:
+        assert servers[1].target == "tls://127.0.0.1:%d" % p2
+        with tf.device("/job:ps/task:0"):
+            v = tf.Variable(3.0)
+        with tf.device("/job:worker/task:0"):
+            y = v * 2.0
+        with tf.Session(servers[1].target, config=tf.ConfigProto(security=sec)) as s:
+            s.run(v.initializer)
+            assert s.run(y) == 6.0
+        with pytest.raises(tf.errors.InvalidArgumentError, match="uses TLS"):
+            tf.Session(servers[1].target)
+    finally:
+        for s in servers:
+            s.stop()

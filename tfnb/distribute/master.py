@@ -31,6 +31,7 @@ import asyncio
 import itertools
 import random
 import time
+import weakref
 
 from ..framework import errors
 from ..framework.device_spec import DeviceSpec
@@ -51,8 +52,9 @@ def _connection_args(config, address):
 
 
 def _unavailable(task, address, reason):
+    who = "Task %s" % task if task else "The session target"
     return errors.UnavailableError(
-        None, None, "Task %s at %s is unavailable: %s" % (task, _plain(address), reason))
+        None, None, "%s at %s is unavailable: %s" % (who, _plain(address), reason))
 
 
 def _plain(address):
@@ -60,11 +62,14 @@ def _plain(address):
 
 
 class _CallError(Exception):
-    """A failed call to a task: the comm failed, timed out, or the task answered an error."""
+    """A failed call to a task: the comm failed, timed out, or the task answered an error.
 
-    def __init__(self, error):
+    ``unreachable`` is the task's address when the task itself could not be reached."""
+
+    def __init__(self, error, unreachable=None):
         super().__init__(str(error))
         self.error = error
+        self.unreachable = unreachable
 
 
 class Master:
@@ -94,12 +99,18 @@ class Master:
         except ValueError as e:
             raise errors.InvalidArgumentError(None, None, "Bad session target %r: %s"
                                               % (target, e)) from None
+        if self.address.startswith("tfnb-tls://") and not _connection_args(config, self.address):
+            raise errors.InvalidArgumentError(
+                None, None, "Session target %r uses TLS: pass its credentials as "
+                "tf.ConfigProto(security=distributed.Security(...))" % (target,))
         self._pool = None
         self._registered = set()  # (address, handle)
         self._step_ids = itertools.count(1)
         self._master_id = random.getrandbits(30)
         self._closed = False
         info = run_sync(self._connect())
+        # A session dropped without close() still lets go of its connections.
+        self._finalizer = weakref.finalize(self, _close_pool_soon, self._pool)
         self.job, self.task_index = info["job"], int(info["task"])
         self.protocol = info.get("protocol", "grpc")
         cluster = {}
@@ -137,8 +148,7 @@ class Master:
                                     deserializers=None)
         await self._pool.start()
         try:
-            return await self._call(self.address, "/job:?/task:? (the session target)",
-                                    "tfnb_cluster", self.timeout)
+            return await self._call(self.address, None, "tfnb_cluster", self.timeout)
         except _CallError as e:
             await self._pool.close()
             raise e.error from None
@@ -150,12 +160,12 @@ class Master:
             reply = await asyncio.wait_for(coro, timeout) if timeout else await coro
         except asyncio.TimeoutError:
             raise _CallError(_unavailable(task, address, "no answer to %s within %.3g s"
-                                          % (op, timeout))) from None
+                                          % (op, timeout)), address) from None
         except asyncio.CancelledError:
             raise
         except Exception as e:  # noqa: BLE001 - comm errors of every kind
-            raise _CallError(_unavailable(task, address, "%s: %s" % (type(e).__name__, e))) \
-                from None
+            raise _CallError(_unavailable(task, address, "%s: %s" % (type(e).__name__, e)),
+                             address) from None
         if not isinstance(reply, dict):
             raise _CallError(errors.InternalError(
                 None, None, "Task %s at %s sent an unexpected reply to %s: %r"
@@ -166,6 +176,7 @@ class Master:
         if self._closed:
             return
         self._closed = True
+        self._finalizer.detach()
         pool = self._pool
         if pool is not None:
             try:
@@ -273,6 +284,7 @@ class ClusterRunner:
         results = [None] * len(self.parts)
         error = None
         aborted = False
+        unreachable = set()  # tasks not worth an abort message
         pending = set(runs)
         start = time.monotonic()
         deadline = m.step_deadline
@@ -289,32 +301,43 @@ class ClusterRunner:
                     try:
                         results[i] = fut.result()
                     except _CallError as e:
+                        if e.unreachable:
+                            unreachable.add(e.unreachable)
                         if error is None or (isinstance(error, errors.CancelledError) and
                                              not isinstance(e.error, errors.CancelledError)):
                             error = e.error
-                if error is not None and not aborted:
-                    aborted = True
-                    await self._abort(step, error)
-                    # Aborted partitions answer promptly; a silent task is cut off below.
-                    deadline = time.monotonic() - start + m.timeout
-                if done or not pending:
+                expired = deadline is not None and time.monotonic() - start >= deadline
+                if not done and pending:
+                    if expired:
+                        if error is None:
+                            error = errors.DeadlineExceededError(
+                                None, None, "Step timed out after %.3g s waiting for %s"
+                                % (deadline, ", ".join(sorted({self.parts[runs[f]].task
+                                                               for f in pending}))))
+                    else:
+                        silent = await self._probe({self.parts[runs[f]] for f in pending})
+                        if silent is not None:
+                            unreachable.add(silent.unreachable)
+                            error = error or silent.error
+                if error is None:
                     continue
-                if deadline is not None and time.monotonic() - start >= deadline:
-                    if error is None:
-                        error = errors.DeadlineExceededError(
-                            None, None, "Step timed out after %.3g s waiting for %s"
-                            % (deadline, ", ".join(sorted({self.parts[runs[f]].task
-                                                           for f in pending}))))
+                if not aborted:
+                    aborted = True
+                    await self._abort(step, error, unreachable)
+                    # Aborted partitions answer promptly; give them one bound, no more.
+                    deadline = time.monotonic() - start + m.timeout
+                    expired = False
+                for fut in [f for f in pending if self.parts[runs[f]].address in unreachable]:
+                    fut.cancel()  # nothing more will come from there
+                    pending.discard(fut)
+                if expired:
                     break
-                silent = await self._probe({self.parts[runs[f]] for f in pending})
-                if silent is not None and error is None:
-                    error = silent
         finally:
             for fut in pending:
                 fut.cancel()
         if error is not None:
             if not aborted:
-                await self._abort(step, error)
+                await self._abort(step, error, unreachable)
             raise error
         if not commit:
             writers = sorted({rp.address for rp in self.parts if rp.writes})
@@ -366,11 +389,12 @@ class ClusterRunner:
             message = repr(message)
         return cls(None, op, "%s\n\t(on task %s at %s)" % (message, rp.task, _plain(rp.address)))
 
-    async def _abort(self, step, error):
+    async def _abort(self, step, error, unreachable=()):
         m = self.master
         addresses = {}
         for rp in self.parts:
-            addresses.setdefault(rp.address, rp.task)
+            if rp.address not in unreachable:
+                addresses.setdefault(rp.address, rp.task)
         calls = [m._call(a, t, "tfnb_abort", m.timeout, step=step, reason=str(error)[:2000])
                  for a, t in addresses.items()]
         await asyncio.gather(*calls, return_exceptions=True)
@@ -385,7 +409,7 @@ class ClusterRunner:
                 pass
 
     async def _probe(self, parts):
-        """Pings the tasks of ``parts``; the UnavailableError of the first silent one, or None."""
+        """Pings the tasks of ``parts``; the _CallError of the first silent one, or None."""
         m = self.master
         tasks = {}
         for rp in parts:
@@ -394,7 +418,7 @@ class ClusterRunner:
                                          for a, t in tasks.items()], return_exceptions=True)
         for r in results:
             if isinstance(r, _CallError):
-                return r.error
+                return r
         return None
 
     def _records(self, replies):
@@ -409,6 +433,16 @@ class ClusterRunner:
                 records.append((node, rp.device.name, t0 - offset, t1 - offset, tid,
                                 tuple(_OutputDesc(*o) for o in outs)))
         return records
+
+
+def _close_pool_soon(pool):
+    from .loop import _loop
+    loop = _loop
+    if loop is not None and not loop.is_closed():
+        try:
+            asyncio.run_coroutine_threadsafe(pool.close(), loop)
+        except RuntimeError:  # the loop is shutting down: it closes its comms itself
+            pass
 
 
 def connect(target, config=None):

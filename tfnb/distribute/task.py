@@ -29,6 +29,7 @@ State (variables by name, queues by ``shared_name``) lives in the task's
 :class:`~tfnb.runtime.state.SessionState` and outlives sessions and clients until reset.
 """
 import asyncio
+import collections
 import concurrent.futures
 import contextvars
 import hashlib
@@ -55,6 +56,9 @@ STALE_STEP_S = 600.0
 ABORTED_TTL_S = 120.0
 # How often a waiting run looks whether its master hung up.
 MASTER_CHECK_S = 1.0
+# Compiled partitions kept per task (least recently run dropped first; a master whose
+# partition was dropped is told "unknown-handle" and sends it again).
+MAX_PARTITIONS = 1024
 
 # The step whose partition runs in this thread (read by the _Send/_Recv kernels).
 _current_step = contextvars.ContextVar("tfnb_task_step", default=None)
@@ -182,7 +186,7 @@ class TaskService:
         self.state = SessionState()
         self._session = _SessionView(config)
         self._ctx = KernelContext(self.state, np, self.device_name, self._session)
-        self._partitions = {}
+        self._partitions = collections.OrderedDict()
         self._containers = {}  # variable or queue name -> container
         self._steps = {}
         self._steps_created = 0
@@ -192,7 +196,7 @@ class TaskService:
             max_workers=64, thread_name_prefix="tfnb-task-%s-%d" % (job, self.task_index))
         self._pool = None
         self.loop = None
-        self.handlers = {
+        self.handlers = {name: self._guarded(fn) for name, fn in {
             "tfnb_ping": self.ping,
             "tfnb_cluster": self.cluster_info,
             "tfnb_register": self.register,
@@ -203,7 +207,37 @@ class TaskService:
             "tfnb_reset": self.reset,
             "tfnb_state": self.state_info,
             wire.BAD_MESSAGE_OP: self.bad_message,
-        }
+        }.items()}
+
+    def _guarded(self, fn):
+        """``fn`` answering any exception as a plain error reply (distributed would otherwise
+        send a pickled exception back)."""
+        task = self.task_name
+
+        def internal(e):
+            return _error(errors.InternalError(None, None, "Task %s failed to handle a message: "
+                                               "%s: %s" % (task, type(e).__name__, e)), task)
+        if asyncio.iscoroutinefunction(fn):
+            if "comm" in fn.__code__.co_varnames[:fn.__code__.co_argcount]:
+                async def handler(comm, **msg):
+                    try:
+                        return await fn(comm, **msg)
+                    except Exception as e:  # noqa: BLE001
+                        return internal(e)
+            else:
+                async def handler(**msg):
+                    try:
+                        return await fn(**msg)
+                    except Exception as e:  # noqa: BLE001
+                        return internal(e)
+        else:
+            def handler(**msg):
+                try:
+                    return fn(**msg)
+                except Exception as e:  # noqa: BLE001
+                    return internal(e)
+        handler.__name__ = fn.__name__
+        return handler
 
     # --- small handlers ------------------------------------------------------------------
     def ping(self, **_):
@@ -252,6 +286,8 @@ class TaskService:
                 self.task_name, type(e).__name__, e)), self.task_name)
         with self._lock:
             self._partitions[handle] = compiled
+            while len(self._partitions) > MAX_PARTITIONS:
+                self._partitions.popitem(last=False)
         return {"status": "ok"}
 
     def _compile(self, handle, data):
@@ -323,12 +359,15 @@ class TaskService:
                 del self._steps[st.id]
 
     async def run(self, comm, handle=None, step=None, feeds=(), trace=False, commit=False, **_):
-        if not isinstance(step, int) or not isinstance(feeds, (list, tuple)):
-            return self.bad_message("tfnb_run needs an int step and a list of feeds")
+        if not isinstance(step, int) or not isinstance(feeds, (list, tuple)) or \
+                not isinstance(handle, str):
+            return self.bad_message("tfnb_run needs a str handle, an int step and a list of feeds")
         self.loop = asyncio.get_running_loop()
-        part = self._partitions.get(handle)
-        if part is None:
-            return {"status": "unknown-handle", "incarnation": self.incarnation}
+        with self._lock:
+            part = self._partitions.get(handle)
+            if part is None:
+                return {"status": "unknown-handle", "incarnation": self.incarnation}
+            self._partitions.move_to_end(handle)
         try:
             values = [wire.decode_value(v) for v in feeds]
         except wire.ProtocolError as e:
@@ -456,6 +495,9 @@ class TaskService:
         """Clears the variables and resources of ``containers`` (all when None); compiled
         partitions are dropped too (their kernels hold the old state), and recompiled when a
         master sends them again."""
+        if containers is not None and (not isinstance(containers, (list, tuple)) or
+                                       not all(isinstance(c, str) for c in containers)):
+            return self.bad_message("tfnb_reset needs a list of container names or None")
         with self._lock:
             if containers is None:
                 self.state = SessionState()

@@ -334,3 +334,14 @@ def test_tls_servers_and_session():
     finally:
         for s in servers:
             s.stop()
+
+
+def test_tfcompat_distributed_local_program_matches_tensorflow():
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    check = os.path.join(os.path.dirname(root), "shared", "tfcompat", "check.py")
+    if not os.path.exists(check):
+        pytest.skip("../shared/tfcompat is not beside the repo")
+    r = subprocess.run([sys.executable, check, "distributed_local"], cwd=root,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "1 passed, 0 failed" in r.stdout, r.stdout + r.stderr

@@ -28,7 +28,6 @@ waits for are pinged every half bound. A killed process is noticed at once (its
 connections close); a silent network cut within one bound and a half.
 """
 import asyncio
-import itertools
 import random
 import time
 import weakref
@@ -105,8 +104,6 @@ class Master:
                 "tf.ConfigProto(security=distributed.Security(...))" % (target,))
         self._pool = None
         self._registered = set()  # (address, handle)
-        self._step_ids = itertools.count(1)
-        self._master_id = random.getrandbits(30)
         self._closed = False
         info = run_sync(self._connect())
         # A session dropped without close() still lets go of its connections.
@@ -194,7 +191,8 @@ class Master:
                 for i, d in enumerate(self.devices)]
 
     def new_step_id(self):
-        return (self._master_id << 32) | (next(self._step_ids) & 0xFFFFFFFF)
+        """A step id unique among every client of the cluster (62 random bits)."""
+        return random.getrandbits(62)
 
     def reset(self, containers=None):
         """Clears ``containers`` (all when None) on every task of the cluster.

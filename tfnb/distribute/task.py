@@ -60,8 +60,10 @@ MASTER_CHECK_S = 1.0
 # partition was dropped is told "unknown-handle" and sends it again).
 MAX_PARTITIONS = 1024
 
-# The step whose partition runs in this thread (read by the _Send/_Recv kernels).
+# The step whose partition runs in this thread (read by the _Send/_Recv kernels), and the
+# pushes to other tasks that partition has started.
 _current_step = contextvars.ContextVar("tfnb_task_step", default=None)
+_current_pushes = contextvars.ContextVar("tfnb_task_pushes", default=None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -393,6 +395,8 @@ class TaskService:
 
     def _execute(self, part, st, feeds, trace, commit):
         token = _current_step.set(st)
+        pushes = []
+        push_token = _current_pushes.set(pushes)
         state = self.state
         journal = [] if part.writes else None
         state.journal = journal
@@ -405,6 +409,9 @@ class TaskService:
                 else:
                     values = part.plan.fn(feeds)
             reply = {"status": "ok", "fetches": [wire.encode_value(v) for v in values]}
+            push_error = self._pushed(pushes, st)  # a partition succeeds once its tensors left
+            if push_error is not None and st.aborted is None:
+                raise push_error
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an error reply
             if journal:
                 state.rollback(journal)
@@ -418,6 +425,7 @@ class TaskService:
         finally:
             state.journal = None
             _current_step.reset(token)
+            _current_pushes.reset(push_token)
             with self._lock:
                 st.running -= 1
         if st.aborted is not None:  # aborted while this partition ran: undo it here
@@ -437,6 +445,9 @@ class TaskService:
         """Sends ``value`` to the task at ``address`` for step ``st`` (from a partition thread)."""
         payload = wire.encode_value(value)
         fut = asyncio.run_coroutine_threadsafe(self._push(address, st.id, key, payload), self.loop)
+        started = _current_pushes.get()
+        if started is not None:
+            started.append((fut, address, key))
 
         def done(f):
             exc = f.exception() if not f.cancelled() else None
@@ -445,6 +456,26 @@ class TaskService:
                     None, None, "Task %s could not send %s to the task at %s: %s"
                     % (self.task_name, key, address, exc or "cancelled")))
         fut.add_done_callback(done)
+
+    def _pushed(self, pushes, st):
+        """Waits until ``pushes`` are written out (or the step is aborted: then they are
+        cancelled); the UnavailableError of a failed one."""
+        for fut, address, key in pushes:
+            try:
+                while True:
+                    if st.aborted is not None:
+                        fut.cancel()
+                        break
+                    try:
+                        fut.result(0.05)
+                        break
+                    except concurrent.futures.TimeoutError:
+                        continue
+            except BaseException as e:  # noqa: BLE001 - reported as the step's error
+                return errors.UnavailableError(
+                    None, None, "Task %s could not send %s to the task at %s: %s: %s"
+                    % (self.task_name, key, address.split("://")[-1], type(e).__name__, e))
+        return None
 
     async def _push(self, address, step_id, key, payload):
         if self._pool is None:
@@ -469,16 +500,21 @@ class TaskService:
             st.abort(errors.InvalidArgumentError(None, None, "bad tensor for %s: %s" % (key, e)))
         return {"status": "ok"}
 
-    def abort(self, step=None, reason="", **_):
+    async def abort(self, step=None, reason="", **_):
         if not isinstance(step, int):
             return self.bad_message("tfnb_abort needs an int step")
         st = self._step(step)
         st.abort(errors.AbortedError(None, None, str(reason)))
+        # Partitions of the step still running here undo their own writes as they end (their
+        # blocked receives, queue ops and pushes give up now): answer once they have.
+        waited = time.monotonic()
+        while st.running and time.monotonic() - waited < self.push_timeout:
+            await asyncio.sleep(0.002)
         with self._lock:
             journals, st.journals = st.journals, []
         for j in reversed(journals):
             self.state.rollback(j)
-        return {"status": "ok", "rolled_back": len(journals)}
+        return {"status": "ok", "rolled_back": len(journals), "still_running": st.running}
 
     def commit(self, steps=(), **_):
         if not isinstance(steps, (list, tuple)):

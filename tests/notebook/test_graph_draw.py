@@ -17,6 +17,8 @@ from tfnb.notebook.graph_draw import draw_graph, to_dot, to_html
 from tfnb.notebook.graph_model import graph_to_model, node_details
 
 HAVE_DOT = graph_draw.dot_available()
+CPU0 = "/job:localhost/replica:0/task:0/device:CPU:0"
+CPU1 = "/job:localhost/replica:0/task:0/device:CPU:1"
 
 
 @pytest.fixture
@@ -99,24 +101,70 @@ def test_device_colouring_and_cross_device_edges():
     g = tf.get_default_graph()
     m = graph_to_model(g, color_by="device")
     cpu1 = _node(m, "layer/MatMul")
-    assert cpu1["devices"] == ["/device:CPU:1"]
+    assert cpu1["devices"] == [CPU1]  # canonical names
+    assert m["device_source"] == "requested" and any("--session" in n for n in m["notes"])
     assert _node(m, "x")["color"] == graph_model.UNPLACED_COLOR
     assert cpu1["color"] != graph_model.UNPLACED_COLOR
-    assert {i["label"] for i in m["legend"]} == {"(no device)", "/device:CPU:1"}
+    assert {i["label"] for i in m["legend"]} == {"(no device requested)", "CPU:1"}
     # Requested devices only: an unplaced neighbour is not a cross-device edge.
     assert not _edge(m, "x", "layer/MatMul")["cross_device"]
+    # Three spellings of CPU:0 are one device: one colour, one legend entry.
     placement = {op.name: {"assigned": "/device:CPU:0", "reason": "default device"}
                  for op in g.get_operations()}
+    placement["x"] = {"assigned": "/cpu:0", "reason": "default device"}
+    placement["layer/w"] = {"assigned": CPU0, "reason": "default device"}
     placement["layer/MatMul"] = {"assigned": "/device:CPU:1", "reason": "explicit tf.device"}
     m = graph_to_model(g, color_by="device", placement=placement)
-    assert _edge(m, "x", "layer/MatMul")["cross_device"]
-    assert _edge(m, "layer/w", "layer/MatMul")["cross_device"]
+    assert m["device_source"] == "assigned"
+    assert [(i["device"], i["label"], i["count"]) for i in m["legend"]] == [
+        (CPU0, "CPU:0", 4), (CPU1, "CPU:1", 1)]
+    assert _node(m, "x")["color"] == _node(m, "layer/w")["color"] == _node(m, "out")["color"]
+    e = _edge(m, "x", "layer/MatMul")
+    assert e["cross_device"] and e["bytes"] is None  # [?,4]: no static size
+    assert e["transfers"] == [{"tensor": "x:0", "src_device": CPU0, "dst_device": CPU1,
+                               "bytes": None, "send": None, "recv": None}]
+    e = _edge(m, "layer/w", "layer/MatMul")
+    assert e["cross_device"] and e["bytes"] == 4 * 3 * 4 and "48 B/step" in e["label"]
     assert not _edge(m, "init", "out", "control")["cross_device"]
-    # A collapsed scope spanning two devices is striped in proportion.
+    assert [k["kind"] for k in m["legend_keys"]] == ["cross_device"]
+    # The plan's own transfer list wins: its bytes and Send/Recv names, and only its tensors.
+    transfers = [{"tensor": "x:0", "src_device": "/device:CPU:0", "dst_device": CPU1,
+                  "bytes": 32, "send": "_send/x_0/device:CPU:1",
+                  "recv": "_recv/x_0/device:CPU:0"}]
+    m = graph_to_model(g, color_by="device", placement=placement, transfers=transfers)
+    e = _edge(m, "x", "layer/MatMul")
+    assert e["bytes"] == 32 and e["transfers"][0]["send"] == "_send/x_0/device:CPU:1"
+    assert not _edge(m, "layer/w", "layer/MatMul")["cross_device"]  # e.g. folded
+    # A collapsed scope spanning two devices: a neutral fill and a proportional bar.
     m = graph_to_model(g, color_by="device", placement=placement, expanded=[])
-    assert re.fullmatch(r"#\w{6};0\.500:#\w{6};0\.500", _node(m, "layer")["color"])
+    layer = _node(m, "layer")
+    assert layer["color"] == graph_model.SCOPE_COLOR
+    assert [(s["device"], s["count"]) for s in layer["device_shares"]] in (
+        [(CPU0, 1), (CPU1, 1)], [(CPU1, 1), (CPU0, 1)])
+    assert "bar" in [k["kind"] for k in m["legend_keys"]]
     dot = to_dot(m)
-    assert 'style="striped,bold"' in dot
+    assert "<TABLE" in dot and 'BGCOLOR="%s"' % layer["device_shares"][0]["color"] in dot
+
+
+def test_ops_placed_against_their_request_are_outlined_with_the_reason():
+    _small_graph()
+    g = tf.get_default_graph()
+    placement = [{"op": op.name, "type": op.type, "requested": op.device, "assigned": CPU0,
+                  "reason": "soft placement: '/device:CPU:1' is not available", "est_us": 1.0}
+                 for op in g.get_operations()]
+    m = graph_to_model(g, color_by="device", placement=placement)
+    mm = _node(m, "layer/MatMul")
+    assert mm["moved"] and mm["requested"] == "/device:CPU:1" and mm["assigned"] == CPU0
+    assert not _node(m, "x")["moved"]
+    assert [k["kind"] for k in m["legend_keys"]] == ["moved"]
+    dot = to_dot(m)
+    line = next(ln for ln in dot.splitlines() if '"MatMul' in ln and "tfnb-moved" in ln)
+    assert "soft placement" in line and graph_model.MOVED_COLOR in line
+    # Not in the placement: not in this step.
+    del placement[0]
+    m = graph_to_model(g, color_by="device", placement=placement)
+    assert _node(m, "x")["devices"] == [graph_model.NOT_IN_STEP]
+    assert m["legend"][-1]["label"] == graph_model.NOT_IN_STEP
 
 
 def test_time_colouring_from_a_real_trace():
@@ -168,7 +216,7 @@ def test_node_details_op_and_scope():
                      placement={"layer/MatMul": {"assigned": "/device:CPU:1",
                                                  "reason": "explicit tf.device"}})
     assert d["type"] == "MatMul" and d["requested_device"] == "/device:CPU:1"
-    assert d["assigned_device"] == "/device:CPU:1" and d["placement_reason"] == "explicit tf.device"
+    assert d["assigned_device"] == CPU1 and d["placement_reason"] == "explicit tf.device"
     assert d["inputs"][0] == {"name": "x:0", "dtype": "float32", "shape": "[?,4]"}
     assert d["outputs"][0]["shape"] == "[?,3]" and "transpose_a" in d["attrs"]
     assert d["location"]["filename"].endswith("test_graph_draw.py") and "tf.matmul" in \

@@ -56,7 +56,7 @@ def test_selected_gives_details_and_reveals_hidden_ops():
     assert "dense2" in w.expanded and "dense2/MatMul" in _names(w.model, "op")
     d = w.details
     assert d["title"] == "dense2/MatMul" and d["node"]["type"] == "MatMul"
-    assert d["node"]["assigned_device"] == "/device:CPU:0"
+    assert d["node"]["assigned_device"] == "/job:localhost/replica:0/task:0/device:CPU:0"
     assert d["node"]["placement_reason"] == "only device"
     assert d["node"]["location"]["filename"].endswith("test_graph_explorer.py")
     w.selected = "dense0"

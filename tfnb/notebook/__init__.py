@@ -6,6 +6,7 @@ Nothing here is imported by ``import tfnb``: the core runs with only NumPy insta
 # --- rich reprs, graph model/drawing, GraphExplorer ---------------------------------------------
 from .graph_draw import GraphDrawing, draw_graph, to_dot, to_html, to_svg  # noqa: F401
 from .graph_model import graph_to_model, node_details  # noqa: F401
+from .placement_view import PlacementView, placement_model, placement_view  # noqa: F401
 
 
 def __getattr__(name):

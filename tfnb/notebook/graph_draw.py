@@ -25,7 +25,8 @@ import shutil
 import sys
 import sysconfig
 
-from .graph_model import CROSS_DEVICE_COLOR, MAX_NODES, SEND_RECV_COLOR, _n_ops, graph_to_model
+from .graph_model import (CROSS_DEVICE_COLOR, MAX_NODES, MOVED_COLOR, SEND_RECV_COLOR, _n_ops,
+                          graph_to_model)
 
 __all__ = ["to_dot", "to_svg", "to_html", "dot_available", "draw_graph", "GraphDrawing",
            "extension_dir", "read_extension_file"]
@@ -74,24 +75,54 @@ def _q(text):
     return '"%s"' % str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+class _HtmlLabel(str):
+    """A Graphviz HTML-like label: written as ``<...>``, not quoted."""
+
+
 def _attrs(**kw):
-    return "[" + " ".join("%s=%s" % (k, _q(v)) for k, v in kw.items() if v is not None) + "]"
+    return "[" + " ".join("%s=%s" % (k, "<%s>" % v if isinstance(v, _HtmlLabel) else _q(v))
+                          for k, v in kw.items() if v is not None) + "]"
+
+
+def _h(text):
+    return html.escape(str(text), quote=True)
+
+
+BAR_WIDTH = 84  # points: the bar of a scope spanning devices
+
+
+def _scope_bar_label(n):
+    """A scope's label with a bar below it: one cell per device, width ∝ its ops."""
+    lines = "<BR/>".join(_h(t) for t in n["label"].split("\n"))
+    shares = n["device_shares"]
+    total = float(sum(s["count"] for s in shares))
+    widths = [max(3, int(round(BAR_WIDTH * s["count"] / total))) for s in shares]
+    cells = "".join('<TD BGCOLOR="%s" WIDTH="%d" HEIGHT="7" FIXEDSIZE="TRUE"></TD>'
+                    % (_h(s["color"]), w) for s, w in zip(shares, widths))
+    return _HtmlLabel('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+                      '<TR><TD>%s</TD></TR><TR><TD><TABLE BORDER="1" COLOR="#555555" '
+                      'CELLBORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>%s</TR></TABLE></TD>'
+                      '</TR></TABLE>' % (lines, cells))
 
 
 def _node_line(n, prefix):
     kind = n["kind"]
-    tip = "%s (%s)" % (n["name"], n["type"] or _n_ops(n["count"]))
+    tip = n.get("tooltip") or n["name"]
     color = n["color"]
-    striped = ";" in color
     if kind == "op":
         extra = dict(shape="cds", style="filled", color=SEND_RECV_COLOR, penwidth="2.5") \
             if n["send_recv"] else dict(shape="box", style="rounded,filled")
+        cls = "tfnb-op"
+        if n.get("moved"):
+            extra.update(color=MOVED_COLOR, penwidth="3.5")
+            cls += " tfnb-moved"
         attrs = _attrs(id=prefix + n["id"], label=n["label"], tooltip=tip, fillcolor=color,
-                       **{"class": "tfnb-op"}, **extra)
+                       **{"class": cls}, **extra)
     elif kind == "scope":
-        attrs = _attrs(id=prefix + n["id"], label=n["label"], tooltip=tip, shape="box",
-                       style="striped,bold" if striped else "filled,bold", fillcolor=color,
-                       penwidth="1.8", color=SEND_RECV_COLOR if n["send_recv"] else "#4a6fa5",
+        label = _scope_bar_label(n) if n.get("device_shares") else n["label"]
+        attrs = _attrs(id=prefix + n["id"], label=label, tooltip=tip, shape="box",
+                       style="filled,bold", fillcolor=color, penwidth="1.8",
+                       color=SEND_RECV_COLOR if n["send_recv"] else "#4a6fa5",
                        **{"class": "tfnb-scope"})
     else:
         attrs = _attrs(id=prefix + n["id"], label=n["label"], tooltip=n["name"], shape="note",
@@ -105,11 +136,11 @@ def _edge_line(e, prefix, index, labels):
         attrs = _attrs(id=eid, style="dashed", color="#9a9a9a", arrowhead="odot",
                        tooltip="control dependency", **{"class": "tfnb-control"})
     else:
-        label = " " + e["label"] if labels else None
+        label = " " + e["label"].replace("\n", "\n ") if labels else None
         if e["cross_device"]:
-            attrs = _attrs(id=eid, label=label, tooltip=e["label"], color=CROSS_DEVICE_COLOR,
-                           fontcolor=CROSS_DEVICE_COLOR, penwidth="2",
-                           **{"class": "tfnb-data tfnb-cross-device"})
+            attrs = _attrs(id=eid, label=label, tooltip=e.get("tooltip") or e["label"],
+                           color=CROSS_DEVICE_COLOR, fontcolor=CROSS_DEVICE_COLOR, penwidth="2.5",
+                           style="bold", **{"class": "tfnb-data tfnb-cross-device"})
         else:
             attrs = _attrs(id=eid, label=label, tooltip=e["label"],
                            penwidth="1.2" if e["count"] == 1 else "2", **{"class": "tfnb-data"})
@@ -216,6 +247,19 @@ def to_svg(dot):
 
 
 _SVG_NODE = re.compile(r'<g id="([^"]*?)(n\d+)" class="node')
+_SVG_EDGE = re.compile(r'<g id="([^"]*?)e(\d+)" class="edge')
+
+
+def _edge_data(e):
+    """data-* attributes of a cross-device edge's group (tests and scripts find it by them)."""
+    if not e.get("cross_device"):
+        return ""
+    t = e["transfers"]
+    return 'data-cross-device="true" data-bytes="%s" data-tensors="%s" data-send="%s" ' \
+        'data-recv="%s" ' % ("" if e["bytes"] is None else e["bytes"],
+                             html.escape(" ".join(x["tensor"] for x in t)),
+                             html.escape(" ".join(x["send"] or "" for x in t)),
+                             html.escape(" ".join(x["recv"] or "" for x in t)))
 
 
 def annotate_svg(svg, model, id_prefix):
@@ -230,13 +274,39 @@ def annotate_svg(svg, model, id_prefix):
         return '<g %s="%s" data-kind="%s" id="%s%s" class="node' % (
             key, html.escape(n["name"]), n["kind"], m.group(1), m.group(2))
     svg = _SVG_NODE.sub(add, svg)
+    edges = model["edges"]
+
+    def add_edge(m):
+        i = int(m.group(2))
+        if html.unescape(m.group(1)) != id_prefix or i >= len(edges):
+            return m.group(0)
+        return '<g %sid="%se%d" class="edge' % (_edge_data(edges[i]), m.group(1), i)
+    svg = _SVG_EDGE.sub(add_edge, svg)
     # Drop the XML prolog so the SVG can sit inside HTML.
     start = svg.find("<svg")
     return svg[start:] if start > 0 else svg
 
 
+def _plural(n, word):
+    return "%d %s%s" % (n, word, "" if n == 1 else "s")
+
+
 def _node_map(model):
     return {n["id"]: [n["kind"], n["name"]] for n in model["nodes"]}
+
+
+def _edge_map(model, prefix):
+    """{SVG id of a cross-device edge: its data-* attributes} for the in-browser renderer."""
+    out = {}
+    for i, e in enumerate(model["edges"]):
+        if e.get("cross_device"):
+            t = e["transfers"]
+            out["%se%d" % (prefix, i)] = {
+                "cross-device": "true", "bytes": "" if e["bytes"] is None else str(e["bytes"]),
+                "tensors": " ".join(x["tensor"] for x in t),
+                "send": " ".join(x["send"] or "" for x in t),
+                "recv": " ".join(x["recv"] or "" for x in t)}
+    return out
 
 
 def _script_json(obj):
@@ -249,11 +319,34 @@ def _legend_html(model):
     items = []
     for item in model["legend"]:
         color = item["color"].split(";")[0]
-        items.append('<span style="display:inline-block;margin-right:8px;white-space:nowrap">'
+        attr = ' data-device="%s" title="%s"' % (html.escape(item["device"]),
+                                                 html.escape(item.get("title", ""))) \
+            if "device" in item else ""
+        items.append('<span class="tfnb-legend-item"%s style="display:inline-block;'
+                     'margin-right:8px;white-space:nowrap">'
                      '<span style="display:inline-block;width:10px;height:10px;background:%s;'
                      'border:1px solid #888;margin-right:3px;vertical-align:middle"></span>%s'
-                     '</span>' % (html.escape(color), html.escape(item["label"])))
+                     '</span>' % (attr, html.escape(color), html.escape(item["label"])))
     return "".join(items)
+
+
+_KEY_SWATCH = {
+    "moved": '<span style="display:inline-block;width:14px;height:9px;border:3px solid %s;'
+             'border-radius:3px;margin-right:3px;vertical-align:middle"></span>',
+    "bar": '<span style="display:inline-block;width:22px;height:7px;border:1px solid %s;'
+           'background:linear-gradient(90deg,#8dd3c7 60%%,#fdb462 60%%);margin-right:3px;'
+           'vertical-align:middle"></span>',
+    "cross_device": '<span style="display:inline-block;width:22px;height:0;border-top:3px '
+                    'solid %s;margin-right:3px;vertical-align:middle"></span>',
+}
+
+
+def legend_keys_html(model):
+    """One line per key of the drawing (outlined ops, scope bars, cross-device edges)."""
+    return "".join('<div class="tfnb-legend-key" data-key="%s" style="font:12px sans-serif;'
+                   'color:#333;margin:1px 0">%s%s</div>'
+                   % (k["kind"], _KEY_SWATCH[k["kind"]] % html.escape(k["color"]),
+                      html.escape(k["label"])) for k in model.get("legend_keys") or ())
 
 
 def to_html(model, use_dot=True):
@@ -275,10 +368,13 @@ def to_html(model, use_dot=True):
 
 
 def _html(model, dot, svg, prefix):
+    mode = model["color_by"]
+    if mode == "device":
+        mode = "%s device" % model.get("device_source", "requested")
     head = ('<div class="tfnb-graph-head" style="font:12px sans-serif;color:#333;margin:2px 0">'
-            '<b>Graph</b>: %d ops, %d nodes shown, colour by %s &nbsp; %s</div>'
-            % (model["n_ops"], len(model["nodes"]), html.escape(model["color_by"]),
-               _legend_html(model)))
+            '<b>Graph</b>: %s, %s shown, colour by %s &nbsp; %s</div>%s'
+            % (_n_ops(model["n_ops"]), _plural(len(model["nodes"]), "node"), html.escape(mode),
+               _legend_html(model), legend_keys_html(model)))
     notes = "".join('<div class="tfnb-graph-note" style="font:12px sans-serif;color:#8a5a00;'
                     'background:#fff8e1;padding:2px 6px;margin:2px 0">%s</div>'
                     % html.escape(t) for t in model["notes"])
@@ -306,8 +402,9 @@ def _browser_render_scripts(dot, model, prefix):
         return ('<pre class="tfnb-graph-dot" style="font-size:10px">%s</pre><div>%s</div>'
                 % (html.escape(dot), html.escape(str(e))))
     call = ("(function(s){var root=s&&s.closest?s.closest('.tfnb-graph'):document.querySelector("
-            "'[data-tfnb-graph=\"%s\"]');tfnbRenderStatic(root,%s,%s);})(document.currentScript);"
-            % (prefix, _script_json(dot), _script_json(_node_map(model))))
+            "'[data-tfnb-graph=\"%s\"]');tfnbRenderStatic(root,%s,%s,%s);})(document.currentScript);"
+            % (prefix, _script_json(dot), _script_json(_node_map(model)),
+               _script_json(_edge_map(model, prefix))))
     return ("<script>if(!window.Viz){%s\n}</script><script>%s</script><script>%s</script>"
             % (engine, static, call))
 
@@ -359,7 +456,7 @@ class GraphDrawing:
 
 
 def draw_graph(graph=None, color_by="type", expanded=None, run_metadata=None, placement=None,
-               max_nodes=MAX_NODES, use_dot=True):
+               max_nodes=MAX_NODES, use_dot=True, session=None, transfers=None):
     """Draws ``graph`` (default: the default graph) as a static SVG/HTML drawing.
 
     Args:
@@ -367,16 +464,27 @@ def draw_graph(graph=None, color_by="type", expanded=None, run_metadata=None, pl
         color_by: "type", "device" or "time" (needs ``run_metadata``).
         expanded: scope names to draw open (None: open all when the graph is small).
         run_metadata: a ``tf.RunMetadata`` filled by a ``FULL_TRACE`` run (or a StepStats).
-        placement: ``{op: {"assigned": ..., "reason": ...}}`` or a session with ``placement()``.
+        placement: ``{op: {"assigned": ..., "reason": ...}}`` or ``Session.placement()`` rows.
         max_nodes: the most nodes drawn (larger graphs are collapsed, with a note).
         use_dot: use the system ``dot`` program when present (else the browser lays it out).
+        session: a session: its graph (when ``graph`` is None) and the placement and
+            transfers of its last run (unless ``placement`` is given).
+        transfers: the plan's transfers (:func:`~.placement_view.plan_transfers`).
 
     Returns:
         GraphDrawing: displays in Jupyter; ``.dot``, ``.svg``, ``.model``, ``save(path)``.
     """
+    if graph is None and session is not None:
+        graph = session.graph
     if graph is None:
         from ..framework.graph import get_default_graph
         graph = get_default_graph()
+    if session is not None and placement is None:
+        placement = session.placement() or None
+        if transfers is None:
+            from .placement_view import _plan_for, plan_transfers
+            plan = _plan_for(session, None, None)
+            transfers = plan_transfers(plan) if plan is not None else None
     model = graph_to_model(graph, expanded=expanded, color_by=color_by, step_stats=run_metadata,
-                           placement=placement, max_nodes=max_nodes)
+                           placement=placement, max_nodes=max_nodes, transfers=transfers)
     return GraphDrawing(model, use_dot=use_dot)

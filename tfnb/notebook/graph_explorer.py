@@ -16,6 +16,9 @@ trait          meaning
                Enter sends ``{"event": "show_first_match"}``
 ``selected``   an op or scope name; Python opens the scopes hiding it and
                fills ``details`` (``title``, ``sections``, raw ``node``)
+``placement_panel``  per-device totals and the op table of a placement
+               (:func:`~.placement_view.placement_model`), drawn below the
+               graph when not empty
 =============  ==========================================================
 
 Where widgets do not load (a static notebook viewer, nbconvert), the output
@@ -54,8 +57,13 @@ class GraphExplorer(anywidget.AnyWidget):
         graph: the ``tf.Graph`` (default: the session's graph, else the default graph).
         color_by: "type", "device" or "time" (time needs ``run_metadata``).
         run_metadata: a ``tf.RunMetadata`` from a ``FULL_TRACE`` run (or a StepStats).
-        session: a session; its ``placement()`` (when it has one) gives assigned devices.
-        placement: ``{op: {"assigned": ..., "reason": ...}}``, overriding ``session``'s.
+        session: a session; the placement of its last run gives the assigned devices
+            (with the Send/Recv transfers of that run's plan).
+        placement: ``{op: {"assigned": ..., "reason": ...}}`` or ``Session.placement()``
+            rows, overriding ``session``'s.
+        transfers: the plan's transfers (:func:`~.placement_view.plan_transfers`), for the
+            bytes and Send/Recv names of cross-device edges.
+        placement_panel: a :func:`~.placement_view.placement_model` to show below the graph.
         expanded: scopes to open at first (None: all when the graph is small).
         max_nodes: the most nodes drawn at once.
     """
@@ -70,18 +78,26 @@ class GraphExplorer(anywidget.AnyWidget):
     matches = traitlets.Dict().tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     details = traitlets.Dict().tag(sync=True)
+    placement_panel = traitlets.Dict().tag(sync=True)
 
     def __init__(self, graph=None, color_by="type", run_metadata=None, session=None,
-                 placement=None, expanded=None, max_nodes=MAX_NODES, **kwargs):
+                 placement=None, expanded=None, max_nodes=MAX_NODES, transfers=None,
+                 **kwargs):
         if graph is None:
             graph = session.graph if session is not None else get_default_graph()
         if color_by not in COLOR_MODES:
             raise ValueError("color_by must be one of %s, got %r" % (", ".join(COLOR_MODES),
                                                                     color_by))
         self._graph = graph
-        self._step_stats = run_metadata
-        self._placement = placement if placement is not None else (
-            session if session is not None and hasattr(session, "placement") else None)
+        self._step_stats = getattr(run_metadata, "step_stats", run_metadata)
+        if placement is None and session is not None and hasattr(session, "placement"):
+            placement = session.placement() or None
+            if transfers is None:
+                from .placement_view import _plan_for, plan_transfers
+                plan = _plan_for(session, None, None)
+                transfers = plan_transfers(plan) if plan is not None else None
+        self._placement = placement
+        self._transfers = transfers
         self._max_nodes = max_nodes
         self._prefix = "tfnbge%d_" % next(_ids)
         self._busy = False
@@ -146,7 +162,7 @@ class GraphExplorer(anywidget.AnyWidget):
     def _recompute(self, expanded):
         m = graph_to_model(self._graph, expanded=expanded, color_by=self.color_by,
                            step_stats=self._step_stats, placement=self._placement,
-                           max_nodes=self._max_nodes)
+                           max_nodes=self._max_nodes, transfers=self._transfers)
         m["dot"] = to_dot(m, self._prefix)
         self._busy = True
         try:
@@ -185,7 +201,12 @@ class GraphExplorer(anywidget.AnyWidget):
             return None
         data, meta = bundle
         model = {k: v for k, v in self.model.items() if k != "dot"}
-        data["text/html"] = to_html(model)  # for viewers where widgets do not load
+        page = to_html(model)  # for viewers where widgets do not load
+        if self.placement_panel:
+            from .placement_view import panel_html
+            page = '<div class="tfnb-placement">%s%s</div>' % (page,
+                                                                 panel_html(self.placement_panel))
+        data["text/html"] = page
         return data, meta
 
 

@@ -26,9 +26,13 @@ import zlib
 import numpy as np
 
 from ..framework.tensor_shape import shape_str
+from .device_names import canonical_device, device_colors, device_label, device_sort_key, \
+    request_satisfied
 
 __all__ = ["graph_to_model", "node_details", "details_view", "search_ops", "scope_of",
-           "format_attr", "value_preview", "location_info", "step_times", "COLOR_MODES",
+           "format_attr", "value_preview", "location_info", "step_times", "format_bytes",
+           "node_tooltip", "edge_tooltip",
+           "transfers_by_tensor", "COLOR_MODES",
            "COLLAPSE_THRESHOLD", "MAX_NODES", "EDGE_LABEL_LIMIT"]
 
 COLOR_MODES = ("type", "device", "time")
@@ -50,6 +54,8 @@ _PALETTE = ("#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#
             "#e5d8bd", "#b3cde3")
 SCOPE_COLOR = "#e3ecf7"
 UNPLACED_COLOR = "#f0f0f0"
+NOT_IN_STEP_COLOR = "#fafafa"
+MOVED_COLOR = "#e6550d"
 NOT_RUN_COLOR = "#f7f7f7"
 SEND_RECV_COLOR = "#d62728"
 CROSS_DEVICE_COLOR = "#d62728"
@@ -98,6 +104,18 @@ def format_duration(us):
     return "%.2f s" % (us / 1e6)
 
 
+def format_bytes(n):
+    """Bytes as '512 B' / '16.0 KiB' / '3.2 MiB' / '1.50 GiB' ('?' for None)."""
+    if n is None:
+        return "?"
+    if n < 1024:
+        return "%d B" % n
+    for unit, scale in (("KiB", 2 ** 10), ("MiB", 2 ** 20), ("GiB", 2 ** 30)):
+        if n < scale * 1024 or unit == "GiB":
+            return "%.1f %s" % (n / scale, unit) if unit != "GiB" else "%.2f GiB" % (n / scale)
+    return "%d B" % n
+
+
 def _n_ops(n):
     return "1 op" if n == 1 else "%d ops" % n
 
@@ -141,22 +159,21 @@ def step_times(step_stats):
 
 
 def _placement_of(placement, name):
-    """(assigned device, reason) for op ``name`` from a placement mapping, or ("", "")."""
+    """(assigned device, reason) for op ``name`` from a normalized placement, or ("", "")."""
     if not placement:
         return "", ""
     p = placement.get(name)
     if p is None:
         return "", ""
-    if isinstance(p, str):
-        return p, ""
-    if isinstance(p, dict):
-        return p.get("assigned") or p.get("device") or "", p.get("reason") or ""
-    return getattr(p, "assigned", "") or getattr(p, "device", ""), getattr(p, "reason", "")
+    return p["assigned"], p["reason"]
 
 
 def _normalize_placement(placement):
-    """{op name: {"assigned", "reason", ...}} from a dict, the rows ``Session.placement()``
-    returns, a callable returning either, or a session."""
+    """{op name: {"assigned", "reason", ...}} with canonical device names.
+
+    Accepts a dict ({op: device} or {op: {"assigned"/"device", "reason"}}), the rows
+    ``Session.placement()`` returns, a callable returning either, or a session (its last run).
+    """
     if placement is None:
         return None
     if hasattr(placement, "placement") and callable(placement.placement):
@@ -166,8 +183,31 @@ def _normalize_placement(placement):
     if not placement:
         return None
     if isinstance(placement, (list, tuple)):  # Session.placement() rows
-        return {row["op"]: row for row in placement}
-    return dict(placement)
+        placement = {row["op"]: row for row in placement}
+    out = {}
+    for name, p in placement.items():
+        if isinstance(p, str):
+            row = {"assigned": p, "reason": ""}
+        elif isinstance(p, dict):
+            row = dict(p)
+            row["assigned"] = p.get("assigned") or p.get("device") or ""
+            row["reason"] = p.get("reason") or ""
+        else:
+            row = {"assigned": getattr(p, "assigned", "") or getattr(p, "device", ""),
+                   "reason": getattr(p, "reason", "")}
+        row["assigned"] = canonical_device(row["assigned"])
+        out[name] = row
+    return out
+
+
+def transfers_by_tensor(transfers):
+    """{(tensor name, canonical destination device): transfer} from a list of transfers.
+
+    A transfer is a dict with ``tensor``, ``src_device``, ``dst_device`` and optionally
+    ``bytes``, ``send`` and ``recv`` (the Send/Recv op names), as
+    :func:`tfnb.notebook.placement_view.plan_transfers` makes them.
+    """
+    return {(t["tensor"], canonical_device(t["dst_device"])): t for t in transfers or ()}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -264,7 +304,7 @@ def _parent_cluster(key, tree):
 
 
 def graph_to_model(graph, expanded=None, color_by="type", step_stats=None, placement=None,
-                   max_nodes=MAX_NODES, collapse_threshold=COLLAPSE_THRESHOLD):
+                   max_nodes=MAX_NODES, collapse_threshold=COLLAPSE_THRESHOLD, transfers=None):
     """Describes ``graph`` as visible nodes, edges and clusters (plain JSON-able dict).
 
     Args:
@@ -276,17 +316,28 @@ def graph_to_model(graph, expanded=None, color_by="type", step_stats=None, place
         step_stats: a StepStats / RunMetadata (from a ``FULL_TRACE`` run), its ``as_dict()``,
             or ``{op name: µs}``; summed per collapsed scope.
         placement: ``{op name: {"assigned": device, "reason": why}}`` (or ``{op: device}``),
-            or a session with a ``placement()`` method.
+            the rows of ``Session.placement()``, or a session (its last run's placement).
+            Device names are made canonical (``/device:CPU:0`` is
+            ``/job:localhost/replica:0/task:0/device:CPU:0``); ops it leaves out are
+            "not in this step".
+        transfers: the tensors a plan sends between devices (see
+            :func:`transfers_by_tensor`): cross-device edges carry their bytes and Send/Recv
+            names. Without it, an edge between ops on two devices counts as a transfer of the
+            tensor's static size.
         max_nodes: the most nodes the model may hold; beyond it expansions are undone and
             then the widest level is folded into an overflow node (with a note).
         collapse_threshold: graphs with more ops start collapsed.
 
     Returns:
         dict with keys ``nodes`` (id, name, kind "op"/"scope"/"overflow", label, color,
-        cluster, ...), ``edges`` (source, target, kind "data"/"control", label, count,
-        cross_device), ``clusters`` (id, name, parent), ``expanded`` (the scopes actually
-        open), ``legend``, ``notes``, ``n_ops``, ``color_by``, ``graph_version``, and the
-        layout hints ``edge_labels`` (draw shapes on edges) and ``fast_layout``.
+        cluster, devices, outputs, value; with a placement also assigned, requested, reason,
+        moved; a scope over several devices ``device_shares``), ``edges`` (source, target,
+        kind "data"/"control", label, count, cross_device, bytes, transfers), ``clusters``
+        (id, name, parent), ``expanded`` (the scopes actually open), ``legend`` (one entry
+        per colour; in device mode one per device, with ``device``), ``legend_keys`` (what
+        outlines, bars and red edges mean, when present), ``device_source`` ("assigned" or
+        "requested"), ``notes``, ``n_ops``, ``color_by``, ``graph_version``, and the layout
+        hints ``edge_labels`` (draw shapes on edges) and ``fast_layout``.
 
     Raises:
         ValueError: unknown ``color_by``.
@@ -320,22 +371,32 @@ def graph_to_model(graph, expanded=None, color_by="type", step_stats=None, place
     want = [s for s in want if vis.collapsed_at(s) is None]
     overflow = _fold_overflow(visible, tree, max_nodes, notes)
 
-    colorer = _Colorer(color_by, placement, times)
+    colorer = _Colorer(color_by, placement, times, ops)
     nodes, ids = _build_nodes(visible, tree, overflow, colorer)
     clusters = [{"id": "c%d" % i, "name": s, "label": s, "parent": tree.parent[s],
                  "count": tree.count[s]}
                 for i, s in enumerate(_visible_clusters(tree, vis))]
-    edges = _build_edges(ops, visible, ids, placement)
+    edges = _build_edges(ops, visible, ids, colorer, transfers)
+    for n in nodes:
+        n["tooltip"] = node_tooltip(n)
+    for e in edges:
+        e["tooltip"] = edge_tooltip(e)
     edge_labels = len(edges) <= EDGE_LABEL_LIMIT
     if not edge_labels:
         notes.append("%d edges: shapes are shown when hovering an edge instead of as labels."
                      % len(edges))
+    if color_by == "device" and placement is None:
+        notes.append("Colours show the devices ops *request* (tf.device). For the devices they "
+                     "run on, pass a session: %tf_graph --session sess, or "
+                     "sess.placement_view(fetches).")
     if color_by == "time" and not times:
         notes.append("No step trace: run with tf.RunOptions(trace_level=FULL_TRACE) and pass "
                      "run_metadata to colour by measured time.")
     return {"graph_version": graph.version, "n_ops": len(ops), "color_by": color_by,
             "expanded": want, "nodes": nodes, "edges": edges, "clusters": clusters,
-            "legend": colorer.legend(nodes), "notes": notes, "edge_labels": edge_labels,
+            "legend": colorer.legend(nodes), "legend_keys": _legend_keys(nodes, edges, colorer),
+            "device_source": "assigned" if placement is not None else "requested",
+            "notes": notes, "edge_labels": edge_labels,
             "fast_layout": len(nodes) > FAST_LAYOUT_NODES or len(edges) > FAST_LAYOUT_EDGES}
 
 
@@ -365,21 +426,38 @@ def _fold_overflow(visible, tree, max_nodes, notes):
     return {k: ov for k in folded}
 
 
+NOT_IN_STEP = "(not in this step)"
+
+
 class _Colorer:
     """Fill colours for one colour mode, and the legend that explains them."""
 
-    def __init__(self, mode, placement, times):
+    def __init__(self, mode, placement, times, ops):
         self.mode = mode
         self.placement = placement
         self.times = times
         self.max_time = 0.0
+        self.colors = {}
+        self.device_counts = {}
+        if mode == "device":
+            for op in ops:
+                d = self.device_of(op)
+                self.device_counts[d] = self.device_counts.get(d, 0) + 1
+            self.colors = device_colors(d for d in self.device_counts if d and d != NOT_IN_STEP)
 
     def device_of(self, op):
-        assigned, _ = _placement_of(self.placement, op._name)
-        return assigned or op._device or ""
+        """The op's canonical assigned device (with a placement) or requested one (without)."""
+        if self.placement is not None:
+            p = self.placement.get(op._name)
+            return p["assigned"] if p is not None else NOT_IN_STEP
+        return canonical_device(op._device)
 
     def device_color(self, dev):
-        return _palette_color(dev) if dev else UNPLACED_COLOR
+        if not dev:
+            return UNPLACED_COLOR
+        if dev == NOT_IN_STEP:
+            return NOT_IN_STEP_COLOR
+        return self.colors.get(dev) or _palette_color(dev)
 
     def prepare(self, node_times):
         self.max_time = max(node_times, default=0.0)
@@ -398,17 +476,102 @@ class _Colorer:
             items = [{"label": t, "color": c} for t, c in sorted(seen.items())[:24]]
             return items + [{"label": "scope (collapsed)", "color": SCOPE_COLOR}]
         if self.mode == "device":
-            devs = set()
-            for n in nodes:
-                devs.update(n["devices"])
-            return [{"label": d or "(no device)", "color": self.device_color(d)}
-                    for d in sorted(devs)]
+            order = sorted(self.device_counts, key=lambda d: (d == NOT_IN_STEP, d == "",
+                                                               device_sort_key(d)))
+            none = "(no device requested)" if self.placement is None else "(unplaced)"
+            return [{"label": d if d == NOT_IN_STEP else device_label(d) if d else none,
+                     "device": d, "title": d or none, "color": self.device_color(d),
+                     "count": self.device_counts[d]} for d in order]
         if not self.max_time:
             return [{"label": "not run", "color": NOT_RUN_COLOR}]
         return [{"label": "0", "color": _heat_color(0.0)},
                 {"label": format_duration(self.max_time / 2), "color": _heat_color(0.5)},
                 {"label": format_duration(self.max_time), "color": _heat_color(1.0)},
                 {"label": "not run", "color": NOT_RUN_COLOR}]
+
+
+def _legend_keys(nodes, edges, colorer):
+    """What the outlines, bars and red edges of this drawing mean (only those it has)."""
+    keys = []
+    if colorer.mode != "device":
+        return keys
+    if any(n.get("moved") for n in nodes):
+        keys.append({"kind": "moved", "color": MOVED_COLOR,
+                     "label": "thick orange outline: placed on another device than requested "
+                              "(hover or click for the placer's reason)"})
+    if any(n.get("device_shares") for n in nodes):
+        keys.append({"kind": "bar", "color": "#555555",
+                     "label": "bar in a scope: its ops per device, in proportion"})
+    if any(e["cross_device"] for e in edges):
+        keys.append({"kind": "cross_device", "color": CROSS_DEVICE_COLOR,
+                     "label": "red edge: tensors sent between devices (bytes per step; one "
+                              "Send/Recv pair per tensor and destination)"})
+    return keys
+
+
+def _outputs_text(op):
+    return ["%s %s" % (t.dtype.name, shape_str(t._shape.as_tuple())) for t in op._outputs]
+
+
+def _short_value(op):
+    """A one-line preview of the op's first output when eager mode computed it, else None."""
+    if not op._outputs:
+        return None
+    try:
+        v = op._graph._eager_value(op._outputs[0])
+    except Exception:  # noqa: BLE001 - a value that cannot be read is simply not shown
+        return None
+    if v is None:
+        return None
+    text = value_preview(v, threshold=12, edgeitems=2, linewidth=70)
+    text = " ".join(text.split())
+    return _clip(text, 120)
+
+
+def node_tooltip(n):
+    """The hover text of a node: name and type, shapes, value, device and placer's reason."""
+    if n["kind"] != "op":
+        lines = ["%s (%s)" % (n["name"], _n_ops(n["count"]))]
+        real = [d for d in n["devices"] if d and d != NOT_IN_STEP]
+        if len(real) == 1:
+            lines.append("on " + device_label(real[0]))
+        for s in n.get("device_shares") or ():
+            lines.append("%s: %s" % (s["label"], _n_ops(s["count"])))
+        if n.get("not_in_step"):
+            lines.append("%s not in this step" % _n_ops(n["not_in_step"]))
+        if n.get("moved_count"):
+            lines.append("%s placed against the request" % _n_ops(n["moved_count"]))
+        return "\n".join(lines)
+    lines = ["%s (%s)" % (n["name"], n["type"])]
+    outs = n.get("outputs") or []
+    if outs:
+        lines.append("output%s: %s" % ("" if len(outs) == 1 else "s", ", ".join(outs)))
+    if n.get("value"):
+        lines.append("value: " + n["value"])
+    if "assigned" in n:
+        lines.append("assigned: " + (n["assigned"] or "(not in this step)"))
+        lines.append("requested: " + (n["requested"] or "(any device)"))
+        if n["reason"]:
+            lines.append("reason: " + n["reason"])
+    elif n.get("requested"):
+        lines.append("requested: " + n["requested"])
+    if n.get("time_us") is not None:
+        lines.append("time: %d µs" % n["time_us"])
+    return "\n".join(lines)
+
+
+def edge_tooltip(e):
+    """The hover text of an edge: shapes; for a transfer its bytes and Send/Recv pair."""
+    if e["kind"] == "control":
+        return "control dependency"
+    lines = [e["label"].split("\n")[0]]
+    for t in e.get("transfers") or ():
+        lines.append("%s: %s → %s, %s per step" % (t["tensor"], device_label(t["src_device"]),
+                                                  device_label(t["dst_device"]),
+                                                  format_bytes(t["bytes"])))
+        if t.get("send"):
+            lines.append("  via %s → %s" % (t["send"], t["recv"]))
+    return "\n".join(lines)
 
 
 def _build_nodes(visible, tree, overflow, colorer):
@@ -418,6 +581,7 @@ def _build_nodes(visible, tree, overflow, colorer):
         key = overflow.get(key, key)
         members.setdefault(key, []).append(op)
     times = colorer.times
+    placement = colorer.placement
     nodes = []
     ids = {}
     node_times = []
@@ -427,28 +591,48 @@ def _build_nodes(visible, tree, overflow, colorer):
         ids[key] = nid
         devs = {}
         total = None
+        moved = 0
         for op in ops:
             d = colorer.device_of(op)
             devs[d] = devs.get(d, 0) + 1
             t = times.get(op._name)
             if t is not None:
                 total = t if total is None else total + t
-        node = {"id": nid, "kind": kind, "count": len(ops), "devices": sorted(devs),
-                "time_us": total}
+            if placement is not None and op._device:
+                p = placement.get(op._name)
+                if p is not None and not request_satisfied(op._device, p["assigned"]):
+                    moved += 1
+        node = {"id": nid, "kind": kind, "count": len(ops),
+                "devices": sorted(devs, key=device_sort_key), "time_us": total}
         if kind == "op":
             short = obj._name.rpartition("/")[2]
             node.update(name=obj._name, type=obj.type, cluster=_parent_cluster(key, tree),
                         send_recv=obj.type in SEND_RECV_TYPES,
                         label=short if short.startswith(obj.type) else "%s\n%s" % (short,
-                                                                                   obj.type))
+                                                                                   obj.type),
+                        requested=obj._device, outputs=_outputs_text(obj),
+                        value=_short_value(obj))
+            if placement is not None:
+                p = placement.get(obj._name)
+                node.update(assigned=p["assigned"] if p else "", reason=p["reason"] if p else "",
+                            moved=bool(moved))
         elif kind == "scope":
             node.update(name=obj, type="", cluster=_parent_cluster(key, tree),
                         send_recv=any(op.type in SEND_RECV_TYPES for op in ops),
-                        label="%s\n(%s)" % (obj.rpartition("/")[2], _n_ops(len(ops))))
+                        label="%s\n(%s)" % (obj.rpartition("/")[2], _n_ops(len(ops))),
+                        moved_count=moved)
         else:
             node.update(name="(%d more ops)" % len(ops), type="", cluster=obj, send_recv=False,
-                        label="… %d more ops" % len(ops))
-        node["_devs"] = devs
+                        label="… %d more ops" % len(ops), moved_count=moved)
+        real = {d: n for d, n in devs.items() if d != NOT_IN_STEP}
+        if colorer.mode == "device" and len(real) > 1:
+            node["device_shares"] = [
+                {"device": d, "label": device_label(d) if d else "(none)", "count": n,
+                 "color": colorer.device_color(d)}
+                for d, n in sorted(real.items(), key=lambda kv: (-kv[1], device_sort_key(kv[0])))]
+        if kind != "op" and NOT_IN_STEP in devs and real:
+            node["not_in_step"] = devs[NOT_IN_STEP]
+        node["_devs"] = real or devs
         nodes.append(node)
         if total is not None:
             node_times.append(total)
@@ -472,18 +656,40 @@ def _node_color(node, colorer):
     devs = node["_devs"]
     if len(devs) == 1:
         return colorer.device_color(next(iter(devs)))
-    # A scope spanning devices: stripes in proportion to its ops per device (graphviz syntax).
-    total = float(sum(devs.values()))
-    return ":".join("%s;%.3f" % (colorer.device_color(d), devs[d] / total) for d in sorted(devs))
+    return SCOPE_COLOR  # a scope spanning devices: its bar shows the split (device_shares)
 
 
-def _build_edges(ops, visible, ids, placement):
-    """Data and control edges between distinct visible nodes, merged per (src, dst, kind)."""
+def _static_bytes(t):
+    """Bytes of tensor ``t`` from its static shape and dtype, or None if not fully known."""
+    dims = t._shape.as_tuple()
+    if dims is None or any(d is None for d in dims):
+        return None
+    try:
+        size = t.dtype.size
+    except (TypeError, AttributeError, ValueError):
+        return None
+    n = 1
+    for d in dims:
+        n *= d
+    return int(n * size)
+
+
+def _build_edges(ops, visible, ids, colorer, transfers=None):
+    """Data and control edges between distinct visible nodes, merged per (src, dst, kind).
+
+    A data edge is cross-device when the producer and consumer sit on two known devices and
+    (given ``transfers``, the plan's own list) the plan really sends the tensor; it then
+    lists each tensor once per destination device with its bytes and Send/Recv names.
+    """
     edges = {}
+    by_tensor = transfers_by_tensor(transfers) if transfers is not None else None
+    device_mode = colorer.mode == "device" or colorer.placement is not None
 
     def device(op):
-        assigned, _ = _placement_of(placement, op._name)
-        return assigned or op._device
+        if colorer.placement is not None:
+            p = colorer.placement.get(op._name)
+            return p["assigned"] if p is not None else ""
+        return canonical_device(op._device)
 
     for op in ops:
         dst = ids[visible[op]]
@@ -494,15 +700,32 @@ def _build_edges(ops, visible, ids, placement):
             e = edges.get((src, dst, "data"))
             if e is None:
                 e = edges[(src, dst, "data")] = {"source": src, "target": dst, "kind": "data",
-                                                 "count": 0, "shapes": [], "cross_device": False}
+                                                 "count": 0, "shapes": [], "cross_device": False,
+                                                 "transfers": [], "bytes": None}
             e["count"] += 1
             if len(e["shapes"]) < 4:
                 s = shape_str(t._shape.as_tuple())
                 if s not in e["shapes"]:
                     e["shapes"].append(s)
-            if not e["cross_device"]:
-                a, b = device(t._op), device(op)
-                e["cross_device"] = bool(a and b and a != b)
+            if not device_mode:
+                continue
+            a, b = device(t._op), device(op)
+            if not (a and b and a != b):
+                continue
+            if any(x["tensor"] == t.name and x["dst_device"] == b for x in e["transfers"]):
+                continue
+            if by_tensor is not None:
+                tr = by_tensor.get((t.name, b))
+                if tr is None:
+                    continue  # e.g. a folded constant: the plan moves no data
+                rec = {"tensor": t.name, "src_device": canonical_device(tr["src_device"]),
+                       "dst_device": b, "bytes": tr.get("bytes"), "send": tr.get("send"),
+                       "recv": tr.get("recv")}
+            else:
+                rec = {"tensor": t.name, "src_device": a, "dst_device": b,
+                       "bytes": _static_bytes(t), "send": None, "recv": None}
+            e["cross_device"] = True
+            e["transfers"].append(rec)
         for c in op._control_inputs:
             src = ids[visible[c]]
             if src == dst:
@@ -511,7 +734,8 @@ def _build_edges(ops, visible, ids, placement):
             if e is None:
                 e = edges[(src, dst, "control")] = {"source": src, "target": dst,
                                                     "kind": "control", "count": 0, "shapes": [],
-                                                    "cross_device": False}
+                                                    "cross_device": False, "transfers": [],
+                                                    "bytes": None}
             e["count"] += 1
     out = []
     for e in edges.values():
@@ -523,6 +747,10 @@ def _build_edges(ops, visible, ids, placement):
                 e["label"] = "%d× %s" % (e["count"], shapes[0])
             else:
                 e["label"] = "%d tensors" % e["count"]
+            if e["transfers"]:
+                sizes = [x["bytes"] for x in e["transfers"]]
+                e["bytes"] = sum(sizes) if all(x is not None for x in sizes) else None
+                e["label"] += "\n%s/step" % format_bytes(e["bytes"])
         else:
             e["label"] = ""
         out.append(e)
@@ -578,6 +806,7 @@ def node_details(graph, name, placement=None, step_stats=None):
             "control_inputs": [c._name for c in op._control_inputs],
             "requested_device": op._device, "assigned_device": assigned,
             "placement_reason": reason, "location": location_info(op._location),
+            "moved": bool(assigned and not request_satisfied(op._device, assigned)),
             "values": values, "time_us": times.get(name),
         }
     prefix = name + "/"
@@ -644,6 +873,8 @@ def details_view(details):
     rows = [["type", details["type"]],
             ["requested device", details["requested_device"] or "(none)"],
             ["assigned device", details["assigned_device"] or "(not placed yet)"]]
+    if details.get("moved"):
+        rows.append(["note", "placed on another device than requested"])
     if details["placement_reason"]:
         rows.append(["placement", details["placement_reason"]])
     if details["time_us"] is not None:

@@ -8,13 +8,22 @@ Loading it (``%load_ext tfnb``, or ``c.InteractiveShellApp.extensions = ["tfnb"]
   drawings and tables through their ``_repr_mimebundle_`` (:mod:`tfnb.notebook.reprs`);
 * registers these magics:
 
-``%tf_graph [--color type|device|time] [--expand SCOPE,...] [--static] [EXPR]``
+``%tf_graph [--color type|device|time] [--session SESS] [--expand SCOPE,...] [--static] [EXPR]``
     Draws the default graph (or ``EXPR``: a Graph, Tensor, Operation or anything with a
     ``.graph``): the interactive :class:`~tfnb.notebook.graph_explorer.GraphExplorer` in a
     Jupyter kernel (``--static`` or elsewhere: :func:`~tfnb.notebook.graph_draw.draw_graph`).
     ``--color`` colours nodes by op type (default), by device, or by the time each op took in
-    the last ``%%tf_trace`` run; ``--expand`` opens the given name scopes (default: all of
-    them when the graph is small).
+    the last ``%%tf_trace`` run; ``--session SESS`` draws SESS's graph coloured by the devices
+    its last run *assigned* (the default colouring then), with its cross-device transfers;
+    ``--expand`` opens the given name scopes (default: all of them when the graph is small).
+
+``%tf_placement [--session SESS] [--feed EXPR] [--static] [FETCHES]``
+    The :class:`~tfnb.notebook.placement_view.PlacementView` of ``FETCHES`` (an expression:
+    a tensor, an op, a list...; default: the last run's plan): the graph coloured by assigned
+    device, the placer's reasons, cross-device transfers with bytes and Send/Recv, per-device
+    totals and the op table. SESS defaults to the session of the last ``%%tf_trace`` run,
+    else the default session; the fed tensors (``--feed``: a dict or list) default to the
+    placeholders FETCHES need; the last ``%%tf_trace`` run of SESS gives measured times.
 
 ``%%tf_trace [-o NAME] [--quiet]``
     Runs the cell with every ``Session.run`` traced (``RunOptions(trace_level=FULL_TRACE)``),
@@ -62,7 +71,22 @@ class TraceRecorder:
         """The :class:`StepTimeline` of the last traced run (None if nothing ran)."""
         if self.run_metadata is None:
             return None
-        return StepTimeline(self.run_metadata, graph=self.session.graph, title=title)
+        tl = StepTimeline(self.run_metadata, graph=self.session.graph, title=title)
+        tl.session = self.session
+        return tl
+
+
+class _Static:
+    """Shows a view's static HTML (and text) even in a kernel where widgets load."""
+
+    def __init__(self, view):
+        self.view = view
+
+    def __repr__(self):
+        return repr(self.view)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": self.view.text(), "text/html": self.view.to_html()}
 
 
 @contextlib.contextmanager
@@ -109,11 +133,14 @@ def _graph_of(obj):
 
 @magics_class
 class TfnbMagics(Magics):
-    """``%tf_graph``, ``%%tf_trace`` and ``%tf_reset`` (see :mod:`tfnb.notebook.magics`)."""
+    """``%tf_graph``, ``%tf_placement``, ``%%tf_trace`` and ``%tf_reset`` (see the module)."""
 
     @magic_arguments()
-    @argument("--color", "-c", choices=("type", "device", "time"), default="type",
-              help="colour nodes by op type, device, or time in the last %%%%tf_trace run")
+    @argument("--color", "-c", choices=("type", "device", "time"), default=None,
+              help="colour nodes by op type, device, or time in the last %%%%tf_trace run "
+                   "(default: type; device with --session)")
+    @argument("--session", default=None,
+              help="a session: colour by the devices its last run assigned")
     @argument("--expand", "-e", default=None,
               help="comma-separated name scopes to draw open (default: all, if the graph is small)")
     @argument("--static", "-s", action="store_true",
@@ -124,11 +151,19 @@ class TfnbMagics(Magics):
     def tf_graph(self, line):
         """Draws the default graph, or the graph of EXPR."""
         args = parse_argstring(self.tf_graph, line)
+        sess = self._session_arg(args.session) if args.session else None
         if args.expr:
             graph = _graph_of(self.shell.ev(" ".join(args.expr)))
+        elif sess is not None:
+            graph = sess.graph
         else:
             graph = _graph.get_default_graph()
+        if args.color is None:
+            args.color = "device" if sess is not None else "type"
         step_stats = None
+        if sess is not None and last_trace is not None and \
+                getattr(last_trace, "session", None) is sess:
+            step_stats = last_trace.step_stats
         if args.color == "time":
             if last_trace is None:
                 raise UsageError("--color time needs a traced run: run a cell under %%tf_trace "
@@ -140,8 +175,48 @@ class TfnbMagics(Magics):
         if not args.static and _widgets_live():
             from .graph_explorer import GraphExplorer
             return GraphExplorer(graph, color_by=args.color, run_metadata=step_stats,
-                                 expanded=expanded)
-        return draw_graph(graph, color_by=args.color, expanded=expanded, run_metadata=step_stats)
+                                 expanded=expanded, session=sess)
+        return draw_graph(graph, color_by=args.color, expanded=expanded, run_metadata=step_stats,
+                          session=sess)
+
+    def _session_arg(self, expr):
+        sess = self.shell.ev(expr)
+        if not hasattr(sess, "placement") or not hasattr(sess, "graph"):
+            raise UsageError("--session needs a tf.Session, got %s" % type(sess).__name__)
+        return sess
+
+    @magic_arguments()
+    @argument("--session", default=None,
+              help="the session (default: the last %%%%tf_trace run's, else the default one)")
+    @argument("--feed", default=None,
+              help="the fed tensors: a dict or list (default: the placeholders FETCHES need)")
+    @argument("--static", "-s", action="store_true",
+              help="a static drawing even where the widget could load")
+    @argument("fetches", nargs="*", help="what the step fetches (default: the last run's)")
+    @line_magic
+    def tf_placement(self, line):
+        """Shows where the ops of FETCHES run, why, and what crosses devices."""
+        from .placement_view import PlacementView
+        args = parse_argstring(self.tf_placement, line)
+        if args.session:
+            sess = self._session_arg(args.session)
+        elif last_trace is not None and getattr(last_trace, "session", None) is not None and \
+                not getattr(last_trace.session, "_closed", False):
+            sess = last_trace.session
+        else:
+            sess = _session.get_default_session()
+        if sess is None:
+            raise UsageError("%tf_placement needs a session: pass --session SESS (or make one "
+                             "the default: with sess.as_default(): ...)")
+        fetches = self.shell.ev(" ".join(args.fetches)) if args.fetches else None
+        feed = self.shell.ev(args.feed) if args.feed else None
+        try:
+            view = PlacementView(sess, fetches, feed)
+        except ValueError as e:
+            raise UsageError("%%tf_placement: %s" % e) from None
+        if args.static or not _widgets_live():
+            return _Static(view)
+        return view
 
     @magic_arguments()
     @argument("-o", "--output", default=None, help="store the StepTimeline in this variable")
@@ -210,7 +285,8 @@ def unload_ipython_extension(ipython):
     """``%unload_ext tfnb``: removes the magics and restores the previous eager setting."""
     global _saved_eager_mode
     magics = ipython.magics_manager.magics
-    for kind, names in (("line", ("tf_graph", "tf_reset")), ("cell", ("tf_trace",))):
+    for kind, names in (("line", ("tf_graph", "tf_reset", "tf_placement")),
+                        ("cell", ("tf_trace",))):
         for name in names:
             magics[kind].pop(name, None)
     ipython.magics_manager.registry.pop("TfnbMagics", None)

@@ -205,6 +205,7 @@ class StepTimeline:
             from ..framework.graph import get_default_graph
             graph = get_default_graph()
         self.step_stats = stats
+        self.session = None  # the session that ran the step, when known (%%tf_trace sets it)
         self.model = timeline_model(stats, graph, title)
         self._widget = None
 

@@ -259,6 +259,15 @@ class BaseSession:
                  "assigned": self._devices[0].name, "reason": "only device", "est_us": None}
                 for op in plan.ops]
 
+    def placement_view(self, fetches=None, feed_dict=None, run_metadata=None, **kwargs):
+        """The placement of ``fetches`` drawn: devices, reasons, transfers, totals, op table.
+
+        A thin door to :class:`tfnb.notebook.PlacementView` (imported only when called):
+        displays as a widget in Jupyter, static HTML elsewhere; ``.to_dataframe()``.
+        """
+        from ..notebook.placement_view import PlacementView
+        return PlacementView(self, fetches, feed_dict, run_metadata, **kwargs)
+
     # --- lifecycle ---
     def close(self):
         """Releases the session's state. Running a closed session raises RuntimeError.

@@ -351,3 +351,19 @@ def test_operation_timeout_is_a_step_deadline_that_frees_the_blocked_task(cluste
     while service.state_info()["live_steps"] and time.monotonic() < deadline:
         time.sleep(0.01)
     assert service.state_info()["live_steps"] == 0
+
+
+def test_target_that_is_not_a_tfnb_task():
+    from distributed.core import Server
+    from tfnb.distribute.loop import run_sync
+
+    async def start():
+        s = Server({}, needs_workdir=False)
+        await s.listen("tcp://127.0.0.1:0")
+        return s
+    plain = run_sync(start())
+    try:
+        with pytest.raises(tf.errors.UnimplementedError, match="does not serve tfnb tasks"):
+            tf.Session("grpc://" + plain.address.split("://")[1], config=_timeout_config(1000))
+    finally:
+        run_sync(plain.close())

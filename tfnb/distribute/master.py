@@ -108,11 +108,18 @@ class Master:
         info = run_sync(self._connect())
         # A session dropped without close() still lets go of its connections.
         self._finalizer = weakref.finalize(self, _close_pool_soon, self._pool)
-        self.job, self.task_index = info["job"], int(info["task"])
+        try:
+            self.job, self.task_index = str(info["job"]), int(info["task"])
+            cluster = {}
+            for job, tasks in info["cluster"]:
+                cluster[str(job)] = {int(i): str(a) for i, a in tasks}
+            if self.task_index not in cluster.get(self.job, {}):
+                raise ValueError("the task is not in its own cluster")
+        except (KeyError, TypeError, ValueError) as e:
+            self.close()
+            raise errors.InternalError(None, None, "The session target %s sent a malformed "
+                                       "cluster description (%s)" % (target, e)) from None
         self.protocol = info.get("protocol", "grpc")
-        cluster = {}
-        for job, tasks in info["cluster"]:
-            cluster[job] = {int(i): a for i, a in tasks}
         self.cluster = cluster
         scheme = "tls" if self.address.startswith("tfnb-tls://") else "tcp"
         self.devices = []
@@ -163,6 +170,10 @@ class Master:
         except Exception as e:  # noqa: BLE001 - comm errors of every kind
             raise _CallError(_unavailable(task, address, "%s: %s" % (type(e).__name__, e)),
                              address) from None
+        if reply is None:  # distributed answers None for an op it has no handler for
+            raise _CallError(errors.UnimplementedError(
+                None, None, "%s at %s does not serve tfnb tasks (no %s handler)"
+                % ("Task %s" % task if task else "The session target", _plain(address), op)))
         if not isinstance(reply, dict):
             raise _CallError(errors.InternalError(
                 None, None, "Task %s at %s sent an unexpected reply to %s: %r"

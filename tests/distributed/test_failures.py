@@ -367,3 +367,51 @@ def test_target_that_is_not_a_tfnb_task():
             tf.Session("grpc://" + plain.address.split("://")[1], config=_timeout_config(1000))
     finally:
         run_sync(plain.close())
+
+
+_WORKER_SCRIPT = """
+import json, sys
+import numpy as np
+import tfnb as tf
+spec, index = json.loads(sys.argv[1]), int(sys.argv[2])
+cluster = tf.train.ClusterSpec(spec)
+server = tf.train.Server(cluster, job_name="worker", task_index=index)
+with tf.device(tf.train.replica_device_setter(
+        cluster=cluster, worker_device="/job:worker/task:%d" % index)):
+    w = tf.Variable(np.zeros(3, np.float32), name="w")
+    step = tf.Variable(0, name="global_step", trainable=False)
+    x = tf.constant(np.full(3, index + 1.0, np.float32))
+    train = tf.group(w.assign_add(x), step.assign_add(1))
+with tf.Session(server.target) as sess:
+    for _ in range(5):
+        sess.run(train)
+print("done", flush=True)
+server.stop()
+"""
+
+
+@pytest.mark.slow
+def test_between_graph_replication_two_worker_processes_share_ps_variables():
+    """Classic TF1 launch: one Server per process; two worker programs update the same ps
+    variables (their own graphs, their own sessions)."""
+    ports = free_ports(3)
+    spec = {"ps": ["127.0.0.1:%d" % ports[0]],
+            "worker": ["127.0.0.1:%d" % ports[1], "127.0.0.1:%d" % ports[2]]}
+    ps = tf.train.Server(spec, job_name="ps", task_index=0)
+    try:
+        with tf.device("/job:ps/task:0"):
+            w = tf.Variable(np.zeros(3, np.float32), name="w")
+            step = tf.Variable(0, name="global_step", trainable=False)
+        with tf.Session(ps.target) as s:  # the chief's initialization
+            s.run(tf.global_variables_initializer())
+        procs = [subprocess.Popen([sys.executable, "-c", _WORKER_SCRIPT, json.dumps(spec), str(i)],
+                                  cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for i in range(2)]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            assert p.returncode == 0 and "done" in out, err[-2000:]
+        with tf.Session(ps.target) as s:
+            np.testing.assert_array_equal(s.run(w), [15.0, 15.0, 15.0])  # 5 * 1 + 5 * 2
+            assert s.run(step) == 10
+    finally:
+        ps.stop()

@@ -345,3 +345,39 @@ def test_tfcompat_distributed_local_program_matches_tensorflow():
     r = subprocess.run([sys.executable, check, "distributed_local"], cwd=root,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "1 passed, 0 failed" in r.stdout, r.stdout + r.stderr
+
+
+def test_queue_runner_threads_on_a_remote_queue_and_closing_cancels_blocked_steps(cluster):
+    with tf.device("/job:worker/task:1"):
+        q = tf.FIFOQueue(4, tf.float32, shapes=[], name="q")
+        counter = tf.Variable(0.0, name="counter")
+        enqueue = q.enqueue(counter.assign_add(1.0))
+        taken = q.dequeue()
+    qr = tf.train.QueueRunner(q, [enqueue])
+    s = tf.Session(cluster.target())
+    s.run(counter.initializer)
+    coord = tf.train.Coordinator()
+    threads = qr.create_threads(s, coord=coord, start=True)
+    got = [s.run(taken) for _ in range(6)]
+    assert got == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    coord.request_stop()
+    coord.join(threads, stop_grace_period_secs=10)
+    # A step blocked on the task (the queue is empty after draining) ends when the session closes.
+    s.run(q.close(cancel_pending_enqueues=True))
+    with tf.device("/job:worker/task:1"):
+        q2 = tf.FIFOQueue(1, tf.float32, shapes=[], name="empty")
+    errs = []
+
+    def blocked():
+        try:
+            s.run(q2.dequeue())
+        except (tf.errors.CancelledError, RuntimeError) as e:
+            errs.append(e)
+    import threading
+    t = threading.Thread(target=blocked)
+    t.start()
+    import time
+    time.sleep(0.3)
+    s.close()
+    t.join(10)
+    assert not t.is_alive() and isinstance(errs[0], tf.errors.CancelledError)

@@ -277,7 +277,13 @@ class ClusterRunner:
 
     def run(self, feeds, traced=False, now=None):
         """Runs one step; returns the fetched values (and, when ``traced``, op records)."""
-        values, replies = run_sync(self._step(feeds, traced))
+        try:
+            values, replies = run_sync(self._step(feeds, traced))
+        except errors.OpError:
+            if self.master._closed:  # as TF1: ops pending when the session closes are cancelled
+                raise errors.CancelledError(None, None, "The session was closed while the step "
+                                            "ran") from None
+            raise
         out = tuple(feeds[j] if pi is None else values[pi][j] for pi, j in self.fetch_src)
         if not traced:
             return out

@@ -216,9 +216,15 @@ def test_step_trace_has_one_lane_per_task_device_with_send_and_recv(cluster):
     for ns in lanes.values():
         for n in ns:
             assert n.all_start_micros > 1e15 and n.all_end_rel_micros >= 0
+    recvs = [n for n in lanes["/job:worker/replica:0/task:0/device:CPU:0"] if n.op_type == "_Recv"]
+    assert recvs[0].timeline_label == "_Recv y:0 from /job:worker/replica:0/task:1/device:CPU:0"
     from tfnb.client import timeline
     trace = timeline.Timeline(md.step_stats).generate_chrome_trace_format()
     assert "task:1" in trace
+    from tfnb.notebook.step_timeline import timeline_model
+    model = timeline_model(md.step_stats, tf.get_default_graph())
+    assert len(model["arrows"]) == 3 and model["unmatched_transfers"] == 0  # w twice, y once
+    assert [g["label"] for g in model["groups"]] == ["ps:0", "worker:0", "worker:1"]
 
 
 def test_server_target_server_def_and_local_server():

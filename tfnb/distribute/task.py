@@ -582,7 +582,7 @@ def _trace_record(rec, epoch0, perf0):
     and for _Send/_Recv the tensor and the peer device."""
     op, _dev, t0, t1, tid, outs = rec
     a = op._attrs
-    peer = a.get("recv_device") or a.get("send_device") or ""
+    peer = a.get("recv_device" if op.type == "_Send" else "send_device", "")
     return [op.name, op.type, epoch0 + (t0 - perf0), epoch0 + (t1 - perf0), tid,
             [_describe(o) for o in outs], a.get("tensor_name", ""), peer]
 

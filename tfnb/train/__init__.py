@@ -8,6 +8,14 @@ from .queue_runner import *  # noqa: F401,F403
 from .saver import *  # noqa: F401,F403
 from .server_lib import ClusterSpec  # noqa: F401
 from .device_setter import replica_device_setter  # noqa: F401
+from .training_util import *  # noqa: F401,F403
+from .session_run_hook import *  # noqa: F401,F403
+from .basic_session_run_hooks import *  # noqa: F401,F403
+from .session_manager import SessionManager  # noqa: F401
+from .monitored_session import *  # noqa: F401,F403
+from .supervisor import LooperThread, Supervisor  # noqa: F401
+from .sync_replicas_optimizer import SyncReplicasOptimizer  # noqa: F401
+from ..summary import FileWriterCache as SummaryWriterCache  # noqa: F401
 from ..framework.graph_io import write_graph  # noqa: F401
 from ..summary import FileWriter as SummaryWriter, summary_iterator  # noqa: F401
 

@@ -9,6 +9,7 @@ in :mod:`tfnb.distribute.wire`).
 """
 import asyncio
 import atexit
+import os
 import threading
 
 __all__ = ["get_loop", "run_sync", "in_loop_thread"]
@@ -16,6 +17,7 @@ __all__ = ["get_loop", "run_sync", "in_loop_thread"]
 _lock = threading.Lock()
 _loop = None
 _thread = None
+_pid = None  # a forked child must not use its parent's loop (its thread did not survive)
 
 
 def _run(loop, ready):
@@ -38,9 +40,9 @@ def _run(loop, ready):
 
 def get_loop():
     """The process's tfnb event loop (started on first use; a daemon thread)."""
-    global _loop, _thread
+    global _loop, _thread, _pid
     with _lock:
-        if _loop is None or _loop.is_closed():
+        if _loop is None or _loop.is_closed() or _pid != os.getpid():
             loop = asyncio.new_event_loop()
             ready = threading.Event()
             thread = threading.Thread(target=_run, args=(loop, ready), name="tfnb-distributed-loop",
@@ -48,7 +50,7 @@ def get_loop():
             thread.start()
             if not ready.wait(30):
                 raise RuntimeError("tfnb's event loop thread did not start")
-            _loop, _thread = loop, thread
+            _loop, _thread, _pid = loop, thread, os.getpid()
         return _loop
 
 
@@ -84,7 +86,7 @@ def _shutdown():
     with _lock:
         loop, thread = _loop, _thread
         _loop = _thread = None
-    if loop is None or loop.is_closed():
+    if loop is None or loop.is_closed() or _pid != os.getpid():
         return
     from . import server as _server
     try:

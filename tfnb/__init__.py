@@ -39,7 +39,7 @@ from .ops.map_fn_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
 from . import client, contrib, debugging, initializers, layers, math, nn, random, train  # noqa: F401
-from . import linalg, sparse  # noqa: F401
+from . import linalg, metrics, sparse  # noqa: F401
 from . import function  # noqa: F401 - tf.function decorator and tfnb.function.Defun
 from .function import TensorSpec  # noqa: F401
 from . import losses  # noqa: F401

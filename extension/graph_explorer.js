@@ -307,12 +307,15 @@ function render({ model, el }) {
   // Centre the view on a node; zoom in if the node would be too small to read.
   function focusNode(g) {
     if (!svg || !g) return;
-    const b = g.getBBox();
+    // The node's centre in the drawing's coordinates (graphviz wraps nodes in a transform).
+    const r = g.getBoundingClientRect();
+    const c = new DOMPoint(r.x + r.width / 2, r.y + r.height / 2)
+      .matrixTransform(svg.getScreenCTM().inverse());
     const cw = canvas.clientWidth || 800, ch = canvas.clientHeight || 560;
     let k = view.w / cw;
     if (k > 1.25) k = 1.0;
     const w = cw * k, hh = ch * k;
-    setView({ x: b.x + b.width / 2 - w / 2, y: b.y + b.height / 2 - hh / 2, w, h: hh });
+    setView({ x: c.x - w / 2, y: c.y - hh / 2, w, h: hh });
   }
 
   function highlight() {

@@ -12,30 +12,6 @@ pytest.importorskip("IPython")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-@pytest.fixture
-def ip():
-    from IPython.core.interactiveshell import InteractiveShell
-
-    from tfnb.notebook import magics
-    saved_mode = eager._eager_mode
-    saved_stack = list(session._default_session_stack.stack)
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "tfnb")
-    try:
-        yield shell
-    finally:
-        if "tf_graph" in shell.magics_manager.magics["line"]:
-            shell.run_line_magic("unload_ext", "tfnb")
-        InteractiveShell.clear_instance()
-        eager._eager_mode = saved_mode
-        magics.last_trace = None
-        for entry in list(session._default_session_stack.stack):
-            s = session._entry_session(entry)  # an InteractiveSession's entry may be weak
-            if entry not in saved_stack and s is not None:
-                s.close()
-        tf.reset_default_graph()
-
-
 def _run(shell, code):
     result = shell.run_cell(code)
     assert result.success, result.error_in_exec or result.error_before_exec

@@ -248,31 +248,23 @@ def test_widget_carries_the_panel_and_placement():
     sess.close()
 
 
-def test_magics_tf_placement_and_tf_graph_session():
-    pytest.importorskip("IPython")
-    from IPython.core.interactiveshell import InteractiveShell
-
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "tfnb")
-    try:
-        tf.disable_eager_execution()
-        sess, x, w, out = _two_device_model()
-        shell.user_ns.update(sess=sess, out=out, x=x)
-        shown = shell.run_line_magic("tf_placement", "--session sess out")
-        assert "PlacementView: 5 ops on 2 devices" in repr(shown)
-        assert "tfnb-placement-panel" in shown._repr_mimebundle_()["text/html"]
-        sess.run(out, {x: np.ones((2, 64), np.float32)})
-        drawing = shell.run_line_magic("tf_graph", "--session sess")
-        assert drawing.model["color_by"] == "device"
-        assert drawing.model["device_source"] == "assigned"
-        assert any(e["cross_device"] and e["bytes"] == 16384 for e in drawing.model["edges"])
-        with sess.as_default():  # no --session: the default session
-            again = shell.run_line_magic("tf_placement", "")
-        assert "5 ops" in repr(again)
-        from IPython.core.error import UsageError
-        with pytest.raises(UsageError, match="--session needs a tf.Session"):
-            shell.run_line_magic("tf_placement", "--session 3 out")
-        sess.close()
-    finally:
-        shell.run_line_magic("unload_ext", "tfnb")
-        InteractiveShell.clear_instance()
+def test_magics_tf_placement_and_tf_graph_session(ip):
+    tf.disable_eager_execution()
+    tf.reset_default_graph()
+    sess, x, w, out = _two_device_model()
+    ip.user_ns.update(sess=sess, out=out, x=x)
+    shown = ip.run_line_magic("tf_placement", "--session sess out")
+    assert "PlacementView: 5 ops on 2 devices" in repr(shown)
+    assert "tfnb-placement-panel" in shown._repr_mimebundle_()["text/html"]
+    sess.run(out, {x: np.ones((2, 64), np.float32)})
+    drawing = ip.run_line_magic("tf_graph", "--session sess")
+    assert drawing.model["color_by"] == "device"
+    assert drawing.model["device_source"] == "assigned"
+    assert any(e["cross_device"] and e["bytes"] == 16384 for e in drawing.model["edges"])
+    with sess.as_default():  # no --session: the default session
+        again = ip.run_line_magic("tf_placement", "")
+    assert "5 ops" in repr(again)
+    from IPython.core.error import UsageError
+    with pytest.raises(UsageError, match="--session needs a tf.Session"):
+        ip.run_line_magic("tf_placement", "--session 3 out")
+    sess.close()

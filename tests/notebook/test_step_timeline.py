@@ -32,7 +32,11 @@ def test_model_of_a_real_traced_run():
     m = tl.model
     json.dumps(m, allow_nan=False)  # plain JSON for the widget
     assert {op["name"] for op in m["ops"]} == executed
-    assert m["lanes"] == [{"device": CPU, "short": "CPU:0", "thread": 0, "label": "CPU:0"}]
+    task = "/job:localhost/replica:0/task:0"
+    assert m["lanes"] == [{"device": CPU, "short": "CPU:0", "task": task, "task_label": "",
+                           "thread": 0, "label": "CPU:0"}]
+    assert m["groups"] == [{"task": "/job:localhost/replica:0/task:0", "label": "this process",
+                            "lanes": [0]}]
     assert min(op["start"] for op in m["ops"]) == 0
     assert all(op["dur"] >= 0 and op["start"] + op["dur"] <= m["duration_us"] for op in m["ops"])
     mm = next(op for op in m["ops"] if op["type"] == "MatMul")
@@ -45,7 +49,8 @@ def test_model_of_a_real_traced_run():
     by_type = {t["type"]: t for t in m["by_type"]}
     assert by_type["MatMul"]["count"] == 1 and by_type["MatMul"]["total_us"] == mm["dur"]
     assert sum(t["count"] for t in m["by_type"]) == len(m["ops"])
-    assert "%d ops on 1 lanes" % len(executed) in repr(tl)
+    assert "%d ops on 1 lane," % len(executed) in repr(tl)  # "1 lane", not "1 lanes"
+    assert all(op["raw_dur"] - op["dur"] <= m["trace_bias_us"] + 1e-9 for op in m["ops"])
     html = tl.to_html()
     assert html.count("<rect") == len(executed) and "<title>y (Relu)" in html
     assert "one step" in html and "MatMul" in html
@@ -79,7 +84,7 @@ def test_send_recv_pairs_become_arrows_between_lanes():
                                                       "GPU:0 · thread 1"]
     names = [op["name"] for op in m["ops"]]
     assert m["arrows"] == [{"src": names.index("send_a"), "dst": names.index("recv_a"),
-                            "tensor": "edge_7_y:0", "bytes": 64}]
+                            "tensor": "edge_7_y:0", "bytes": 64, "src_lane": 0, "dst_lane": 1}]
     assert m["unmatched_transfers"] == 1  # send_b has no Recv in this step
     assert m["duration_us"] == 24 and m["ops"][names.index("b")]["start"] == 20
     html = StepTimeline(stats, title="t").to_html()
@@ -120,3 +125,55 @@ def test_widget_traitlets_and_mimebundle():
     # outside a Jupyter kernel no widget view is offered (nothing could render it)
     assert "application/vnd.jupyter.widget-view+json" not in bundle
     w.close()
+
+
+def test_a_real_two_device_step_has_labelled_boxes_and_send_recv_arrows():
+    """tfnb's own trace labels ("_Send x:0 to DEVICE") pair each Send with its Recv."""
+    x = tf.placeholder(tf.float32, [None, 8], name="x")
+    with tf.device("/cpu:0"):
+        a = tf.matmul(x, tf.ones([8, 8]), name="first")
+    with tf.device("/cpu:1"):
+        b = tf.nn.relu(a, name="second")
+    with tf.device("/cpu:0"):
+        c = tf.reduce_sum(b, name="third")
+    with tf.Session(config=tf.ConfigProto(device_count={"CPU": 2})) as sess:
+        md = tf.RunMetadata()
+        sess.run(c, {x: np.ones((4, 8), np.float32)},
+                 options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), run_metadata=md)
+    tl = StepTimeline(md, graph=tf.get_default_graph())
+    m = tl.model
+    assert [lane["label"] for lane in m["lanes"]] == ["CPU:0", "CPU:1"]
+    assert len(m["arrows"]) == 2 and m["unmatched_transfers"] == 0
+    lanes = {(a["src_lane"], a["dst_lane"]) for a in m["arrows"]}
+    assert lanes == {(0, 1), (1, 0)}
+    there = next(a for a in m["arrows"] if a["tensor"] == "first:0")
+    assert there["bytes"] == 4 * 8 * 4
+    send = m["ops"][there["src"]]
+    assert send["transfer"] == "send" and send["label"] == "first:0 → CPU:1"
+    assert m["ops"][there["dst"]]["label"] == "first:0 ← CPU:0"
+    assert {op["label"] for op in m["ops"] if op["transfer"] is None} >= {"first", "second",
+                                                                          "third"}
+    assert "2 transfers" in tl.summary()
+    html = tl.to_html(width=4000)  # wide: labels fit their boxes
+    assert ">second<" in html and 'data-tensor="first:0"' in html
+
+
+def test_box_labels_fit_or_are_left_out():
+    from tfnb.notebook.step_timeline import fit_label
+    assert fit_label("MatMul", 100) == "MatMul"
+    assert fit_label("a_long_op_name", 50) == "a_long…"
+    assert fit_label("MatMul", 10) is None
+
+
+def test_trace_bias_is_measured_small_and_positive():
+    from tfnb.notebook.step_timeline import trace_bias_us
+    bias = trace_bias_us()
+    assert 0.0 < bias < 50.0  # two clock reads and a call: well under a millisecond
+    assert trace_bias_us() == bias  # measured once per process
+    stats = StepStats([DeviceStepStats(CPU, [_ns("a", "MatMul", 0, 10)])])
+    raw = timeline_model(stats, subtract_bias=False)
+    fixed = timeline_model(stats)
+    assert raw["ops"][0]["dur"] == 10 and raw["trace_bias_us"] == 0.0
+    assert fixed["ops"][0]["dur"] == pytest.approx(10 - bias)
+    assert fixed["ops"][0]["raw_dur"] == 10 and "less %.1f µs of tracing" % bias in \
+        fixed["ops"][0]["details"]

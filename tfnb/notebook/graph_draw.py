@@ -402,7 +402,8 @@ def _browser_render_scripts(dot, model, prefix):
         return ('<pre class="tfnb-graph-dot" style="font-size:10px">%s</pre><div>%s</div>'
                 % (html.escape(dot), html.escape(str(e))))
     call = ("(function(s){var root=s&&s.closest?s.closest('.tfnb-graph'):document.querySelector("
-            "'[data-tfnb-graph=\"%s\"]');tfnbRenderStatic(root,%s,%s,%s);})(document.currentScript);"
+            "'[data-tfnb-graph=\"%s\"]');tfnbRenderStatic(root,%s,%s,%s);})"
+            "(document.currentScript);"
             % (prefix, _script_json(dot), _script_json(_node_map(model)),
                _script_json(_edge_map(model, prefix))))
     return ("<script>if(!window.Viz){%s\n}</script><script>%s</script><script>%s</script>"

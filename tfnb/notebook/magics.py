@@ -25,10 +25,13 @@ Loading it (``%load_ext tfnb``, or ``c.InteractiveShellApp.extensions = ["tfnb"]
     else the default session; the fed tensors (``--feed``: a dict or list) default to the
     placeholders FETCHES need; the last ``%%tf_trace`` run of SESS gives measured times.
 
-``%%tf_trace [-o NAME] [--quiet]``
+``%%tf_trace [-o NAME] [--quiet] [--profile [--skip-first N]]``
     Runs the cell with every ``Session.run`` traced (``RunOptions(trace_level=FULL_TRACE)``),
-    then shows the :class:`~tfnb.notebook.step_timeline.StepTimeline` of the last traced run.
-    ``-o NAME`` also stores that timeline in the variable ``NAME``; ``--quiet`` shows nothing.
+    then shows the :class:`~tfnb.notebook.step_timeline.StepTimeline` of the last traced run;
+    ``--profile`` also shows the :class:`~tfnb.profiler.OpProfile` of all of them (time by
+    op type, op and device; ``--skip-first N`` leaves out warm-up runs). ``-o NAME`` also
+    stores that timeline (the profile, with ``--profile``) in the variable ``NAME``;
+    ``--quiet`` shows nothing.
     Runs made through ``make_callable`` are not traced; values that eager mode computes as ops
     are created involve no ``Session.run`` and show no timeline.
 
@@ -46,6 +49,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from .. import profiler as _profiler
 from ..framework import graph as _graph
 from ..runtime import eager as _eager
 from ..runtime import session as _session
@@ -60,12 +64,22 @@ last_trace = None  # the StepTimeline of the last %%tf_trace (``%tf_graph --colo
 
 
 class TraceRecorder:
-    """What :func:`trace_runs` saw: how many runs were traced, and the last one."""
+    """What :func:`trace_runs` saw: every traced run of the block, the last one at hand."""
 
-    def __init__(self):
-        self.count = 0
-        self.session = None
-        self.run_metadata = None
+    def __init__(self, runs):
+        self.runs = runs  # tfnb.profiler.trace()'s record: run_metadata_list, sessions
+
+    @property
+    def count(self):
+        return len(self.runs.run_metadata_list)
+
+    @property
+    def session(self):
+        return self.runs.sessions[-1] if self.runs.sessions else None
+
+    @property
+    def run_metadata(self):
+        return self.runs.run_metadata_list[-1] if self.runs.run_metadata_list else None
 
     def timeline(self, title=None):
         """The :class:`StepTimeline` of the last traced run (None if nothing ran)."""
@@ -74,6 +88,24 @@ class TraceRecorder:
         tl = StepTimeline(self.run_metadata, graph=self.session.graph, title=title)
         tl.session = self.session
         return tl
+
+    def profile(self, skip_first=0):
+        """The :class:`tfnb.profiler.OpProfile` of every traced run (None if nothing ran)."""
+        if not self.count:
+            return None
+        return _profiler.OpProfile(self.runs, skip_first=min(skip_first, self.count - 1))
+
+
+@contextlib.contextmanager
+def trace_runs():
+    """Traces every ``Session.run`` made inside the block; yields a :class:`TraceRecorder`.
+
+    ``BaseSession.run`` is wrapped for the block's duration (so sessions created inside it
+    are traced too) and restored afterwards, also on errors (see :func:`tfnb.profiler.trace`).
+    Runs that already pass ``options``/``run_metadata`` keep them, at least at ``FULL_TRACE``.
+    """
+    with _profiler.trace() as runs:
+        yield TraceRecorder(runs)
 
 
 class _Static:
@@ -87,38 +119,6 @@ class _Static:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/plain": self.view.text(), "text/html": self.view.to_html()}
-
-
-@contextlib.contextmanager
-def trace_runs():
-    """Traces every ``Session.run`` made inside the block; yields a :class:`TraceRecorder`.
-
-    ``BaseSession.run`` is wrapped for the block's duration (so sessions created inside it
-    are traced too) and restored afterwards, also on errors. Runs that already pass
-    ``options``/``run_metadata`` keep them, at least at ``FULL_TRACE``.
-    """
-    rec = TraceRecorder()
-    original = _session.BaseSession.run
-
-    def traced_run(self, fetches, feed_dict=None, options=None, run_metadata=None):
-        if options is None or getattr(options, "trace_level", 0) < _session.RunOptions.FULL_TRACE:
-            options = _session.RunOptions(
-                trace_level=_session.RunOptions.FULL_TRACE,
-                timeout_in_ms=getattr(options, "timeout_in_ms", 0),
-                output_partition_graphs=getattr(options, "output_partition_graphs", False))
-        md = run_metadata if run_metadata is not None else _session.RunMetadata()
-        out = original(self, fetches, feed_dict, options, md)
-        rec.count += 1
-        rec.session = self
-        rec.run_metadata = md
-        return out
-
-    traced_run.__doc__ = original.__doc__
-    _session.BaseSession.run = traced_run
-    try:
-        yield rec
-    finally:
-        _session.BaseSession.run = original
 
 
 def _graph_of(obj):
@@ -219,8 +219,13 @@ class TfnbMagics(Magics):
         return view
 
     @magic_arguments()
-    @argument("-o", "--output", default=None, help="store the StepTimeline in this variable")
+    @argument("-o", "--output", default=None,
+              help="store the StepTimeline (with --profile: the OpProfile) in this variable")
     @argument("--quiet", "-q", action="store_true", help="trace but show nothing")
+    @argument("--profile", "-p", action="store_true",
+              help="also show the op profile of all traced runs of the cell")
+    @argument("--skip-first", type=int, default=0,
+              help="with --profile: leave out this many first runs (warm-up)")
     @cell_magic
     def tf_trace(self, line, cell):
         """Runs the cell with every Session.run traced and shows the last run's timeline."""
@@ -236,10 +241,13 @@ class TfnbMagics(Magics):
         tl = rec.timeline(title="the last of %d traced Session.run call%s in this cell"
                           % (rec.count, "" if rec.count == 1 else "s"))
         last_trace = tl
+        prof = rec.profile(args.skip_first) if args.profile else None
         if args.output:
-            self.shell.user_ns[args.output] = tl
+            self.shell.user_ns[args.output] = prof if prof is not None else tl
         if not args.quiet:
             display(tl)
+            if prof is not None:
+                display(prof)
         return value
 
     def _run_body(self, cell):

@@ -424,7 +424,11 @@ class PlacementView:
     def _repr_mimebundle_(self, include=None, exclude=None):
         from .step_timeline import _widgets_live
         if _widgets_live():
-            return self.widget()._repr_mimebundle_()
+            bundle = self.widget()._repr_mimebundle_()
+            if bundle is not None:
+                data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+                data["text/plain"] = repr(self)
+                return data, meta
         return {"text/plain": self.text(), "text/html": self.to_html()}
 
 
@@ -480,42 +484,23 @@ def panel_html(model, max_rows=400):
                             format_bytes(d["bytes_out"])))
     totals = ('<table class="tfnb-placement-devices" style="border-collapse:collapse;'
               'font:12px sans-serif"><tr>%s</tr>%s</table>' % (head, "".join(body)))
-    cols = model["columns"]
-    th = "".join('<th data-col="%s" %s>%s</th>' % (_e(k), _CELL % ("right" if num else "left"),
-                                                   _e(h)) for k, h, num in cols)
-    trs = []
+    from .html_tables import sortable_table
+    rows = []
     for r in model["rows"][:max_rows]:
-        cells = []
-        for k, _, num in cols:
-            v = r[k]
-            if k == "assigned":
-                text = _swatch(r["color"]) + _e(r["assigned_label"])
-            elif num:
-                text = _num(v, "%.1f" if k == "est_us" else "%d")
-            else:
-                text = _e(v or "–")
-            cells.append('<td %s data-v="%s">%s</td>' % (_CELL % ("right" if num else "left"),
-                                                         _e("" if v is None else v), text))
-        style = ' style="outline:2px solid #e6550d"' if r["moved"] else ""
-        trs.append('<tr data-op="%s"%s>%s</tr>' % (_e(r["op"]), style, "".join(cells)))
+        rows.append(dict(r, _text={
+            "assigned": _swatch(r["color"]) + _e(r["assigned_label"]),
+            "est_us": _num(r["est_us"], "%.1f"), "measured_us": _num(r["measured_us"], "%d")}))
+    table = sortable_table(
+        [tuple(c) for c in model["columns"]], rows, "tfnb-placement-ops",
+        row_attrs=lambda r: 'data-op="%s"%s' % (_e(r["op"]), ' style="outline:2px solid '
+                                                '#e6550d"' if r["moved"] else ""),
+        max_height=320)
     more = ("<div>… %d more rows (view.to_dataframe() has them all)</div>"
             % (len(model["rows"]) - max_rows) if len(model["rows"]) > max_rows else "")
-    table = ('<div style="max-height:320px;overflow:auto;border:1px solid #ddd">'
-             '<table class="tfnb-placement-ops" style="border-collapse:collapse;'
-             'font:12px sans-serif"><thead><tr>%s</tr></thead><tbody>%s</tbody></table></div>%s'
-             % (th, "".join(trs), more))
-    sorter = ("<script>(function(s){var t=s.previousElementSibling.querySelector("
-              "'table.tfnb-placement-ops');if(!t)return;t.querySelectorAll('th').forEach("
-              "function(h,i){h.style.cursor='pointer';h.onclick=function(){var b=t.tBodies[0],"
-              "rs=[].slice.call(b.rows),d=h.dataset.dir==='a'?-1:1;h.dataset.dir=d>0?'a':'d';"
-              "rs.sort(function(x,y){var a=x.cells[i].dataset.v,c=y.cells[i].dataset.v,"
-              "p=parseFloat(a),q=parseFloat(c);if(!isNaN(p)&&!isNaN(q))return d*(p-q);"
-              "return d*a.localeCompare(c);});rs.forEach(function(r){b.appendChild(r);});};});"
-              "})(document.currentScript);</script>")
     note = ("" if model["traced"] else '<div style="color:#666">measured µs: run a step with '
             "<code>options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)</code> and pass "
             "its <code>run_metadata</code> (or run it under <code>%%tf_trace</code>)</div>")
     return ('<div class="tfnb-placement-panel" style="font:12px sans-serif;margin-top:6px">'
             '<div style="font-weight:bold;margin:4px 0">Per device</div>%s'
             '<div style="font-weight:bold;margin:6px 0 2px">Ops (%d; click a heading to sort)'
-            '</div><div>%s</div>%s%s</div>' % (totals, len(model["rows"]), table, sorter, note))
+            '</div>%s%s%s</div>' % (totals, len(model["rows"]), table, more, note))

@@ -321,7 +321,6 @@ def measure_round_trip(n=300):
     from .loop import run_sync
     from .master import Master
     from .server import Server
-    from .. import ops  # noqa: F401 - registers the ops the step uses
     from ..framework.graph import Graph
     server = Server.create_local_server()
     try:

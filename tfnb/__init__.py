@@ -27,6 +27,8 @@ from .ops.math_ops import *  # noqa: F401,F403
 from .ops.sparse_ops import *  # noqa: F401,F403
 from .ops.segment_ops import *  # noqa: F401,F403
 from .ops.linalg_ops import *  # noqa: F401,F403
+from .ops.layout_ops import *  # noqa: F401,F403
+from .ops.scatter_nd_ops import *  # noqa: F401,F403
 from .ops.random_ops import *  # noqa: F401,F403
 from .ops.init_ops import *  # noqa: F401,F403
 from .ops.logging_ops import *  # noqa: F401,F403
@@ -39,7 +41,7 @@ from .ops.map_fn_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
 from . import client, contrib, debugging, initializers, layers, math, nn, random, train  # noqa: F401
-from . import linalg, metrics, sparse  # noqa: F401
+from . import linalg, manip, metrics, sparse  # noqa: F401
 from . import function  # noqa: F401 - tf.function decorator and tfnb.function.Defun
 from .function import TensorSpec  # noqa: F401
 from . import losses  # noqa: F401

@@ -6,9 +6,12 @@ for local devices, sends each task its partition once (:mod:`.partition`), and r
 message -- tasks (:mod:`.task`) push tensors to each other directly. Transport and decoding:
 :mod:`.wire` (distributed's comm layer, no pickle). Needs the ``distributed`` extra; nothing
 here is imported by ``import tfnb``.
+
+``train(train_op, loss=..., feeds=..., cluster=...)`` (:mod:`.training`) trains a notebook's
+graph on a cluster's worker tasks, async or sync, and brings the trained values back.
 """
 
-__all__ = ["Server", "TaskService", "DaskCluster"]
+__all__ = ["Server", "TaskService", "DaskCluster", "train", "TrainResult"]
 
 
 def __getattr__(name):
@@ -21,4 +24,7 @@ def __getattr__(name):
     if name == "DaskCluster":
         from .dask_cluster import DaskCluster
         return DaskCluster
+    if name in ("train", "TrainResult"):
+        from . import training
+        return getattr(training, name)
     raise AttributeError("module 'tfnb.distribute' has no attribute %r" % name)

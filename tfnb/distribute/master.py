@@ -105,6 +105,7 @@ class Master:
         self._pool = None
         self._registered = set()  # (address, handle)
         self._closed = False
+        self._verdicts = set()  # one-way commits still being sent (close() lets them go out)
         info = run_sync(self._connect())
         # A session dropped without close() still lets go of its connections.
         self._finalizer = weakref.finalize(self, _close_pool_soon, self._pool)
@@ -188,9 +189,16 @@ class Master:
         pool = self._pool
         if pool is not None:
             try:
-                run_sync(pool.close(), timeout=self.timeout)
+                run_sync(self._close_pool(pool), timeout=self.timeout)
             except Exception:  # noqa: BLE001 - closing is best effort
                 pass
+
+    async def _close_pool(self, pool):
+        # The last steps' commits must go out before the comms close, or their undo journals
+        # stay on the tasks until STALE_STEP_S.
+        if self._verdicts:
+            await asyncio.wait(list(self._verdicts), timeout=self.timeout)
+        await pool.close()
 
     # --- what the session uses -----------------------------------------------------------
     def make_runner(self, plan):
@@ -357,7 +365,9 @@ class ClusterRunner:
         if not commit:
             writers = sorted({rp.address for rp in self.parts if rp.writes})
             if writers:
-                asyncio.ensure_future(self._commit(step, writers))
+                verdict = asyncio.ensure_future(self._commit(step, writers))
+                m._verdicts.add(verdict)
+                verdict.add_done_callback(m._verdicts.discard)
         values = [r["fetches"] for r in results]
         decoded = []
         for vals in values:

@@ -1,0 +1,1669 @@
+"""Notebook-first replicated training: ``tfnb.distribute.train(train_op, ...)``.
+
+A model built (and maybe already trained) in a notebook -- placeholders, variables, a loss and
+a train op in the default graph -- is trained on a cluster's worker tasks without rewriting it::
+
+    with DaskCluster(ps=1, worker=2) as cluster:
+        result = tfnb.distribute.train(train_step, loss=cross_entropy, cluster=cluster,
+                                       feeds={x: images, y_: labels}, batch_size=100,
+                                       steps=500, mode="async")
+    W.eval()   # the trained values are back in the notebook's session
+
+How it works:
+
+1. **The graph travels as data.** The graph is exported with the versioned GraphDef format
+   (:mod:`tfnb.framework.graph_io`); a replica receives that text and a small JSON job
+   description -- never a pickle of a user object. The SHA-256 of the GraphDef is the graph's
+   *version*: the chief writes it into ``tfnb_train/graph_version`` on the ps, and a replica
+   whose graph has another version refuses to train (``FailedPreconditionError``).
+2. **Re-placement at import.** Each replica imports the GraphDef under a device function (the
+   work of ``tf.train.replica_device_setter``, applied at import): every variable goes to the
+   ps task chosen for it once, in the notebook (greedy by bytes over the ps tasks, so each
+   copy of a graph agrees), everything else to the replica's worker task; the ops that update
+   a variable follow it by colocation. Without a ps job the variables live on the first
+   replica's task.
+3. **Data stays on the workers.** Each sharded feed (a NumPy array, a Dask array, or what a
+   per-worker ``input_fn`` returns) is cut into one shard per replica and loaded once into a
+   variable on that replica's worker task (container ``tfnb_train_data``, reset after the
+   run); the graph's placeholders are mapped at import to a batch gathered there, so a step
+   carries no data. Batches take the shard's rows in order (shuffled once when
+   ``shuffle=True``): replica *r*'s batch of step *s* is rows ``s*b .. s*b+b-1`` (mod the
+   shard's size). Scalars (e.g. a dropout ``keep_prob``) are constants of every step.
+4. **Two modes.**
+   ``"async"`` is between-graph replication (Downpour): one client program per replica
+   (:func:`run_replica`) runs ``train_op`` on its own batches and applies its gradients on
+   the ps; on a :class:`~tfnb.distribute.DaskCluster` it runs inside the Dask worker that
+   hosts its task, elsewhere as a thread of this process.
+   ``"sync"`` is in-graph replication run by this process (the chief): the graph is imported
+   once per replica as a tower on that replica's task, the gradients that reach the train
+   op's update ops (the tensors a ``gradients`` name scope hands to ops outside it) are
+   averaged on the ps task of their variable, and the original update ops apply the average
+   once -- N replicas give N times the batch, and the result equals one process running on
+   the concatenated batches.
+5. **Progress comes back live**: every replica reports its local step, loss and steps/s (over
+   Dask's event topics when it runs in a Dask worker), shown as one line/chart per replica
+   plus the global step (:class:`~tfnb.notebook.TrainingMonitor`).
+6. **The values come back**: when training ends (or is interrupted), the trained variables are
+   read from the ps and written into the notebook's session, so its eager values refresh.
+
+The chief (this process) initializes the variables -- from the notebook session's values when
+it has them, else by their initializers, or from the latest checkpoint in ``checkpoint_dir``
+-- writes checkpoints (the save op runs on the first replica's task, as TF1's did: on a real
+cluster ``checkpoint_dir`` must be a shared file system) and watches the cluster:
+
+* a replica whose task dies (kill -9, lost Dask worker) is reported and dropped; the others
+  go on (async), or the synchronous step is retried without its tower (sync); when its task
+  answers again at its address the replica rejoins (its shard is reloaded);
+* a ps task that dies makes every step fail with ``UnavailableError`` within the session's
+  bound; when it answers again, the chief restores the latest checkpoint and training goes on
+  (without ``checkpoint_dir`` the run stops with ``DataLossError``);
+* a ``KeyboardInterrupt`` (the notebook's stop button) sets the stop flag on the ps: every
+  replica ends after its current step, the values come back, and the result says
+  ``interrupted``; the cluster stays usable.
+
+Every wait is bounded (``timeout``, ``ready_timeout``, ``recovery_timeout``).
+"""
+import hashlib
+import json
+import logging
+import os
+import queue
+import re
+import tempfile
+import threading
+import time
+import uuid
+
+import numpy as np
+
+from ..framework import dtypes, errors
+from ..framework.graph import Graph, GraphKeys, Operation, Tensor
+
+__all__ = ["train", "TrainResult", "run_replica", "load_shard", "build_replica_graph",
+           "make_job", "JOB_FORMAT", "DATA_CONTAINER"]
+
+JOB_FORMAT = "tfnb.TrainJob"
+JOB_VERSION = 1
+PREFIX = "tfnb_train"
+DATA_CONTAINER = "tfnb_train_data"
+RESTORE_SCOPE = "tfnb_train_restore"
+STEP_VAR = PREFIX + "/global_step"
+STOP_VAR = PREFIX + "/stop"
+VERSION_VAR = PREFIX + "/graph_version"
+_REPORT_INTERVAL_S = 0.2
+_log = logging.getLogger("tfnb.distribute")
+_TASK_IN_MESSAGE = re.compile(r"Task (/job:[A-Za-z0-9_.\-]+/replica:\d+/task:\d+)")
+
+
+# ----------------------------------------------------------------------------------------------
+# The job: everything a replica needs besides the GraphDef, as JSON
+# ----------------------------------------------------------------------------------------------
+def _ancestors(ops):
+    """Every op that ``ops`` depend on (data and control inputs), ``ops`` included."""
+    seen, stack = set(), list(ops)
+    while stack:
+        op = stack.pop()
+        if op in seen:
+            continue
+        seen.add(op)
+        stack.extend(t.op for t in op.inputs)
+        stack.extend(op.control_inputs)
+    return seen
+
+
+def _in_gradients_scope(op):
+    return any(p == "gradients" or p.startswith("gradients_") for p in op.name.split("/")[:-1])
+
+
+def _variable_of_handle(t):
+    """The VarHandleOp name a resource tensor comes from (through Identity ops), or None."""
+    op = t.op
+    while op.type == "Identity" and op.inputs:
+        op = op.inputs[0].op
+    if op.type == "VarHandleOp":
+        return op.get_attr("shared_name") or op.name
+    return None
+
+
+def _gradient_cut(graph, train_op, loss):
+    """[(tensor name, variable name or None)]: the gradients the train op's updates consume.
+
+    A gradient is a tensor made in a ``gradients`` name scope (where ``tf.gradients`` builds
+    them) and consumed by an op of the train op outside that scope (an update op, or whatever
+    the user put between ``compute_gradients`` and ``apply_gradients``)."""
+    anc = _ancestors([train_op])
+    cut, seen, consumers = [], set(), []
+    for op in graph.get_operations():
+        if op not in anc or _in_gradients_scope(op):
+            continue
+        var = next((_variable_of_handle(t) for t in op.inputs
+                    if t.dtype is dtypes.resource and _variable_of_handle(t)), None)
+        grads = [t for t in op.inputs if _in_gradients_scope(t.op)]
+        for t in grads:
+            if not t.dtype.is_floating:
+                raise _sparse_error(op, t)
+            if t.name not in seen:
+                seen.add(t.name)
+                cut.append([t.name, var])
+        if grads:
+            consumers.append(op)
+    # An update that also reads the data itself (the indices of a sparse gradient come
+    # straight from the ids placeholder) cannot take an average of the towers' gradients.
+    for op in consumers:
+        others = [t.op for t in op.inputs if t.name not in seen] + list(op.control_inputs)
+        data = sorted(a.name for a in _ancestors(others) if a.type == "Placeholder")
+        if data:
+            raise _sparse_error(op, None, data)
+    return cut
+
+
+def _sparse_error(op, tensor, placeholders=()):
+    what = "%s (%s) feeds it" % (tensor.name, tensor.dtype.name) if tensor is not None else \
+        "it also reads %s directly" % ", ".join(placeholders)
+    return errors.UnimplementedError(
+        None, op, "mode='sync' averages dense gradients, but %s (%s) takes a sparse "
+        "(IndexedSlices) gradient: %s. Use mode='async', or tf.train.SyncReplicasOptimizer in "
+        "the graph." % (op.name, op.type, what))
+
+
+def _graph_global_step(graph, train_op):
+    """The graph's global step variable name if ``train_op`` increments it, else None."""
+    steps = graph.get_collection(GraphKeys.GLOBAL_STEP)
+    if not steps:
+        return None
+    handle = getattr(steps[0], "op", None)
+    if handle is None or handle.type != "VarHandleOp":
+        return None
+    name = handle.name
+    for op in _ancestors([train_op]):
+        if op.type in ("AssignAddVariableOp",) and op.inputs and \
+                _variable_of_handle(op.inputs[0]) == (handle.get_attr("shared_name") or name):
+            return name
+    return None
+
+
+def _ps_assignment(graph, num_ps):
+    """{variable name: ps task}: greedy by bytes (the least loaded task takes the next)."""
+    load = [0] * max(num_ps, 1)
+    out = {}
+    for op in graph.get_operations():
+        if op.type != "VarHandleOp":
+            continue
+        name = op.get_attr("shared_name") or op.name
+        if name in out:
+            continue
+        shape = op.get_attr("shape")
+        dims = getattr(shape, "as_list", lambda: None)() if shape is not None else None
+        size = int(np.prod(dims)) if dims is not None and None not in dims else 1
+        nbytes = max(size, 1) * getattr(op.get_attr("dtype"), "size", 4)
+        task = min(range(len(load)), key=lambda i: (load[i], i))
+        load[task] += nbytes
+        out[name] = task
+    return out
+
+
+def _as_tensor(graph, key):
+    if isinstance(key, str):
+        key = graph.as_graph_element(key if ":" in key else key + ":0", allow_tensor=True,
+                                     allow_operation=False)
+    elif hasattr(key, "_handle") and hasattr(key, "initializer"):  # a Variable
+        raise TypeError("feeds maps placeholders to data; got the variable %s" % key.name)
+    if not isinstance(key, Tensor) or key.graph is not graph:
+        raise TypeError("feeds keys must be tensors (or names) of the model's graph, got %r"
+                        % (key,))
+    return key
+
+
+def make_job(train_op, loss, cluster_spec, mode="async", batch_size=100, feeds=None,
+             replicas=None, check_numerics=True, transfer_fp16=False, timeout=20.0,
+             shard_shapes=None):
+    """The serialized GraphDef and the job (a JSON-ready dict) for training ``train_op``.
+
+    ``feeds`` maps placeholders to data (arrays are sharded, scalars are constants);
+    ``shard_shapes`` maps more placeholder names to the per-example shape of data an
+    ``input_fn`` provides.
+
+    Returns:
+        ``(graph_def_bytes, job)``: the GraphDef's binary form
+        (``GraphDef.SerializeToString``, versioned compressed JSON) and the job; the job's
+        ``shard_sizes`` and ``target_step`` are filled in by :func:`train` once the data and
+        the start step are known.
+
+    Raises:
+        TypeError / ValueError: bad arguments (named).
+        InvalidArgumentError: a placeholder the step needs is not in ``feeds``.
+        UnimplementedError: ``mode="sync"`` with a train op that has no dense gradients.
+    """
+    if isinstance(train_op, Tensor):
+        train_op = train_op.op
+    if not isinstance(train_op, Operation):
+        raise TypeError("train_op must be an Operation (the op minimize() returns), got %r"
+                        % (train_op,))
+    graph = train_op.graph
+    if not isinstance(loss, Tensor) or loss.graph is not graph:
+        raise TypeError("loss must be a scalar Tensor of the train op's graph, got %r" % (loss,))
+    if mode not in ("async", "sync"):
+        raise ValueError("mode must be 'async' or 'sync', got %r" % (mode,))
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or \
+            batch_size < 1:
+        raise ValueError("batch_size must be an integer >= 1, got %r" % (batch_size,))
+    bad = [op.name for op in graph.get_operations()
+           if op.name.split("/")[0] in (PREFIX, DATA_CONTAINER)]
+    if bad:
+        raise ValueError("The graph already has ops named %s/...: that name scope belongs to "
+                         "tfnb.distribute.train" % PREFIX)
+    replicas = _replica_list(cluster_spec, replicas)
+    jobs = cluster_spec.jobs
+    num_ps = cluster_spec.num_tasks("ps") if "ps" in jobs else 0
+
+    feed_specs = []
+    for key, value in (feeds or {}).items():
+        t = _as_tensor(graph, key)
+        if t.op.type not in ("Placeholder", "PlaceholderWithDefault"):
+            raise TypeError("feeds keys must be placeholders; %s is a %s" % (t.name, t.op.type))
+        spec = {"name": t.name, "dtype": t.dtype.name}
+        arr = None if callable(value) or _is_dask(value) else np.asarray(value)
+        if arr is not None and arr.ndim == 0:
+            spec.update(kind="const", value=arr.item() if arr.dtype.kind != "U" else str(arr))
+        else:
+            shape = list(value.shape[1:]) if hasattr(value, "shape") else None
+            spec.update(kind="shard", shape=[int(d) for d in shape] if shape is not None else None)
+        feed_specs.append(spec)
+    for name, shape in (shard_shapes or {}).items():
+        t = _as_tensor(graph, name)
+        if any(f["name"] == t.name for f in feed_specs):
+            raise ValueError("%s has data both in feeds and from input_fn" % t.name)
+        feed_specs.append({"name": t.name, "dtype": t.dtype.name, "kind": "shard",
+                           "shape": [int(d) for d in shape]})
+    needed = [op for op in _ancestors([train_op, loss.op]) if op.type == "Placeholder"]
+    fed = {f["name"] for f in feed_specs}
+    unfed = sorted(op.name for op in needed if op.outputs[0].name not in fed)
+    if unfed:
+        raise errors.InvalidArgumentError(
+            None, None, "The train op needs the placeholder(s) %s: give them data in feeds="
+            % ", ".join(repr(n) for n in unfed))
+
+    gd = graph.as_graph_def()
+    gd.node[:] = [n for n in gd.node if not n.name.startswith(RESTORE_SCOPE + "/")]
+    data = gd.SerializeToString()
+    version = hashlib.sha256(data).hexdigest()
+    own_step = _graph_global_step(graph, train_op)
+    job = {
+        "format": JOB_FORMAT, "version": JOB_VERSION, "run": uuid.uuid4().hex[:12],
+        "mode": mode, "graph_version": version, "train_op": train_op.name, "loss": loss.name,
+        "global_step": own_step, "feeds": feed_specs, "batch_size": int(batch_size),
+        "replicas": replicas, "num_ps": num_ps, "ps": _ps_assignment(graph, num_ps),
+        "gradients": _gradient_cut(graph, train_op, loss) if mode == "sync" else [],
+        "check_numerics": bool(check_numerics), "transfer_fp16": bool(transfer_fp16),
+        "timeout_ms": int(float(timeout) * 1000), "shard_sizes": {}, "target_step": None,
+    }
+    if mode == "sync" and not job["gradients"]:
+        raise errors.UnimplementedError(
+            None, train_op, "mode='sync' found no gradients feeding %s: it needs a train op "
+            "built by an Optimizer (minimize or apply_gradients)" % train_op.name)
+    return data, job
+
+
+def _replica_list(cluster_spec, replicas):
+    """The worker task indices that train (default: all), checked against the cluster."""
+    if "worker" not in cluster_spec.jobs:
+        raise ValueError("The cluster has no 'worker' job (jobs: %s)" % cluster_spec.jobs)
+    workers = cluster_spec.task_indices("worker")
+    if replicas is None:
+        replicas = list(workers)
+    replicas = [int(r) for r in replicas]
+    missing = [r for r in replicas if r not in workers]
+    if missing or not replicas or len(set(replicas)) != len(replicas):
+        raise ValueError("replicas must be distinct worker task indices of the cluster %s, "
+                         "got %s" % (workers, replicas))
+    return replicas
+
+
+def _version_number(version):
+    """The graph version as an int64 (the first 15 hex digits of its SHA-256)."""
+    return int(version[:15], 16)
+
+
+def _check_job(job):
+    if isinstance(job, (str, bytes)):
+        job = json.loads(job)
+    if not isinstance(job, dict) or job.get("format") != JOB_FORMAT or \
+            job.get("version") != JOB_VERSION:
+        raise ValueError("not a %s (version %d)" % (JOB_FORMAT, JOB_VERSION))
+    return job
+
+
+# ----------------------------------------------------------------------------------------------
+# The replica graph
+# ----------------------------------------------------------------------------------------------
+def _worker(task):
+    return "/job:worker/task:%d" % task
+
+
+class _Handles:
+    """What a built replica (or chief) graph exposes to its session."""
+
+    def __init__(self):
+        self.step = None  # the op to run each step
+        self.losses = {}  # replica -> loss tensor
+        self.global_step = None  # value after the step
+        self.stop = None
+        self.version = None
+        self.variables = []  # the model's global variables (imported)
+        self.step_var = None
+        self.stop_var = None
+        self.version_var = None
+        self.data = {}  # replica -> [(placeholder, initializer op)], pos initializer
+
+
+def _device_fn(job, worker_device):
+    ps_of = job["ps"]
+    chief = _worker(job["replicas"][0])
+
+    def device(op):
+        if op.type == "VarHandleOp":
+            name = op.get_attr("shared_name") or op.name
+            if job["num_ps"] == 0:
+                return chief
+            return "/job:ps/task:%d" % ps_of.get(name, 0)
+        return worker_device
+    return device
+
+
+def _control_device(job):
+    return "/job:ps/task:0" if job["num_ps"] else _worker(job["replicas"][0])
+
+
+def _data_inputs(job, task, h):
+    """The shard variables on ``task``, and {placeholder name: batch tensor} gathered there."""
+    import tfnb as tf
+    n = int(job["shard_sizes"].get(str(task), job["shard_sizes"].get(task, 0)) or 0)
+    b = job["batch_size"]
+    imap, inits = {}, []
+    with tf.device(_worker(task)), tf.name_scope("%s/data/w%d/" % (PREFIX, task)):
+        pos = tf.Variable(np.int64(0), name="%s/data/w%d/pos" % (PREFIX, task), trainable=False,
+                          collections=[])
+        pos.op._attrs["container"] = DATA_CONTAINER
+        ix = tf.mod(pos.read_value() + tf.range(b, dtype=tf.int64), max(n, 1))
+        for k, f in enumerate(job["feeds"]):
+            dt = dtypes.as_dtype(f["dtype"])
+            if f["kind"] == "const":
+                imap[f["name"]] = tf.constant(f["value"], dtype=dt)
+                continue
+            shape = [n] + list(f["shape"])
+            ph = tf.placeholder(dt, shape, name="shard%d" % k)
+            var = tf.Variable(ph, name="%s/data/w%d/f%d" % (PREFIX, task, k), trainable=False,
+                              collections=[])
+            var.op._attrs["container"] = DATA_CONTAINER
+            imap[f["name"]] = tf.gather(var.read_value(), ix)
+            inits.append((ph, var.initializer))
+        with tf.control_dependencies([ix]):
+            advance = pos.assign_add(np.int64(b)).op
+    h.data[task] = (inits, pos.initializer)
+    return imap, advance
+
+
+def _import(gd, imap, returns, name, device, collections):
+    import tfnb as tf
+    with tf.device(device):
+        return tf.import_graph_def(gd, input_map=imap, return_elements=returns, name=name,
+                                   import_collections=collections, clear_devices=True)
+
+
+def build_replica_graph(job, graph_def, towers):
+    """The graph one client runs: ``towers`` (one replica in async mode, all of them in sync).
+
+    Returns:
+        ``(graph, handles)``.
+    """
+    import tfnb as tf
+    from ..framework.graph_format import GraphDef
+    job = _check_job(job)
+    gd = GraphDef.FromString(graph_def) if isinstance(graph_def, (str, bytes)) \
+        else graph_def
+    g = Graph()
+    h = _Handles()
+    chief = towers[0]
+    guards, advances = [], []
+    with g.as_default():
+        imaps = {}
+        for t in towers:
+            imaps[t], adv = _data_inputs(job, t, h)
+            advances.append(adv)
+        if job["mode"] == "sync":
+            grads = [name for name, _ in job["gradients"]]
+            tower_grads = {}
+            for t in towers:
+                got = _import(gd, imaps[t], [job["loss"]] + grads, "tower_%d" % t,
+                              _device_fn(job, _worker(t)), False)
+                h.losses[t], tower_grads[t] = got[0], got[1:]
+            averaged = {}
+            for k, (name, var) in enumerate(job["gradients"]):
+                device = ("/job:ps/task:%d" % job["ps"].get(var, 0)) if var and job["num_ps"] \
+                    else _worker(chief)
+                with tf.device(device), tf.name_scope("%s/average/" % PREFIX):
+                    parts = [tower_grads[t][k] for t in towers]
+                    if job["check_numerics"]:
+                        parts = [tf.check_numerics(p, "gradient %s of replica %d" % (name, t))
+                                 for p, t in zip(parts, towers)]
+                    averaged[name] = parts[0] if len(parts) == 1 else \
+                        tf.add_n(parts) / np.asarray(len(parts), parts[0].dtype.np)
+            main_map = dict(imaps[chief])
+            main_map.update(averaged)
+            train_op, = _import(gd, main_map, [job["train_op"]], "",
+                                _device_fn(job, _worker(chief)), True)
+        else:
+            train_op, loss = _import(gd, imaps[chief], [job["train_op"], job["loss"]], "",
+                                     _device_fn(job, _worker(chief)), True)
+            h.losses[chief] = loss
+        if job["check_numerics"]:
+            for t, l in h.losses.items():
+                with tf.device(_worker(t)):
+                    guards.append(tf.check_numerics(l, "loss of replica %d" % t).op)
+        h.variables = list(g.get_collection(GraphKeys.GLOBAL_VARIABLES))
+        with tf.device(_control_device(job)):
+            h.stop_var = tf.Variable(False, name=STOP_VAR, trainable=False, collections=[])
+            h.version_var = tf.Variable(np.int64(_version_number(job["graph_version"])),
+                                        name=VERSION_VAR, trainable=False, collections=[])
+            if job["global_step"] is None:
+                h.step_var = tf.Variable(np.int64(0), name=STEP_VAR, trainable=False,
+                                         collections=[])
+            else:
+                h.step_var = next(v for v in h.variables if v.op.name == job["global_step"])
+        with tf.control_dependencies([train_op] + advances + guards):
+            with tf.device(h.step_var.device):
+                if job["global_step"] is None:
+                    h.global_step = h.step_var.assign_add(np.int64(1))
+                else:
+                    h.global_step = h.step_var.read_value()
+            with tf.device(_control_device(job)):
+                h.stop = h.stop_var.read_value()
+                h.version = h.version_var.read_value()
+        h.step = train_op
+    return g, h
+
+
+def _session_config(job, security=None):
+    from ..runtime.session import ConfigProto
+    kwargs = {}
+    if security is not None:
+        kwargs["security"] = security
+    return ConfigProto(operation_timeout_in_ms=job["timeout_ms"],
+                       transfer_fp16=job["transfer_fp16"], **kwargs)
+
+
+def load_shard(job, task, arrays, target, config=None):
+    """Loads replica ``task``'s data shard into variables on its worker task.
+
+    Args:
+        job: the job (dict or JSON).
+        task: the replica's worker task index.
+        arrays: ``{tensor name: array}``, or one array per sharded feed in the job's order.
+        target: a session target of the cluster.
+        config: the session's ConfigProto.
+    """
+    import tfnb as tf
+    job = _check_job(job)
+    g = Graph()
+    h = _Handles()
+    with g.as_default():
+        _data_inputs(job, task, h)
+    inits, pos_init = h.data[task]
+    names = [f["name"] for f in job["feeds"] if f["kind"] == "shard"]
+    if isinstance(arrays, dict):
+        missing = [n for n in names if n not in arrays]
+        if missing:
+            raise errors.InvalidArgumentError(None, None, "replica %d: no data for %s"
+                                              % (task, ", ".join(missing)))
+        arrays = [arrays[n] for n in names]
+    if len(arrays) != len(inits):
+        raise ValueError("replica %d: %d data arrays for %d sharded feeds"
+                         % (task, len(arrays), len(inits)))
+    feed = {}
+    for (ph, _), a in zip(inits, arrays):
+        a = np.asarray(a, dtype=ph.dtype.np)
+        if not ph.shape.is_compatible_with(a.shape):
+            raise errors.InvalidArgumentError(
+                None, None, "replica %d: the data shard for %s has shape %s, expected %s"
+                % (task, ph.name, a.shape, ph.shape))
+        feed[ph] = a
+    with g.as_default(), tf.Session(target, config=config or _session_config(job)) as sess:
+        sess.run([op for _, op in inits] + [pos_init], feed)
+
+
+# ----------------------------------------------------------------------------------------------
+# A replica's client program (async) and the synchronous loop (sync)
+# ----------------------------------------------------------------------------------------------
+def _failed_task(e):
+    m = _TASK_IN_MESSAGE.search(str(e))
+    return m.group(1) if m else None
+
+
+def _recoverable(e):
+    return isinstance(e, (errors.UnavailableError, errors.FailedPreconditionError,
+                          errors.AbortedError, errors.CancelledError))
+
+
+class _Reporter:
+    """Throttles progress messages: one per ``interval`` with the mean loss since the last."""
+
+    def __init__(self, send, replica, interval=_REPORT_INTERVAL_S):
+        self.send = send
+        self.replica = replica
+        self.interval = interval
+        self.losses = []
+        self.local = 0
+        self.t0 = self.t_last = time.monotonic()
+        self.n_last = 0
+
+    def step(self, loss, global_step, force=False):
+        self.local += 1
+        self.losses.append(float(loss))
+        now = time.monotonic()
+        if force or now - self.t_last >= self.interval:
+            self.flush(global_step, now)
+
+    def flush(self, global_step, now=None):
+        now = now or time.monotonic()
+        if not self.losses:
+            return
+        dt = now - self.t_last
+        rate = (self.local - self.n_last) / dt if dt > 0 else None
+        self.send(kind="progress", replica=self.replica, step=self.local,
+                  global_step=int(global_step), loss=float(np.mean(self.losses)),
+                  last_loss=self.losses[-1], rate=rate, time=time.time())
+        self.losses = []
+        self.t_last, self.n_last = now, self.local
+
+
+def _wait_ready(sess, h, job, deadline, who):
+    """Waits (bounded) until the chief initialized the variables with this graph version."""
+    want = _version_number(job["graph_version"])
+    while True:
+        try:
+            have = int(sess.run(h.version_read))
+        except errors.FailedPreconditionError:
+            have = None
+        if have == want:
+            return
+        if have is not None:
+            raise errors.FailedPreconditionError(
+                None, None, "%s has graph version %s but the cluster's ps trains graph version "
+                "%015x...: a replica must run the very graph the chief initialized (rebuild it "
+                "from the same notebook graph)" % (who, job["graph_version"][:15], have))
+        if time.monotonic() >= deadline:
+            raise errors.DeadlineExceededError(
+                None, None, "%s waited %.3g s for a chief to initialize the variables (is there "
+                "a chief? tfnb.distribute.train runs one)" % (who, job["ready_timeout"]))
+        time.sleep(0.05)
+
+
+def run_replica(job, graph_def, task, target, config=None, report=None, stop_event=None,
+                data=None):
+    """The client program of one asynchronous replica (between-graph replication).
+
+    Builds the replica's graph from the serialized GraphDef and the job, waits (up to the job's
+    ``ready_timeout``) for the chief to initialize the variables with the same graph version,
+    then runs steps until the global step reaches the job's ``target_step``, the ps's stop
+    flag is set, or ``stop_event`` is set. Losing the ps is waited out (up to
+    ``recovery_timeout``) while the chief restores it.
+
+    Args:
+        job: the job (dict or JSON text) made by :func:`train`.
+        graph_def: the serialized GraphDef (``GraphDef.SerializeToString()``).
+        task: this replica's worker task index.
+        target: the session target of this replica's task.
+        config: the session's ConfigProto (default: from the job).
+        report: ``report(**message)`` for progress (kinds: joined, progress, waiting, lost,
+            error, done).
+        stop_event: an optional ``threading.Event``.
+        data: if given, the replica's shard (one array per sharded feed), loaded first.
+
+    Returns:
+        The number of steps this replica ran.
+
+    Raises:
+        FailedPreconditionError: the cluster trains another graph version.
+        DeadlineExceededError: no chief initialized the variables in time.
+    """
+    import tfnb as tf
+    job = _check_job(job)
+    send = report or (lambda **m: None)
+    who = "replica %d (/job:worker/task:%d)" % (task, task)
+    own_task = "/job:worker/replica:0/task:%d" % task
+    config = config or _session_config(job)
+    try:
+        if data is not None:
+            load_shard(job, task, data, target, config)
+        g, h = build_replica_graph(job, graph_def, [task])
+        with g.as_default():
+            h.version_read = h.version_var.read_value()
+            fetches = [h.global_step, h.losses[task], h.stop, h.version]
+            sess = tf.Session(target, config=config)
+    except errors.OpError as e:
+        send(kind="lost" if _failed_task(e) == own_task else "error", replica=task,
+             code=e.error_code, message=str(e)[:2000])
+        raise
+    rep = _Reporter(send, task)
+    want = _version_number(job["graph_version"])
+    try:
+        _wait_ready(sess, h, job, time.monotonic() + job["ready_timeout"], who)
+        send(kind="joined", replica=task, pid=os.getpid())
+        waiting_since = None
+        gstep = 0
+        while stop_event is None or not stop_event.is_set():
+            try:
+                gstep, loss, stop, version = sess.run(fetches)
+            except errors.OpError as e:
+                failed = _failed_task(e)
+                if failed == own_task and isinstance(e, errors.UnavailableError):
+                    send(kind="lost", replica=task, code=e.error_code, message=str(e)[:2000])
+                    return rep.local
+                if not _recoverable(e):
+                    raise
+                now = time.monotonic()
+                if waiting_since is None:
+                    waiting_since = now
+                    send(kind="waiting", replica=task, message=str(e)[:500])
+                if now - waiting_since > job["recovery_timeout"]:
+                    raise
+                time.sleep(0.2)
+                continue
+            if waiting_since is not None:
+                waiting_since = None
+                send(kind="resumed", replica=task)
+            if int(version) != want:
+                raise errors.FailedPreconditionError(
+                    None, None, "%s: the cluster now trains graph version %015x..., not this "
+                    "replica's %s" % (who, int(version), job["graph_version"][:15]))
+            rep.step(loss, gstep)
+            if stop or gstep >= job["target_step"]:
+                break
+        rep.flush(gstep)
+        send(kind="done", replica=task, step=rep.local, global_step=int(gstep))
+        return rep.local
+    except errors.OpError as e:
+        rep.flush(0)
+        send(kind="error", replica=task, code=e.error_code, message=str(e)[:2000])
+        raise
+    finally:
+        sess.close()
+
+
+def _dask_report(topic):
+    from distributed import get_worker
+    worker = get_worker()
+
+    def send(**msg):
+        worker.log_event(topic, msg)
+    return send
+
+
+def _dask_config(job):
+    from distributed import get_worker
+    worker = get_worker()
+    tls = worker.address.startswith("tls://")
+    return _session_config(job, worker.security if tls else None)
+
+
+def _dask_replica_main(job_text, graph_def, task, target, topic, data):
+    """Runs in the Dask worker hosting the replica's task: one async replica."""
+    job = _check_job(job_text)
+    send = _dask_report(topic)
+    try:
+        return run_replica(job, graph_def, task, target, _dask_config(job), send,
+                           data=_materialize(data))
+    except errors.OpError as e:
+        return {"error": type(e).__name__, "code": e.error_code, "message": str(e)[:2000]}
+
+
+def _dask_load_main(job_text, task, target, data):
+    """Runs in the Dask worker hosting the replica's task: loads its shard."""
+    job = _check_job(job_text)
+    load_shard(job, task, _materialize(data), target, _dask_config(job))
+    return True
+
+
+def _tensor_name(key):
+    name = key if isinstance(key, str) else getattr(key, "name", None)
+    if not isinstance(name, str):
+        raise TypeError("input_fn must return {placeholder or its name: array}, got key %r"
+                        % (key,))
+    return name if ":" in name else name + ":0"
+
+
+def _call_input_fn(input_fn, replica, num_replicas):
+    """``input_fn(replica, num_replicas)`` as ``{tensor name: ndarray}``."""
+    out = input_fn(replica, num_replicas)
+    if not isinstance(out, dict) or not out:
+        raise TypeError("input_fn(%d, %d) must return a non-empty dict {placeholder: array}, "
+                        "got %r" % (replica, num_replicas, type(out).__name__))
+    return {_tensor_name(k): np.asarray(v) for k, v in out.items()}
+
+
+def _describe_shard(data):
+    """{name: [rows, per-example shape]} of a shard dict (runs where the shard is)."""
+    return {n: [int(len(a)) if np.ndim(a) else 0, [int(d) for d in np.shape(a)[1:]]]
+            for n, a in data.items()}
+
+
+def _materialize(data):
+    """A shard as ``{tensor name: ndarray}`` (Dask has already resolved any futures)."""
+    return {n: np.asarray(a) for n, a in data.items()}
+
+
+# ----------------------------------------------------------------------------------------------
+# Data: shards per replica
+# ----------------------------------------------------------------------------------------------
+def _is_dask(v):
+    return type(v).__module__.split(".")[0] == "dask" and hasattr(v, "__dask_graph__")
+
+
+def _dask_rows(v):
+    """A dask array of rows from a dask array, dataframe or series."""
+    if hasattr(v, "to_dask_array"):
+        v = v.to_dask_array(lengths=True)
+    if not hasattr(v, "chunks"):
+        raise TypeError("feeds values must be arrays, dask arrays/dataframes/series, or use "
+                        "input_fn; got %s" % type(v).__name__)
+    return v
+
+
+class _Shards:
+    """Each replica's rows of the sharded feeds, and how they reach the replica's task.
+
+    ``feeds`` arrays are cut into contiguous row ranges (after one shuffle); a Dask array
+    gives replica ``i`` of ``N`` its blocks ``i, i+N, ...``; an ``input_fn`` is called once per
+    replica -- in the Dask worker of the replica's task on a DaskCluster, so its data is made
+    there and never travels (``input_fn`` must then key its dict by placeholder *names*).
+
+    Attributes:
+        sizes: ``{replica: rows}``.
+        shapes: ``{tensor name: per-example shape}`` of the sharded feeds.
+        input_fn_shapes: the part of ``shapes`` that input_fn provides.
+    """
+
+    def __init__(self, graph, feeds, input_fn, replicas, shuffle, seed, dask=None,
+                 timeout=60.0):
+        self.replicas = list(replicas)
+        self.dask = dask
+        self.sizes, self.shapes, self.input_fn_shapes = {}, {}, {}
+        self.local_data = {}  # replica -> {name: ndarray} in this process
+        self.dask_data = {}  # replica -> {name: dask array} (computed where needed)
+        self.futures = {}  # replica -> future of {name: ndarray} on its Dask worker
+        n_rep = len(self.replicas)
+        arrays = {}
+        for key, value in (feeds or {}).items():
+            name = _as_tensor(graph, key).name
+            if _is_dask(value):
+                arrays[name] = _dask_rows(value)
+            elif np.ndim(value) > 0:
+                arrays[name] = np.asarray(value)
+        if arrays and input_fn is not None:
+            raise ValueError("Give the sharded data either in feeds= or by input_fn=, not both")
+        if input_fn is not None:
+            self._from_input_fn(input_fn, timeout)
+        elif arrays:
+            first = next(iter(arrays))
+            n = arrays[first].shape[0]
+            for name, a in arrays.items():
+                if a.shape[0] != n:
+                    raise ValueError("Every sharded feed needs the same number of rows: %s has "
+                                     "%s, %s has %s" % (name, a.shape[0], first, n))
+                self.shapes[name] = [int(d) for d in a.shape[1:]]
+            if any(_is_dask(a) for a in arrays.values()):
+                self._from_dask(arrays, n_rep)
+            else:
+                if n < n_rep:
+                    raise ValueError("%d replicas but only %d examples" % (n_rep, n))
+                order = np.random.RandomState(seed).permutation(n) if shuffle else np.arange(n)
+                for r, rows in zip(self.replicas, np.array_split(order, n_rep)):
+                    self.local_data[r] = {name: a[rows] for name, a in arrays.items()}
+                    self.sizes[r] = int(len(rows))
+
+    def _from_dask(self, arrays, n_rep):
+        import dask.array as da
+        arrays = {n: a if _is_dask(a) else da.from_array(a, chunks=len(a)) for n, a in
+                  arrays.items()}
+        chunks = next(iter(arrays.values())).chunks[0]
+        arrays = {n: a.rechunk({0: chunks}) for n, a in arrays.items()}
+        if len(chunks) < n_rep:
+            raise ValueError("%d replicas need at least %d blocks of rows; the dask array has "
+                             "%d (rechunk it)" % (n_rep, n_rep, len(chunks)))
+        for i, r in enumerate(self.replicas):
+            blocks = list(range(i, len(chunks), n_rep))
+            self.dask_data[r] = {n: da.concatenate([a.blocks[b] for b in blocks])
+                                 for n, a in arrays.items()}
+            self.sizes[r] = int(sum(chunks[b] for b in blocks))
+
+    def _from_input_fn(self, input_fn, timeout):
+        n_rep = len(self.replicas)
+        described = {}
+        for r in self.replicas:
+            if self.dask is not None:
+                client, addr = self.dask.client, self.dask.dask_worker("worker", r)
+                fut = client.submit(_call_input_fn, input_fn, r, n_rep, workers=[addr],
+                                    allow_other_workers=False, pure=False)
+                self.futures[r] = fut
+                described[r] = client.submit(_describe_shard, fut, workers=[addr],
+                                             allow_other_workers=False, pure=False)
+            else:
+                self.local_data[r] = _call_input_fn(input_fn, r, n_rep)
+                described[r] = _describe_shard(self.local_data[r])
+        for r in self.replicas:
+            d = described[r]
+            if self.dask is not None:
+                d = d.result(timeout=timeout)
+            rows = {v[0] for v in d.values()}
+            if len(rows) != 1 or 0 in rows:
+                raise ValueError("input_fn(%d, %d) returned arrays with %s rows: every array "
+                                 "needs the same number (> 0)" % (r, n_rep, sorted(rows)))
+            self.sizes[r] = rows.pop()
+            for name, (_, shape) in d.items():
+                if self.input_fn_shapes.setdefault(name, shape) != shape:
+                    raise ValueError("input_fn gives %s rows of shape %s for replica %d, %s "
+                                     "for another" % (name, shape, r, self.input_fn_shapes[name]))
+        self.shapes.update(self.input_fn_shapes)
+
+    def local(self, replica):
+        """The shard of ``replica`` as ``{name: ndarray}`` in this process."""
+        if replica in self.local_data:
+            return self.local_data[replica]
+        if replica in self.dask_data:
+            import dask
+            names = list(self.dask_data[replica])
+            values = dask.compute(*[self.dask_data[replica][n] for n in names])
+            return dict(zip(names, values))
+        if replica in self.futures:
+            fut = self.futures[replica]
+            if isinstance(fut, dict):
+                return {n: np.asarray(f.result()) for n, f in fut.items()}
+            return fut.result()
+        return {}
+
+    def for_dask(self, client, replica, address):
+        """What to pass to a task on the Dask worker at ``address``: Dask resolves it there to
+        ``{name: ndarray}`` (scattered once, computed there, or already there)."""
+        if replica in self.futures:
+            return self.futures[replica]
+        if replica in self.dask_data:
+            names = list(self.dask_data[replica])
+            futs = client.compute([self.dask_data[replica][n] for n in names], workers=[address])
+            self.futures[replica] = dict(zip(names, futs))
+            return self.futures[replica]
+        data = self.local_data.get(replica, {})
+        if not data:
+            return {}
+        self.futures[replica] = client.scatter(data, workers=[address], hash=False)
+        return self.futures[replica]
+
+
+# ----------------------------------------------------------------------------------------------
+# Result and display
+# ----------------------------------------------------------------------------------------------
+class TrainResult:
+    """What :func:`train` did.
+
+    Attributes:
+        mode: ``"async"`` or ``"sync"``.
+        replicas: the worker task indices that trained.
+        start_step, global_step: the global step before and after.
+        elapsed: seconds from the first replica joining to the end.
+        history: ``{replica: [(local step, global step, loss), ...]}`` (the mean loss over
+            each report interval, about 0.2 s).
+        last_loss: ``{replica: loss of its last step}``.
+        values: ``{variable name: final value}``.
+        events: ``[(seconds since start, text)]``: joins, losses, rejoins, recoveries.
+        lost: replicas lost and not back at the end.
+        interrupted: the run was stopped by KeyboardInterrupt.
+        checkpoint: the last checkpoint written, or None.
+        samples_per_step: examples in one global step (batch, times replicas in sync mode).
+    """
+
+    def __init__(self, mode, replicas, batch_size):
+        self.mode = mode
+        self.replicas = list(replicas)
+        self.start_step = 0
+        self.global_step = 0
+        self.elapsed = 0.0
+        self.history = {r: [] for r in replicas}
+        self.last_loss = {}
+        self.values = {}
+        self.events = []
+        self.lost = []
+        self.interrupted = False
+        self.checkpoint = None
+        self.samples_per_step = batch_size * (len(replicas) if mode == "sync" else 1)
+
+    @property
+    def steps(self):
+        return self.global_step - self.start_step
+
+    @property
+    def steps_per_sec(self):
+        return self.steps / self.elapsed if self.elapsed > 0 else None
+
+    @property
+    def samples_per_sec(self):
+        r = self.steps_per_sec
+        return None if r is None else r * self.samples_per_step
+
+    def final_loss(self, replica=None):
+        """The loss of the last step of ``replica`` (default: the mean over the replicas)."""
+        lasts = [v for r, v in self.last_loss.items() if replica in (None, r)]
+        return float(np.mean(lasts)) if lasts else None
+
+    def __repr__(self):
+        rate = self.steps_per_sec
+        return ("<TrainResult %s, %d replicas: global step %d -> %d in %.1f s (%s steps/s), "
+                "loss %s%s%s>" % (self.mode, len(self.replicas), self.start_step,
+                                  self.global_step, self.elapsed,
+                                  "?" if rate is None else "%.3g" % rate,
+                                  "?" if self.final_loss() is None else "%.4g" % self.final_loss(),
+                                  ", lost %s" % self.lost if self.lost else "",
+                                  ", interrupted" if self.interrupted else ""))
+
+
+class _Display:
+    """One TrainingMonitor line/chart per replica, and one for the global step."""
+
+    def __init__(self, result, total, enabled, title):
+        self.monitors = {}
+        self.global_mon = None
+        if not enabled:
+            return
+        from ..notebook.training_monitor import TrainingMonitor
+        backend = enabled if isinstance(enabled, str) else "auto"
+        self.global_mon = TrainingMonitor(total, metrics=["loss"], backend=backend,
+                                          title="%s: global step (%s, %d replicas)"
+                                          % (title, result.mode, len(result.replicas)))
+        for r in result.replicas:
+            self.monitors[r] = TrainingMonitor(None, metrics=["loss"], backend=backend,
+                                               title="replica %d /job:worker/task:%d" % (r, r))
+        self.start = result.start_step
+
+    def progress(self, msg):
+        mon = self.monitors.get(msg["replica"])
+        if mon is not None:
+            mon.update(msg["step"] - 1, loss=msg["loss"])
+        if self.global_mon is not None:
+            self.global_mon.update(max(msg["global_step"] - self.start - 1, 0), loss=msg["loss"])
+
+    def close(self):
+        for m in list(self.monitors.values()) + [self.global_mon]:
+            if m is not None:
+                m.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# The chief (this process)
+# ----------------------------------------------------------------------------------------------
+def _resolve_cluster(cluster):
+    """(ClusterSpec, DaskCluster or None, target(job, task) -> str, security or None)."""
+    from ..train.server_lib import ClusterSpec
+    if type(cluster).__name__ == "DaskCluster" and hasattr(cluster, "client"):
+        security = cluster.security if cluster.target().startswith("tls://") else None
+        return cluster.spec, cluster, cluster.target, security
+    if isinstance(cluster, (ClusterSpec, dict)):
+        spec = cluster if isinstance(cluster, ClusterSpec) else ClusterSpec(cluster)
+        return spec, None, lambda job="worker", task=0: "grpc://" + spec.task_address(job, task), \
+            None
+    raise TypeError("cluster must be a tfnb.distribute.DaskCluster, a tf.train.ClusterSpec or "
+                    "a dict of job -> addresses, got %r" % (cluster,))
+
+
+_restore_ops = {}  # id(graph) -> (weakref to graph, {variable name: (placeholder, assign op)})
+
+
+def _notebook_values(session, variables):
+    """{name: value} of the variables initialized in the notebook's session."""
+    out = {}
+    if session is None:
+        return out
+    for v in variables:
+        try:
+            out[v.op.name] = session.run(v)
+        except errors.FailedPreconditionError:
+            pass
+    return out
+
+
+def _write_back(session, graph, values):
+    """Writes ``values`` into the notebook session's variables (one step, fed placeholders)."""
+    import weakref
+    import tfnb as tf
+    entry = _restore_ops.get(id(graph))
+    if entry is None or entry[0]() is not graph:
+        entry = _restore_ops[id(graph)] = (weakref.ref(graph), {})
+    ops = entry[1]
+    feed, run = {}, []
+    for v in graph.get_collection(GraphKeys.GLOBAL_VARIABLES):
+        name = v.op.name
+        if name not in values:
+            continue
+        if name not in ops:
+            with graph.as_default(), tf.control_dependencies(None), \
+                    tf.name_scope("%s/%s/" % (RESTORE_SCOPE, name)):
+                ph = tf.placeholder(v.dtype.base_dtype, v.shape, name="value")
+                ops[name] = (ph, v.assign(ph).op)
+        ph, op = ops[name]
+        feed[ph] = values[name]
+        run.append(op)
+    if run:
+        session.run(run, feed)
+
+
+class _Chief:
+    """The chief's work for one :func:`train` call (initialization, watching, checkpoints)."""
+
+    def __init__(self, job, text, cluster, shards, session, graph, display_opts, checkpoint_dir,
+                 save_secs, steps, max_steps):
+        self.job, self.text = job, text
+        self.spec, self.dask, self.target, self.security = _resolve_cluster(cluster)
+        self.shards = shards
+        self.session, self.graph = session, graph
+        self.display_opts = display_opts
+        self.checkpoint_dir = checkpoint_dir
+        self.save_secs = save_secs
+        self.steps, self.max_steps = steps, max_steps
+        self.replicas = list(job["replicas"])
+        self.result = TrainResult(job["mode"], self.replicas, job["batch_size"])
+        self.queue = queue.Queue()
+        self.stop_event = threading.Event()
+        self.t0 = time.monotonic()
+        self.state = {r: "starting" for r in self.replicas}
+        self.last_seen = {r: time.monotonic() for r in self.replicas}
+        self.threads = {}
+        self.futures = {}
+        self.error = None
+        self.topic = "tfnb-train-%s" % job["run"]
+        self.config = _session_config(job, self.security)
+        self.saver = None
+        self.sess = None
+        self.display = None
+        self.first_join = None
+        self.joined = set()
+
+    # --- helpers ---
+    def event(self, text):
+        self.result.events.append((round(time.monotonic() - self.t0, 3), text))
+        _log.info("train %s: %s", self.job["run"], text)
+        if self.display is not None and self.display.global_mon is not None:
+            print("[tfnb.distribute.train] %s" % text)
+
+    def send(self, **msg):
+        self.queue.put(msg)
+
+    def control_target(self):
+        return self.target("ps", 0) if self.job["num_ps"] else self.target("worker",
+                                                                            self.replicas[0])
+
+    def task_answers(self, job, task):
+        from ..runtime.session import ConfigProto
+        from .master import Master
+        cfg = ConfigProto(operation_timeout_in_ms=1000,
+                          **({"security": self.security} if self.security else {}))
+        try:
+            Master(self.target(job, task), cfg).close()
+            return True
+        except errors.OpError:
+            return False
+
+    # --- set-up ---
+    def build_control_graph(self):
+        import tfnb as tf
+        g, h = build_replica_graph(self.job, self.text, [self.replicas[0]])
+        with g.as_default():
+            h.version_read = h.version_var.read_value()
+            h.step_read = h.step_var.read_value()
+            h.stop_read = h.stop_var.read_value()
+            h.stop_set = h.stop_var.assign(True).op
+            h.assigns = {}
+            for v in h.variables:
+                with tf.control_dependencies(None):
+                    ph = tf.placeholder(v.dtype.base_dtype, v.shape)
+                    h.assigns[v.op.name] = (ph, v.assign(ph).op)
+            saved = {v.op.name: v for v in h.variables}
+            saved[h.step_var.op.name] = h.step_var
+            h.saved = saved
+            if self.checkpoint_dir is not None:
+                self.saver = tf.train.Saver(var_list=saved, max_to_keep=5)
+        self.g, self.h = g, h
+
+    def initialize(self, notebook_values, restore_only=False):
+        """Sets every variable on the ps (checkpoint > notebook values > initializers), then
+        the stop flag and, last, the graph version that lets replicas start."""
+        sess, h = self.sess, self.h
+        ckpt = None
+        if self.checkpoint_dir is not None:
+            from ..train.saver import latest_checkpoint
+            ckpt = latest_checkpoint(self.checkpoint_dir)
+        if ckpt is not None:
+            self.saver.restore(sess, ckpt)
+            self.event("restored %s" % os.path.basename(ckpt))
+        elif restore_only:
+            raise errors.DataLossError(
+                None, None, "the ps lost the variables and there is no checkpoint in %r to "
+                "restore them from (pass checkpoint_dir= to survive a ps failure)"
+                % (self.checkpoint_dir,))
+        else:
+            fresh = [v.initializer for v in h.variables if v.op.name not in notebook_values]
+            if h.step_var.op.name == STEP_VAR:
+                fresh.append(h.step_var.initializer)
+            if fresh:
+                sess.run(fresh)
+            feed, run = {}, []
+            for name, value in notebook_values.items():
+                ph, op = h.assigns[name]
+                feed[ph] = value
+                run.append(op)
+            if run:
+                sess.run(run, feed)
+        sess.run(h.stop_var.initializer)
+        sess.run(h.version_var.initializer)
+        return int(sess.run(h.step_read))
+
+    def load_data(self):
+        n = len(self.replicas)
+        if self.dask is not None:
+            client = self.dask.client
+            futs = []
+            for r in self.replicas:
+                addr = self.dask.dask_worker("worker", r)
+                futs.append(client.submit(
+                    _dask_load_main, json.dumps(self.job), r, self.target("worker", r),
+                    self.shards.for_dask(client, r, addr), workers=[addr],
+                    allow_other_workers=False, pure=False,
+                    key="tfnb-train-%s-load-%d-%s" % (self.job["run"], r, uuid.uuid4().hex[:6])))
+            if not _wait_futures(futs, self.job["ready_timeout"]):
+                for f in futs:
+                    f.cancel()
+                raise errors.DeadlineExceededError(None, None, "loading the data shards took "
+                                                   "more than %.3g s" % self.job["ready_timeout"])
+            for f in futs:
+                f.result()
+        else:
+            for r in self.replicas:
+                self.load_one(r, n)
+
+    def load_one(self, r, n=None):
+        n = n or len(self.replicas)
+        load_shard(self.job, r, self.shards.local(r), self.target("worker", r),
+                   self.config)
+
+    # --- replicas ---
+    def launch(self, r, rejoin=False):
+        job_text = json.dumps(self.job)
+        if self.dask is not None:
+            client = self.dask.client
+            addr = self.dask.dask_worker("worker", r)
+            self.futures[r] = client.submit(
+                _dask_replica_main, job_text, self.text, r, self.target("worker", r), self.topic,
+                self.shards.for_dask(client, r, addr), workers=[addr], allow_other_workers=False,
+                pure=False, key="tfnb-train-%s-replica-%d-%s" % (self.job["run"], r,
+                                                                uuid.uuid4().hex[:6]))
+        else:
+            def main():
+                try:
+                    run_replica(self.job, self.text, r, self.target("worker", r), self.config,
+                                self.send, self.stop_event,
+                                data=self.shards.local(r))
+                except errors.OpError:
+                    pass  # already reported
+                except Exception as e:  # noqa: BLE001 - reported to the chief's loop
+                    self.send(kind="error", replica=r, code=errors.INTERNAL,
+                              message="%s: %s" % (type(e).__name__, e))
+            t = threading.Thread(target=main, name="tfnb-replica-%d" % r, daemon=True)
+            self.threads[r] = t
+            t.start()
+        self.state[r] = "starting"
+        self.last_seen[r] = time.monotonic()
+
+    def sync_loop(self):
+        """In-graph synchronous replication, run by a thread of this process."""
+        import tfnb as tf
+        job = self.job
+        towers = list(self.replicas)
+        reporters = {}
+        sess = g = h = None
+
+        def build():
+            nonlocal sess, g, h
+            if sess is not None:
+                sess.close()
+            g, h = build_replica_graph(job, self.text, towers)
+            with g.as_default():
+                sess = tf.Session(self.target("worker", towers[0]), config=self.config)
+            for t in towers:
+                reporters.setdefault(t, _Reporter(self.send, t))
+        try:
+            build()
+            for t in towers:
+                self.send(kind="joined", replica=t, pid=os.getpid())
+            waiting_since = None
+            next_check = time.monotonic() + 1.0
+            while not self.stop_event.is_set():
+                fetches = [h.global_step, h.stop, h.version] + [h.losses[t] for t in towers]
+                try:
+                    out = sess.run(fetches)
+                except errors.OpError as e:
+                    failed = _failed_task(e) or ""
+                    lost = [t for t in towers if failed == "/job:worker/replica:0/task:%d" % t]
+                    if isinstance(e, errors.UnavailableError) and lost and len(towers) > 1:
+                        towers.remove(lost[0])
+                        self.send(kind="lost", replica=lost[0], code=e.error_code,
+                                  message=str(e)[:2000])
+                        build()
+                        continue
+                    if not _recoverable(e):
+                        raise
+                    now = time.monotonic()
+                    if waiting_since is None:
+                        waiting_since = now
+                        self.send(kind="waiting", replica=towers[0], message=str(e)[:500])
+                    if now - waiting_since > job["recovery_timeout"]:
+                        raise
+                    time.sleep(0.2)
+                    continue
+                if waiting_since is not None:
+                    waiting_since = None
+                    self.send(kind="resumed", replica=towers[0])
+                gstep, stop = int(out[0]), bool(out[1])
+                for t, loss in zip(towers, out[3:]):
+                    reporters[t].step(loss, gstep)
+                if stop or gstep >= job["target_step"]:
+                    break
+                if time.monotonic() >= next_check:  # lost towers back at their address?
+                    next_check = time.monotonic() + 1.0
+                    back = [r for r in self.replicas if r not in towers and
+                            self.state.get(r) == "lost" and self.task_answers("worker", r)]
+                    for r in back:
+                        try:
+                            self.load_one(r)
+                        except errors.OpError:
+                            continue
+                        towers = [t for t in self.replicas if t in towers or t == r]
+                        self.send(kind="joined", replica=r, pid=os.getpid(), rejoin=True)
+                    if back:
+                        build()
+            for t in towers:
+                reporters[t].flush(gstep if "gstep" in locals() else 0)
+                self.send(kind="done", replica=t, step=reporters[t].local)
+        except errors.OpError as e:
+            self.send(kind="error", replica=towers[0] if towers else -1, code=e.error_code,
+                      message=str(e)[:2000])
+        except Exception as e:  # noqa: BLE001 - reported to the chief's loop
+            self.send(kind="error", replica=-1, code=errors.INTERNAL,
+                      message="%s: %s" % (type(e).__name__, e))
+        finally:
+            if sess is not None:
+                sess.close()
+
+    # --- the run ---
+    def run(self):
+        import tfnb as tf
+        job = self.job
+        notebook_values = _notebook_values(self.session, self.graph.get_collection(
+            GraphKeys.GLOBAL_VARIABLES))
+        if self.checkpoint_dir is not None:
+            _check_writable(self.checkpoint_dir)
+        self.display = None
+        self.build_control_graph()
+        tf.Session.reset(self.control_target(), [DATA_CONTAINER], config=self.config)
+        with self.g.as_default():
+            self.sess = tf.Session(self.control_target(), config=self.config)
+        sess = self.sess
+        subscribed = False
+        try:
+            start = self.initialize(notebook_values)
+            job["target_step"] = int(self.max_steps) if self.max_steps is not None \
+                else start + int(self.steps)
+            self.result.start_step = self.result.global_step = start
+            if start >= job["target_step"]:
+                self.event("global step %d already reaches %d: nothing to do"
+                           % (start, job["target_step"]))
+                self.result.values = dict(zip([v.op.name for v in self.h.variables],
+                                              sess.run(self.h.variables)))
+                return self.result
+            self.display = _Display(self.result, job["target_step"] - start, self.display_opts[0],
+                                    self.display_opts[1])
+            if self.dask is not None and job["mode"] == "async":
+                self.dask.client.subscribe_topic(self.topic, lambda ev: self.queue.put(ev[1]))
+                subscribed = True
+            if job["mode"] == "sync":
+                self.load_data()
+                t = threading.Thread(target=self.sync_loop, name="tfnb-sync-loop", daemon=True)
+                self.threads["sync"] = t
+                t.start()
+            else:
+                for r in self.replicas:
+                    self.launch(r)
+            try:
+                self.watch()
+            except KeyboardInterrupt:
+                self.result.interrupted = True
+                self.event("interrupted: stopping every replica after its current step")
+            self.shutdown()
+            self.result.elapsed = time.monotonic() - (self.first_join or self.t0)
+            self.result.global_step = int(self.probe_step() or self.result.global_step)
+            if self.saver is not None and self.error is None:
+                self.save()
+            names = [v.op.name for v in self.h.variables]
+            self.result.values = dict(zip(names, sess.run(self.h.variables)))
+            if self.session is not None:
+                _write_back(self.session, self.graph, self.result.values)
+            self.result.lost = sorted(r for r, s in self.state.items() if s == "lost")
+        finally:
+            if subscribed:
+                try:
+                    self.dask.client.unsubscribe_topic(self.topic)
+                except Exception:  # noqa: BLE001 - the client may be closing
+                    pass
+            if self.display is not None:
+                self.display.close()
+            for f in self.futures.values():
+                f.cancel()
+            sess.close()
+            try:
+                tf.Session.reset(self.control_target(), [DATA_CONTAINER], config=self.config)
+            except errors.OpError:
+                pass
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    def probe_step(self):
+        try:
+            return int(self.sess.run(self.h.step_read))
+        except errors.OpError:
+            return None
+
+    def save(self):
+        step = self.probe_step()
+        path = self.saver.save(self.sess, os.path.join(self.checkpoint_dir, "model.ckpt"),
+                               global_step=step)
+        self.result.checkpoint = path
+        self.last_save = time.monotonic()
+
+    def handle(self, msg):
+        kind, r = msg.get("kind"), msg.get("replica")
+        if r in self.last_seen:
+            self.last_seen[r] = time.monotonic()
+        if kind == "progress":
+            self.state[r] = "running"
+            self.result.history.setdefault(r, []).append(
+                (msg["step"], msg["global_step"], msg["loss"]))
+            self.result.last_loss[r] = msg["last_loss"]
+            self.result.global_step = max(self.result.global_step, msg["global_step"])
+            self.display.progress(msg)
+        elif kind == "joined":
+            if self.state.get(r) == "lost" or msg.get("rejoin"):
+                self.event("replica %d rejoined" % r)
+            elif self.state.get(r) == "starting" and r not in self.joined:
+                self.joined.add(r)
+            self.state[r] = "running"
+            if self.first_join is None:
+                self.first_join = time.monotonic()
+        elif kind == "lost":
+            if self.state.get(r) != "lost":
+                self.state[r] = "lost"
+                self.event("replica %d (/job:worker/task:%d) lost: %s"
+                           % (r, r, msg.get("message", "").splitlines()[0][:300]))
+        elif kind == "waiting":
+            self.event("replica %d waiting: %s" % (r, msg.get("message", "").splitlines()[0][:200]))
+        elif kind == "resumed":
+            self.event("replica %d resumed" % r)
+        elif kind == "done":
+            if self.state.get(r) != "lost":
+                self.state[r] = "done"
+        elif kind == "error":
+            self.state[r] = "error"
+            if self.error is None:
+                cls = errors.UnknownError
+                try:
+                    cls = errors.exception_type_from_error_code(msg.get("code"))
+                except (KeyError, TypeError):
+                    pass
+                self.error = cls(None, None, "replica %s: %s" % (r, msg.get("message")))
+                self.event("replica %s failed: %s" % (r, str(msg.get("message")).splitlines()[0]))
+
+    def watch(self):
+        job = self.job
+        self.last_save = time.monotonic()
+        next_probe = time.monotonic() + 1.0
+        join_deadline = time.monotonic() + job["ready_timeout"] + 30.0
+        while True:
+            try:
+                msg = self.queue.get(timeout=0.1)
+            except queue.Empty:
+                msg = None
+            while msg is not None:
+                self.handle(msg)
+                try:
+                    msg = self.queue.get_nowait()
+                except queue.Empty:
+                    msg = None
+            now = time.monotonic()
+            if self.error is not None:
+                return
+            active = [r for r, s in self.state.items() if s in ("starting", "running")]
+            if "sync" in self.threads and not self.threads["sync"].is_alive():
+                self.drain()
+                return
+            if not active and "sync" not in self.threads:
+                if all(s == "lost" for s in self.state.values()):
+                    self.error = errors.UnavailableError(
+                        None, None, "every replica was lost (%s)" % self.replicas)
+                return
+            if self.first_join is None and now > join_deadline:
+                self.error = errors.DeadlineExceededError(
+                    None, None, "no replica joined within %.3g s" % (join_deadline - self.t0))
+                return
+            if now >= next_probe:
+                next_probe = now + 1.0
+                self.probe(now)
+
+    def drain(self):
+        while True:
+            try:
+                self.handle(self.queue.get_nowait())
+            except queue.Empty:
+                return
+
+    def probe(self, now):
+        """Once a second: the global step, the ps's health, checkpoints, lost and rejoining
+        replicas."""
+        job = self.job
+        try:
+            step, version = self.sess.run([self.h.step_read, self.h.version_read])
+            self.result.global_step = max(self.result.global_step, int(step))
+        except errors.OpError as e:
+            failed = _failed_task(e) or ""
+            if (isinstance(e, errors.UnavailableError) and failed.startswith("/job:ps/")) or \
+                    isinstance(e, errors.FailedPreconditionError):
+                self.recover(e)
+                return
+            raise
+        if self.saver is not None and now - self.last_save >= self.save_secs:
+            self.save()
+        if self.dask is not None and job["mode"] == "async":
+            silent = [r for r in self.replicas if self.state[r] in ("starting", "running")
+                      and now - self.last_seen[r] > 2.0]
+            if silent:
+                status = self.dask.status(timeout=1.0)
+                for r in silent:
+                    s = status.get(("worker", r), "")
+                    f = self.futures.get(r)
+                    if s != "running" or (f is not None and f.status in ("error", "lost",
+                                                                         "cancelled")):
+                        self.handle({"kind": "lost", "replica": r,
+                                     "message": "its Dask worker is %s" % (s or "gone")})
+        if job["mode"] == "async":
+            for r in self.replicas:
+                if self.state[r] == "lost" and self.result.global_step < job["target_step"] \
+                        and self.task_answers("worker", r):
+                    if self.dask is not None and self.dask.status(timeout=1.0).get(
+                            ("worker", r)) != "running":
+                        continue
+                    self.event("replica %d: its task answers again, rejoining" % r)
+                    self.launch(r, rejoin=True)
+                    self.state[r] = "lost"  # until it says it joined
+
+    def recover(self, error):
+        """The ps lost its state (killed, restarted): restore the latest checkpoint."""
+        self.event("ps unavailable or reset: %s" % str(error).splitlines()[0][:300])
+        deadline = time.monotonic() + self.job["recovery_timeout"]
+        while True:
+            try:
+                step = self.initialize({}, restore_only=True)
+                self.event("ps recovered at global step %d" % step)
+                return
+            except errors.DataLossError as e:
+                self.error = e
+                self.stop_event.set()
+                return
+            except errors.OpError as e:
+                if time.monotonic() >= deadline:
+                    self.error = errors.UnavailableError(
+                        None, None, "the ps did not come back within %.3g s: %s"
+                        % (self.job["recovery_timeout"], e))
+                    self.stop_event.set()
+                    return
+                time.sleep(0.5)
+
+    def shutdown(self):
+        """Stops every replica after its current step (bounded) and waits for them."""
+        self.stop_event.set()
+        try:
+            self.sess.run(self.h.stop_set)
+        except errors.OpError:
+            pass
+        deadline = time.monotonic() + max(self.job["timeout_ms"] / 1000.0, 5.0) + 5.0
+        for t in self.threads.values():
+            t.join(max(0.0, deadline - time.monotonic()))
+        if self.futures:
+            pending = [f for r, f in self.futures.items() if self.state.get(r) != "lost"]
+            _wait_futures(pending, max(0.1, deadline - time.monotonic()))
+        self.drain()
+        if self.display is not None:
+            self.display.close()
+
+
+def _wait_futures(futures, timeout):
+    """Waits until every Dask future is finished (any way) or ``timeout``; True if all are."""
+    deadline = time.monotonic() + timeout
+    while not all(f.done() for f in futures):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _check_writable(path):
+    try:
+        os.makedirs(path, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".tfnb-write-test-")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as e:
+        raise errors.PermissionDeniedError(
+            None, None, "checkpoint_dir %r is not writable: %s" % (path, e)) from None
+
+
+# ----------------------------------------------------------------------------------------------
+# The entry point
+# ----------------------------------------------------------------------------------------------
+def train(train_op, loss=None, feeds=None, cluster=None, mode="async", steps=None,
+          max_steps=None, batch_size=100, input_fn=None, optimizer=None, session=None,
+          replicas=None, shuffle=True, seed=0, monitor=True, title=None, checkpoint_dir=None,
+          save_checkpoint_secs=60.0, timeout=20.0, ready_timeout=60.0, recovery_timeout=60.0,
+          check_numerics=True, transfer_fp16=False):
+    """Trains the notebook's model on a cluster's worker tasks, live, and brings it back.
+
+    Args:
+        train_op: the train op (what ``optimizer.minimize(loss)`` returned), or the loss
+            tensor when ``optimizer`` is given (``minimize`` is then called here).
+        loss: the scalar loss tensor (reported per replica).
+        feeds: ``{placeholder: data}``: arrays (NumPy, Dask arrays, or anything with
+            ``to_dask_array``) are split by rows into one shard per replica; scalars are fed
+            unchanged to every step (e.g. ``keep_prob: 0.5``).
+        cluster: a :class:`~tfnb.distribute.DaskCluster`, or a ``tf.train.ClusterSpec``/dict of
+            running ``tf.train.Server`` tasks (replicas then run as threads of this process).
+        mode: ``"async"`` (each replica applies its own gradients) or ``"sync"`` (gradients
+            averaged over the replicas, one update per step).
+        steps: how many global steps to run (default 100); ``max_steps`` instead: train until
+            the global step reaches it (resuming from a checkpoint counts what it holds).
+        batch_size: examples per replica per step.
+        input_fn: instead of sharded ``feeds``: ``input_fn(replica_index, num_replicas)``
+            returns ``{placeholder or name: array}``, this replica's shard. On a DaskCluster
+            it is called in the Dask worker (shipped by Dask, so it is user code you send).
+        optimizer: with a loss as ``train_op``, the optimizer to minimize it with.
+        session: the notebook's session (default: the default session, if it runs this graph);
+            its variable values are the starting point and receive the trained values.
+        replicas: worker task indices to use (default: every worker task).
+        shuffle, seed: shuffle the rows once before sharding.
+        monitor: show TrainingMonitor lines (True, a backend name such as ``"text"``, or False).
+        title: label of the monitors.
+        checkpoint_dir: if set, resume from its latest checkpoint, save every
+            ``save_checkpoint_secs`` and at the end, and recover from a lost ps.
+        timeout: seconds after which a silent task counts as unavailable.
+        ready_timeout: seconds a replica waits for the chief's initialization.
+        recovery_timeout: seconds to wait for a lost ps to come back.
+        check_numerics: fail the step (and undo it) on a NaN/Inf loss or averaged gradient
+            instead of applying it.
+        transfer_fp16: send float32 tensors between tasks as float16.
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        TypeError / ValueError: bad arguments, named.
+        InvalidArgumentError: a needed placeholder has no data; a NaN/Inf loss or gradient.
+        PermissionDeniedError: ``checkpoint_dir`` is not writable (nothing started).
+        FailedPreconditionError / UnavailableError / DataLossError: see the module docstring.
+    """
+    from ..runtime.session import get_default_session
+    if optimizer is not None:
+        if not isinstance(train_op, Tensor):
+            raise TypeError("with optimizer=, pass the loss tensor as the first argument")
+        loss = train_op if loss is None else loss
+        with train_op.graph.as_default():
+            train_op = optimizer.minimize(train_op)
+    if isinstance(train_op, Tensor):
+        train_op = train_op.op
+    if loss is None:
+        raise TypeError("train() needs loss= (the scalar loss tensor each replica reports)")
+    if cluster is None:
+        raise TypeError("train() needs cluster= (a tfnb.distribute.DaskCluster, or a "
+                        "tf.train.ClusterSpec of running servers)")
+    if steps is None and max_steps is None:
+        steps = 100
+    for name, v in (("steps", steps), ("max_steps", max_steps)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                              or v < 0):
+            raise ValueError("%s must be an integer >= 0, got %r" % (name, v))
+    spec, dask, _, _ = _resolve_cluster(cluster)
+    graph = train_op.graph if isinstance(train_op, Operation) else None
+    if graph is None:
+        raise TypeError("train_op must be an Operation (the op minimize() returns), got %r"
+                        % (train_op,))
+    shards = _Shards(graph, feeds, input_fn, _replica_list(spec, replicas), shuffle, seed, dask,
+                     float(ready_timeout))
+    text, job = make_job(train_op, loss, spec, mode=mode, batch_size=batch_size, feeds=feeds,
+                         replicas=replicas, check_numerics=check_numerics,
+                         transfer_fp16=transfer_fp16, timeout=timeout,
+                         shard_shapes=shards.input_fn_shapes)
+    job["ready_timeout"] = float(ready_timeout)
+    job["recovery_timeout"] = float(recovery_timeout)
+    job["shard_sizes"] = {str(r): n for r, n in shards.sizes.items()}
+    for f in job["feeds"]:
+        if f["kind"] == "shard":
+            f["shape"] = shards.shapes[f["name"]]
+    if session is None:
+        session = get_default_session()
+    if session is not None and session.graph is not graph:
+        session = None
+    chief = _Chief(job, text, cluster, shards, session, graph,
+                   (monitor, title or "train"), checkpoint_dir, float(save_checkpoint_secs),
+                   steps, max_steps)
+    return chief.run()

@@ -30,6 +30,7 @@ from .ops.linalg_ops import *  # noqa: F401,F403
 from .ops.layout_ops import *  # noqa: F401,F403
 from .ops.scatter_nd_ops import *  # noqa: F401,F403
 from .ops.string_ops import *  # noqa: F401,F403
+from .ops.extra_math_ops import *  # noqa: F401,F403
 from .ops.random_ops import *  # noqa: F401,F403
 from .ops.init_ops import *  # noqa: F401,F403
 from .ops.logging_ops import *  # noqa: F401,F403
@@ -42,7 +43,7 @@ from .ops.map_fn_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
 from . import client, contrib, debugging, initializers, layers, math, nn, random, train  # noqa: F401
-from . import linalg, manip, metrics, sparse, strings  # noqa: F401
+from . import bitwise, linalg, manip, metrics, sparse, strings  # noqa: F401
 from . import function  # noqa: F401 - tf.function decorator and tfnb.function.Defun
 from .function import TensorSpec  # noqa: F401
 from . import losses  # noqa: F401

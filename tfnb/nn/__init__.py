@@ -1,6 +1,7 @@
 """``tf.nn``: neural-network ops (re-exports; definitions live in tfnb.ops)."""
 from ..ops.conv_ops import *  # noqa: F401,F403
 from ..ops.embedding_ops import *  # noqa: F401,F403
+from ..ops.extra_math_ops import zero_fraction  # noqa: F401
 from ..ops.layout_ops import depth_to_space, space_to_batch, space_to_depth  # noqa: F401
 from ..ops.math_ops import sigmoid, tanh  # noqa: F401
 from ..ops.nn_ops import *  # noqa: F401,F403

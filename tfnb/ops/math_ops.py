@@ -32,7 +32,8 @@ __all__ = [
     "logical_and", "logical_or", "logical_not", "logical_xor", "cast", "to_float", "to_int32",
     "to_int64", "to_double", "to_complex64", "to_complex128", "saturate_cast", "add_n",
     "accumulate_n", "where", "where_v2", "clip_by_value", "scalar_mul", "div_no_nan",
-    "sum_to_shape_of", "broadcast_like", "log_sigmoid", "conj", "real", "imag",
+    "sum_to_shape_of", "broadcast_like", "log_sigmoid", "conj", "real", "imag", "complex",
+    "angle",
 ]
 
 
@@ -86,11 +87,13 @@ add = _binary("Add", "add", NUMERIC | {dtypes.string}, lambda op, g: [g, g],
               kernel=lambda op, ctx: (ctx.xp.add if op._inputs[0].dtype is not dtypes.string
                                       else _string_add))
 subtract = _binary("Sub", "subtract", NUMERIC, lambda op, g: [g, -g])
+# Complex gradients follow TF's convention (g times the conjugate derivative); conj is the
+# identity on real tensors (no op added).
 multiply = _binary("Mul", "multiply", NUMERIC,
-                   lambda op, g: [g * op._inputs[1], g * op._inputs[0]])
+                   lambda op, g: [g * conj(op._inputs[1]), g * conj(op._inputs[0])])
 realdiv = _binary("RealDiv", "true_divide", FLOATS_COMPLEX,
-                  lambda op, g: [g / op._inputs[1],
-                                 -g * op._inputs[0] / square(op._inputs[1])])
+                  lambda op, g: [g / conj(op._inputs[1]),
+                                 -g * conj(op._inputs[0] / square(op._inputs[1]))])
 
 
 def _checked_division(fn_name, int_fn=None):
@@ -386,7 +389,71 @@ def imag(x, name=None):
 
 
 register_op("Imag", infer=lambda op: [(op._inputs[0].dtype.real_dtype, op._inputs[0]._shape)],
-            kernel=xp_kernel("imag"), grad=NOT_DIFFERENTIABLE)
+            kernel=xp_kernel("imag"),
+            grad=lambda op, g: [complex(zeros_like_t(g), g)])  # d imag(z) = imag(dz)
+
+
+def _complex_infer(op):
+    re, im = op._inputs
+    if re.dtype not in (dtypes.float32, dtypes.float64) or im.dtype is not re.dtype:
+        raise TypeError("complex: real and imag must both be float32 or both float64, got %s "
+                        "and %s" % (re.dtype.name, im.dtype.name))
+    return [(dtypes.complex64 if re.dtype is dtypes.float32 else dtypes.complex128,
+             broadcast_shape(re._shape, im._shape))]
+
+
+def _complex_kernel(op, ctx):
+    xp = ctx.xp
+    npd = dtypes.complex64.np if op._inputs[0].dtype is dtypes.float32 else np.complex128
+
+    def complex_(re, im):
+        z = xp.empty(xp.broadcast_shapes(re.shape, im.shape), dtype=npd)
+        z.real, z.imag = re, im
+        return z
+    return complex_
+
+
+register_op("Complex", infer=_complex_infer, kernel=_complex_kernel,
+            grad=lambda op, g: [real(g), imag(g)], broadcasting=True,
+            doc="real + i * imag")
+
+
+def complex(real, imag, name=None):  # noqa: A001 - TF1 name
+    """The complex tensor ``real + 1j * imag`` (float32 -> complex64, float64 -> complex128).
+
+    Example:
+        >>> tf.complex([2.25, 3.25], [4.75, 5.75])     # [2.25+4.75j, 3.25+5.75j]
+    """
+    re, im = core.convert_binary(real, imag)
+    return out("Complex", [re, im], name=name)
+
+
+def _angle_grad(op, g):
+    """``d angle(z) = imag(dz / z)``; in TF's convention for complex gradients that is
+    ``-complex(g, 0) / complex(imag(z), real(z))``."""
+    z = op._inputs[0]
+    return [-complex(g, zeros_like_t(g)) / complex(imag(z), real(z))]
+
+
+register_op("Angle", infer=lambda op: [(op._inputs[0].dtype.real_dtype, op._inputs[0]._shape)],
+            kernel=xp_kernel("angle"), grad=_angle_grad, doc="the argument of each complex")
+
+
+def angle(input, name=None):  # noqa: A002 - TF1 argument name
+    """The argument (phase, in (-pi, pi]) of each complex number; 0 or pi for reals.
+
+    Example:
+        >>> tf.angle(tf.complex(0.0, 1.0))      # pi / 2
+    """
+    x = convert_to_tensor(input)
+    if not x.dtype.is_complex:
+        return where(less(x, zeros_like_t(x)), _pi_like(x), zeros_like_t(x), name=name)
+    return out("Angle", [x], name=name)
+
+
+def _pi_like(x):
+    from .array_ops import fill, shape
+    return fill(shape(x), core.constant(np.pi, dtype=x.dtype))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from .ops.layout_ops import *  # noqa: F401,F403
 from .ops.scatter_nd_ops import *  # noqa: F401,F403
 from .ops.string_ops import *  # noqa: F401,F403
 from .ops.extra_math_ops import *  # noqa: F401,F403
+from .ops.array_extra_ops import *  # noqa: F401,F403
 from .ops.random_ops import *  # noqa: F401,F403
 from .ops.init_ops import *  # noqa: F401,F403
 from .ops.logging_ops import *  # noqa: F401,F403

@@ -175,7 +175,9 @@ function renderPanel(box, p, onPick) {
       const x = a[sortKey], y = b[sortKey];
       if (x === null || x === undefined) return 1;
       if (y === null || y === undefined) return -1;
-      return typeof x === "number" ? dir * (x - y) : dir * String(x).localeCompare(String(y));
+      if (typeof x === "number") return dir * (x - y);
+      const sx = String(x), sy = String(y);
+      return dir * (sx < sy ? -1 : sx > sy ? 1 : 0);
     });
     head.querySelectorAll("th").forEach((th) => {
       th.classList.toggle("sorted", th.dataset.col === sortKey);

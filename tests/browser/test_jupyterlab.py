@@ -262,9 +262,29 @@ def _open_and_run(page, lab):
     print("lab page ready in %.1f s, cells ran in %.1f s" % (t1 - t0, time.monotonic() - t1))
 
 
+CPU0 = "/job:localhost/replica:0/task:0/device:CPU:0"
+CPU1 = "/job:localhost/replica:0/task:0/device:CPU:1"
+
+
+def _explorer(page):
+    """The plain GraphExplorer (the placement view is a GraphExplorer with a panel)."""
+    return page.locator(".tfnb-ge[data-rendered]").filter(
+        has_not=page.locator(".tfnb-pv-devices")).first
+
+
+def _placement(page):
+    return page.locator(".tfnb-ge[data-rendered]").filter(has=page.locator(".tfnb-pv-devices"))
+
+
+def _inside(inner, outer, slack=1.0):
+    return (inner["x"] >= outer["x"] - slack and inner["y"] >= outer["y"] - slack and
+            inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack and
+            inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack)
+
+
 def test_graph_explorer_draws_the_ops(notebook_page):
     page = notebook_page
-    ge = page.locator(".tfnb-ge[data-rendered]")
+    ge = _explorer(page)
     ge.wait_for(timeout=UI_MS)
     for op in OPEN_OPS:
         node = ge.locator('g.node[data-op-name="%s"]' % op)
@@ -274,12 +294,36 @@ def test_graph_explorer_draws_the_ops(notebook_page):
     assert ge.locator('g.node[data-scope="%s"]' % HIDDEN_SCOPE).count() == 1
     for op in HIDDEN_OPS:
         assert ge.locator('g.node[data-op-name="%s"]' % op).count() == 0, op
+    # It opens fitted to its output area: every node inside the canvas, none cut off.
+    canvas = ge.locator(".tfnb-ge-canvas").bounding_box()
+    for node in ge.locator("g.node").all():
+        assert _inside(node.bounding_box(), canvas), node.get_attribute("data-op-name")
     _shot(ge, "graph_explorer.png")
+
+
+def test_graph_search_jumps_to_the_op_and_hover_shows_shapes(notebook_page):
+    page = notebook_page
+    ge = _explorer(page)
+    ge.locator("input.tfnb-ge-search").fill("pred")
+    ge.locator("input.tfnb-ge-search").press("Enter")
+    sel = ge.locator('g.node.tfnb-selected[data-op-name="dense/pred"]')
+    sel.wait_for(timeout=UI_MS)
+    assert _inside(sel.bounding_box(), ge.locator(".tfnb-ge-canvas").bounding_box())
+    assert "dense/pred" in ge.locator(".tfnb-ge-details").inner_text()
+    ge.locator('g.node[data-op-name="dense/MatMul"]').hover()
+    tip = page.locator("body > .tfnb-ge-tip")
+    tip.wait_for(state="visible", timeout=UI_MS)
+    text = tip.inner_text()
+    assert "dense/MatMul (MatMul)" in text and "float32 [?,1]" in text, text
+    box, view = tip.bounding_box(), page.viewport_size
+    assert box["x"] >= 0 and box["x"] + box["width"] <= view["width"]
+    _shot(page, "graph_explorer_hover.png")
+    page.mouse.move(1, 1)
 
 
 def test_clicking_a_collapsed_scope_opens_it(notebook_page):
     page = notebook_page
-    ge = page.locator(".tfnb-ge[data-rendered]")
+    ge = _explorer(page)
     ge.locator("button.tfnb-ge-fit").click()
     ge.locator('g.node[data-scope="%s"]' % HIDDEN_SCOPE).click()
     ge.locator('g.cluster[data-cluster="%s"]' % HIDDEN_SCOPE).wait_for(timeout=UI_MS)
@@ -308,19 +352,136 @@ def test_static_drawing_is_laid_out_in_the_page(notebook_page):
     _shot(drawing, "static_drawing.png")
 
 
+def _main_monitor(page):
+    return page.locator('.tfnb-monitor[data-done="true"]').filter(has_text="browser demo")
+
+
 def test_training_monitor_reaches_100_percent(notebook_page):
     page = notebook_page
-    mon = page.locator('.tfnb-monitor[data-done="true"]')
+    mon = _main_monitor(page)
     mon.wait_for(timeout=UI_MS)
     assert mon.get_attribute("data-progress") == "1"
     assert mon.get_attribute("data-steps") == "%d/%d" % (STEPS, STEPS)
     head = mon.locator(".tfnb-monitor-head").inner_text()
-    assert "100%" in head and "%d/%d steps" % (STEPS, STEPS) in head, head
+    assert "100%" in head and "%d/%d" % (STEPS, STEPS) in head and "it/s" in head, head
     fill = mon.locator(".tfnb-monitor-fill")
     assert fill.evaluate("(e) => e.style.width") == "100%"
     assert "done" in fill.get_attribute("class")
-    assert mon.locator("svg.tfnb-monitor-chart").count() == 1  # the loss chart
+    assert mon.locator("svg.tfnb-monitor-chart").count() == 1  # train and validation loss
     assert "final loss" in _outputs_text(page)
     _shot(mon, "training_monitor.png")
     page.locator(".jp-Notebook .jp-Cell").first.scroll_into_view_if_needed()
     _shot(page, "notebook.png")
+
+
+def test_training_monitor_smoothing_log_scale_and_series(notebook_page):
+    page = notebook_page
+    mon = _main_monitor(page)
+    chart = mon.locator('svg.tfnb-monitor-chart[data-chart="loss"]')
+    smooth = chart.locator('polyline.tfnb-monitor-smooth[data-series="loss"]')
+    raw = chart.locator('polyline.tfnb-monitor-raw[data-series="loss"]')
+    assert chart.get_attribute("data-smoothing") == "0.6"
+    assert chart.locator('polyline.tfnb-monitor-smooth[data-series="validation/loss"]').count() == 1
+    assert "validation" in chart.text_content()
+    raw_points = raw.get_attribute("points")
+    smoothed = smooth.get_attribute("points")
+    assert raw_points and smoothed != raw_points
+    _shot(mon, "training_monitor_smoothed.png")
+    slider = mon.locator("input.tfnb-monitor-smoothing")
+    slider.fill("0")  # smoothing off: the line is the raw values, no faint copy behind it
+    page.wait_for_function("(e) => e.dataset.smoothing === '0'", arg=chart.element_handle(),
+                           timeout=UI_MS)
+    assert smooth.get_attribute("points") == raw_points and raw.count() == 0
+    _shot(mon, "training_monitor_unsmoothed.png")
+    slider.fill("0.95")
+    page.wait_for_function("(e) => e.dataset.smoothing === '0.95'", arg=chart.element_handle(),
+                           timeout=UI_MS)
+    assert smooth.get_attribute("points") not in (raw_points, smoothed)
+    mon.locator("input.tfnb-monitor-log").check()
+    page.wait_for_function("(e) => e.dataset.log === 'true'", arg=chart.element_handle(),
+                           timeout=UI_MS)
+    assert "(log)" in chart.locator("text.tfnb-monitor-name").text_content()
+    # Hover: a readout of both series at the step under the pointer.
+    chart.hover(position={"x": 200, "y": 60})
+    readout = chart.locator("text.tfnb-monitor-readout")
+    assert readout.get_attribute("visibility") == "visible"
+    assert readout.text_content().startswith("step ") and "validation" in readout.text_content()
+    _shot(mon, "training_monitor_log_hover.png")
+
+
+def test_nested_monitors_sit_side_by_side_in_one_output(notebook_page):
+    page = notebook_page
+    board = page.locator(".tfnb-monitor-board").filter(has_text="epochs")
+    board.locator('.tfnb-monitor[data-done="true"]').first.wait_for(timeout=UI_MS)
+    mons = board.locator(".tfnb-monitor")
+    assert mons.count() == 2
+    assert [m.get_attribute("data-position") for m in mons.all()] == ["0", "1"]
+    assert "epochs" in mons.nth(0).inner_text() and "batches" in mons.nth(1).inner_text()
+    a, b = mons.nth(0).bounding_box(), mons.nth(1).bounding_box()
+    assert b["x"] > a["x"] + a["width"] - 1  # beside, not below
+    _shot(board, "nested_monitors.png")
+
+
+def test_placement_view_of_a_two_device_session(notebook_page):
+    page = notebook_page
+    pv = _placement(page)
+    pv.wait_for(timeout=UI_MS)
+    # Exactly the devices the step used, one legend entry each (canonical names).
+    legend = [e.get_attribute("data-device") for e in
+              pv.locator(".tfnb-ge-legend-item[data-device]").all()]
+    assert [d for d in legend if d.startswith("/job:")] == [CPU0, CPU1], legend
+    assert [e.get_attribute("data-device") for e in
+            pv.locator(".tfnb-pv-devices tr[data-device]").all()] == [CPU0, CPU1]
+    assert pv.locator('.tfnb-ge-key[data-key="moved"]').count() == 1
+    assert pv.locator('.tfnb-ge-key[data-key="cross_device"]').count() == 1
+    # The variable's read asked for CPU:1, runs on CPU:0 with w: outlined, with the reason.
+    read = pv.locator('g.node[data-op-name="tower/ReadVariableOp"]')
+    assert read.get_attribute("data-moved") == "true"
+    assert read.get_attribute("data-assigned") == CPU0
+    read.click()
+    details = pv.locator(".tfnb-ge-details")
+    details.locator("text=yields to colocation with pw").wait_for(timeout=UI_MS)
+    text = details.inner_text()
+    assert CPU0 in text and "/device:CPU:1" in text, text
+    # The cross-device edge of the variable's value: 16x16 float32 per step, its Send/Recv.
+    edges = pv.locator("g.edge[data-cross-device]")
+    assert edges.count() == 2
+    value = pv.locator('g.edge[data-cross-device][data-tensors="tower/ReadVariableOp:0"]')
+    assert value.get_attribute("data-bytes") == str(16 * 16 * 4)
+    assert value.get_attribute("data-send").startswith("_send/")
+    assert value.get_attribute("data-recv").startswith("_recv/")
+    assert "1.0 KiB/step" in value.text_content()
+    # The op table sorts by a click on a heading.
+    pv.locator('.tfnb-pv-ops th[data-col="op"]').click()
+    ops = [e.get_attribute("data-op") for e in pv.locator(".tfnb-pv-ops tr[data-op]").all()]
+    assert ops == sorted(ops) and "tower/MatMul" in ops
+    _shot(pv, "placement_view.png")
+
+
+def test_step_timeline_labels_boxes_and_draws_send_recv_arrows(notebook_page):
+    page = notebook_page
+    tl = page.locator(".tfnb-timeline[data-rendered]")
+    tl.wait_for(timeout=UI_MS)
+    head = tl.locator(".tfnb-timeline-head").inner_text()
+    assert "on 2 lanes" in head and "2 transfers" in head, head
+    labels = [e.text_content() for e in tl.locator("text.tfnb-timeline-label").all()]
+    assert any(t.startswith("MatMul") for t in labels), labels
+    arrows = tl.locator("path.tfnb-timeline-arrow")
+    assert arrows.count() == 2
+    lanes = {(a.get_attribute("data-src-lane"), a.get_attribute("data-dst-lane"))
+             for a in arrows.all()}
+    assert lanes == {("0", "1"), ("1", "0")}, lanes
+    # Hovering a box: the tooltip shows the op, inside the window (never clipped).
+    tl.locator('rect.tfnb-timeline-op[data-op="tower/MatMul"]').hover()
+    tip = page.locator("body > .tfnb-timeline-tip")
+    tip.wait_for(state="visible", timeout=UI_MS)
+    assert "tower/MatMul (MatMul)" in tip.inner_text()
+    box, view = tip.bounding_box(), page.viewport_size
+    assert 0 <= box["x"] and box["x"] + box["width"] <= view["width"]
+    # Zoom in: the view narrows around the centre.
+    before = tl.get_attribute("data-view")
+    tl.locator("button.tfnb-timeline-zoom", has_text="+").click()
+    page.wait_for_function("(b) => document.querySelector('.tfnb-timeline').dataset.view !== b",
+                           arg=before, timeout=UI_MS)
+    tl.locator("button.tfnb-timeline-zoom", has_text="fit").click()
+    _shot(tl, "step_timeline.png")

@@ -130,7 +130,7 @@ def test_text_fallback_prints_a_line_per_tenth_and_the_final_state(capsys):
     lines = err.splitlines()
     assert 2 <= len(lines) <= 12  # not one per step: this goes to log files
     assert lines[-1].startswith("train: 100% 50/50 [") and "loss=0.02" in lines[-1]
-    assert "steps/s]" in lines[-1]
+    assert " it/s]" in lines[-1]
 
 
 def test_text_fallback_on_a_terminal_redraws_in_place():
@@ -174,13 +174,14 @@ def test_widget_traitlets_follow_the_state():
     pytest.importorskip("anywidget")
     mon = TrainingMonitor(10, title="w", backend="widget", interval=0)
     widget = mon._display.widget
-    assert "export default" in widget._esm and widget.state["n"] == 0
+    assert "export default" in widget._esm and widget.monitors == []
     for step in range(5):
         mon(step, loss=float(step))
-    assert widget.state["n"] == 5 and widget.state["metrics"][0]["y"] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    (state,) = widget.monitors
+    assert state["n"] == 5 and state["metrics"][0]["y"] == [0.0, 1.0, 2.0, 3.0, 4.0]
     for step in range(5, 10):
         mon(step, loss=0.0)
-    assert widget.state == mon.state() and widget.state["done"]
+    assert widget.monitors == [dict(mon.state(), position=0)] and widget.monitors[0]["done"]
     bundle = mon._display.bundle()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert "<svg" in bundle["text/html"] and "100%" not in bundle["text/plain"][:3]
@@ -205,6 +206,7 @@ def test_in_a_kernel_the_widget_is_displayed_and_the_final_snapshot_kept(monkeyp
         shown.append(("display", obj._repr_mimebundle_()))
         return Handle()
 
+    Kernel.execution_count = 7
     monkeypatch.setattr(IPython, "get_ipython", lambda: Kernel())
     monkeypatch.setattr(IPython.display, "display", display)
     mon = TrainingMonitor(3, title="k")
@@ -225,3 +227,155 @@ def test_static_html_shows_bar_and_charts():
     html = mon._repr_html_()
     assert html.count("<svg") == 2 and "polyline" in html and "&lt;b&gt;" in html
     assert "4/4" in html
+
+
+def test_smoothing_is_tensorboards_debiased_ema():
+    assert tm.smooth([1.0, 2.0, 3.0], 0.0) == [1.0, 2.0, 3.0]
+    w = 0.6
+    out = tm.smooth([4.0, 2.0, float("nan"), 1.0], w)
+    assert out[0] == pytest.approx(4.0)  # debiased: the first point is the first value
+    a1 = (1 - w) * 4.0
+    a2 = a1 * w + (1 - w) * 2.0
+    assert out[1] == pytest.approx(a2 / (1 - w ** 2))
+    assert math.isnan(out[2])  # passed through, not averaged in
+    a3 = a2 * w + (1 - w) * 1.0
+    assert out[3] == pytest.approx(a3 / (1 - w ** 3))
+    assert tm.smooth([5.0] * 10, 0.99) == pytest.approx([5.0] * 10)
+    with pytest.raises(ValueError, match="smoothing"):
+        TrainingMonitor(3, backend=None, smoothing=1.0)
+
+
+def test_axes_start_at_the_data_and_constant_series_get_a_band():
+    lo, hi, ticks = tm.nice_range(0.13, 0.87)
+    assert lo <= 0.13 and hi >= 0.87 and hi - lo < 1.5 and ticks[0] == lo and ticks[-1] == hi
+    step = ticks[1] - ticks[0]
+    assert step == pytest.approx(0.2)  # round ticks: multiples of 1, 2, 2.5 or 5 x 10^k
+    assert all(abs(t / step - round(t / step)) < 1e-9 for t in ticks)
+    lo, hi, _ = tm.nice_range(1000.0, 1000.0)  # a constant series: ±10%, not ±0.5
+    assert 850 <= lo < 1000 < hi <= 1150
+    lo, hi, _ = tm.nice_range(0.0, 0.0)
+    assert lo < 0 < hi
+    lo, hi, ticks = tm.nice_range(0.002, 30.0, log=True)
+    assert (lo, hi) == (1e-3, 1e2) and ticks[0] == 1e-3
+    mon = TrainingMonitor(None, backend=None)
+    for step in range(100, 110):  # the x axis starts at the first logged step, not 0
+        mon(step, loss=2.0)
+    c = tm.chart_model(mon.state(), mon.state()["charts"][0])
+    assert c["x0"] == 100 and c["x1"] == 109 and c["y0"] < 2.0 < c["y1"]
+
+
+def test_rates_read_it_per_s_or_s_per_it():
+    assert tm.format_rate(12.345) == "12.3 it/s"
+    assert tm.format_rate(0.25) == "4 s/it"
+    assert tm.format_rate(None) == "? it/s"
+    assert tm.format_rate(0.5, unit="epoch") == "2 s/epoch"
+    clock = FakeClock()
+    mon = TrainingMonitor(10, backend=None, clock=clock)
+    for step in range(3):
+        clock.t += 4.0
+        mon(step)
+    assert mon.state()["rate_text"] == "4 s/it" and "4 s/it]" in mon.summary()
+
+
+def test_series_share_their_metrics_chart_and_charts_group_metrics():
+    mon = TrainingMonitor(None, backend=None, charts={"accuracy": ["train_acc", "val_acc"]})
+    for step in range(6):
+        mon(step, loss=1.0 / (step + 1), train_acc=step / 6)
+        if step % 2 == 0:
+            mon.update(step, loss=2.0 / (step + 1), val_acc=step / 7, series="validation")
+    assert mon.history["validation/loss"] == [(0, 2.0), (2, 2.0 / 3), (4, 0.4)]
+    assert mon.n == 6
+    st = mon.state()
+    names = [m["name"] for m in st["metrics"]]
+    charts = {c["name"]: [names[i] for i in c["series"]] for c in st["charts"]}
+    assert charts == {"loss": ["loss", "validation/loss"],
+                      "accuracy": ["train_acc", "validation/val_acc"]}
+    labels = {m["name"]: m["label"] for m in st["metrics"]}
+    assert labels["validation/loss"] == "validation" and labels["loss"] == "loss"
+    html = tm.to_html(st)
+    assert html.count("<svg") == 2 and "validation" in html
+    json.dumps(st, allow_nan=False)
+
+
+def test_static_html_smooths_and_draws_log_scale():
+    mon = TrainingMonitor(20, backend=None, smoothing=0.8, log_scale=True)
+    for step in range(20):
+        mon(step, loss=10.0 ** (-step / 5) * (1.5 if step % 2 else 0.7))
+    html = mon._repr_html_()
+    assert "(log)" in html and html.count("<polyline") == 2  # raw (faint) and smoothed
+    assert 'stroke-opacity="0.3"' in html and "smoothing 0.80" in html
+    flat = TrainingMonitor(3, backend=None, smoothing=0.0)
+    for step in range(3):
+        flat(step, loss=1.0)
+    assert flat._repr_html_().count("<polyline") == 1
+
+
+def test_nested_monitors_share_one_output_side_by_side(monkeypatch):
+    pytest.importorskip("anywidget")
+    import IPython
+    import IPython.display
+
+    class Kernel:
+        kernel = object()
+        execution_count = 3
+
+    shown = []
+
+    class Handle:
+        def update(self, obj):
+            shown.append("update")
+
+    def display(obj, display_id=None):
+        shown.append("display")
+        return Handle()
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Kernel())
+    monkeypatch.setattr(IPython.display, "display", display)
+    monkeypatch.setattr(tm._Board, "current", None)
+    outer = TrainingMonitor(3, title="epochs", interval=0)
+    inners = []
+    for epoch in range(3):
+        inner = TrainingMonitor(4, title="batches", interval=0)
+        inners.append(inner)
+        for b in range(4):
+            inner(b, loss=1.0 / (b + 1))
+        outer(epoch, val=epoch)
+        if epoch < 2:
+            assert inner._display.board is outer._display.board
+    board = outer._display.board
+    assert shown == ["display", "update"]  # one output; its snapshot once all finished
+    assert board.slots == [outer, inners[-1]]  # each epoch's inner loop took the same place
+    states = board.widget.monitors
+    assert [(s["title"], s["position"], s["done"]) for s in states] == [
+        ("epochs", 0, True), ("batches", 1, True)]
+    assert "epochs" in board.bundle()["text/plain"] and "batches" in board.bundle()["text/plain"]
+    Kernel.execution_count = 4  # a new cell: a new output
+    later = TrainingMonitor(2, title="next cell")
+    assert later._display.board is not board
+    later.close()
+    board.widget.close()
+    later._display.board.widget.close()
+
+
+@pytest.mark.skipif(__import__("shutil").which("node") is None, reason="needs node")
+def test_widget_smoothing_and_axes_match_python(tmp_path):
+    """The widget's JS smooth()/niceRange() give the numbers the Python model does."""
+    import subprocess
+
+    from tfnb.notebook.graph_draw import read_extension_file
+    src = read_extension_file("training_monitor.js")
+    src = src.replace("export default { render };", "module.exports = { smooth, niceRange };")
+    (tmp_path / "m.cjs").write_text(src)
+    values = [4.0, 2.0, 3.5, 1.0, 0.5, 0.75]
+    script = ("const m = require(%s); console.log(JSON.stringify([m.smooth(%s, 0.6), "
+              "m.niceRange(0.13, 0.87, false), m.niceRange(1000, 1000, false), "
+              "m.niceRange(0.002, 30, true)]))" % (json.dumps(str(tmp_path / "m.cjs")),
+                                                    json.dumps(values)))
+    out = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    js = json.loads(out.stdout)
+    assert js[0] == pytest.approx(tm.smooth(values, 0.6))
+    for got, want in zip(js[1:], [tm.nice_range(0.13, 0.87), tm.nice_range(1000.0, 1000.0),
+                                  tm.nice_range(0.002, 30.0, log=True)]):
+        assert got[0] == pytest.approx(want[0]) and got[1] == pytest.approx(want[1])
+        assert got[2] == pytest.approx(want[2])

@@ -18,7 +18,7 @@ SORT_SCRIPT = (
     "h.dataset.dir=d>0?'a':'d';h.textContent+=d>0?' ▲':' ▼';rs.sort(function(x,y){"
     "var a=x.cells[i].dataset.v,c=y.cells[i].dataset.v,p=parseFloat(a),q=parseFloat(c);"
     "if(a===''&&c!=='')return 1;if(c===''&&a!=='')return -1;"
-    "if(!isNaN(p)&&!isNaN(q))return d*(p-q);return d*a.localeCompare(c);});"
+    "if(!isNaN(p)&&!isNaN(q))return d*(p-q);return d*(a<c?-1:a>c?1:0);});"
     "rs.forEach(function(r){b.appendChild(r);});};});})(document.currentScript);</script>")
 
 _CELL = 'style="padding:1px 8px;text-align:%s;white-space:nowrap"'

@@ -143,3 +143,28 @@ def test_string_ops_run_on_the_cpu_only():
     from tfnb.framework.registry import get_op_def
     for name in ("ReduceJoin", "AsString", "Substr", "StringSplit", "RegexReplace"):
         assert get_op_def(name).device_types == ("CPU",)
+
+
+# FarmHash Fingerprint64 reference values (Guava's FarmHashFingerprint64Test and a port's
+# known outputs), one or more per length class: <=16, 17-32, 33-64, >64 bytes.
+FINGERPRINTS = {b"": 11160318154034397263, b"Q": 13816109650407654260,
+                b"e#p8": 252499459662674074, b"test": 8581389452482819506,
+                b"K6Pjv<>ad": 16506019169567922731,
+                b"T#e:),mqALpU]hrJ%f.*|=&r": 11789374840096016445,
+                b"test" * 8: (-4196240717365766262) % (1 << 64),
+                b"ECCD828C-5D7A-4C8B-9A1B-F244747E96C3": 9693850515132481856,
+                b"F7479877-4690-4A44-AFC9-8FE987EA512F:some_other_id": 6862335115798125349,
+                b"test" * 64: 3500507768004279527}
+
+
+def test_string_to_hash_bucket_fast_is_farmhash_fingerprint64():
+    words = list(FINGERPRINTS)
+    for buckets in (1000, 2 ** 62 + 7):
+        got = _run(tf.string_to_hash_bucket_fast(words, buckets))
+        assert got.dtype == np.int64
+        assert got.tolist() == [FINGERPRINTS[w] % buckets for w in words]
+    # TF's documented example.
+    assert _run(tf.strings.to_hash_bucket_fast(["Hello", "TensorFlow", "2.x"], 3)).tolist() \
+        == [0, 2, 2]
+    with pytest.raises(ValueError, match="num_buckets"):
+        tf.string_to_hash_bucket_fast(["a"], 0)

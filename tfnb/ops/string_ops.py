@@ -7,8 +7,9 @@ apply a Python function to each element (``np.frompyfunc``); NumPy's fixed-width
 arrays would drop trailing NUL bytes, which TF strings may hold. They run on the CPU
 (``device_types``), as TF's string kernels do. None is differentiable.
 
-``StringJoin`` is defined in ``tfnb.io.tensor_bundle`` (the checkpoint writer builds shard
-names with it); :func:`string_join` adds that op.
+``string_to_hash_bucket_fast`` computes FarmHash's Fingerprint64 exactly, so its buckets
+match TF's. ``StringJoin`` is defined in ``tfnb.io.tensor_bundle`` (the checkpoint writer
+builds shard names with it); :func:`string_join` adds that op.
 """
 import base64
 import binascii
@@ -27,7 +28,7 @@ from .shape_rules import INDEX, check_dtype
 
 __all__ = ["string_join", "reduce_join", "as_string", "substr", "string_split",
            "string_strip", "string_to_number", "regex_replace", "encode_base64",
-           "decode_base64"]
+           "decode_base64", "string_to_hash_bucket_fast"]
 
 _CPU = ("CPU",)
 _STRING = frozenset([dtypes.string])
@@ -725,3 +726,163 @@ def unsorted_segment_join(inputs, segment_ids, num_segments, separator="", name=
         ids = convert_to_tensor(segment_ids)
         n = convert_to_tensor(num_segments, dtype=ids.dtype)
     return out("UnsortedSegmentJoin", [x, ids, n], {"separator": separator}, name=name)
+
+
+# ----------------------------------------------------------------------------------------------
+# StringToHashBucketFast: FarmHash's Fingerprint64 modulo num_buckets, TF's exact buckets
+# ----------------------------------------------------------------------------------------------
+# Fingerprint64 (FarmHash "na" Hash64, by Geoff Pike) on Python ints kept to 64 bits: TF's
+# hash buckets (and feature columns trained with them) depend on its exact value.
+_M64 = (1 << 64) - 1
+_K0, _K1, _K2 = 0xC3A5C85C97CB3127, 0xB492B66FBE98F273, 0x9AE16A3B2F90404F
+
+
+def _u64(s, i):
+    return int.from_bytes(s[i:i + 8], "little")
+
+
+def _u32(s, i):
+    return int.from_bytes(s[i:i + 4], "little")
+
+
+def _rot(v, shift):
+    return v if shift == 0 else ((v >> shift) | (v << (64 - shift))) & _M64
+
+
+def _shift_mix(v):
+    return v ^ (v >> 47)
+
+
+def _mix16(u, v, mul):
+    """Two 64-bit words hashed to one (Murmur-style, multiplier ``mul``)."""
+    a = ((u ^ v) * mul) & _M64
+    a ^= a >> 47
+    b = ((v ^ a) * mul) & _M64
+    b ^= b >> 47
+    return (b * mul) & _M64
+
+
+def _hash_short(s):
+    """Up to 16 bytes."""
+    n = len(s)
+    if n >= 8:
+        mul = _K2 + n * 2
+        a = (_u64(s, 0) + _K2) & _M64
+        b = _u64(s, n - 8)
+        c = (_rot(b, 37) * mul + a) & _M64
+        d = ((_rot(a, 25) + b) * mul) & _M64
+        return _mix16(c, d, mul)
+    if n >= 4:
+        mul = _K2 + n * 2
+        return _mix16((n + (_u32(s, 0) << 3)) & _M64, _u32(s, n - 4), mul)
+    if n:
+        y = s[0] + (s[n >> 1] << 8)
+        z = n + (s[n - 1] << 2)
+        return (_shift_mix(((y * _K2) ^ (z * _K0)) & _M64) * _K2) & _M64
+    return _K2
+
+
+def _hash_medium(s):
+    """17 to 32 bytes."""
+    n = len(s)
+    mul = _K2 + n * 2
+    a = (_u64(s, 0) * _K1) & _M64
+    b = _u64(s, 8)
+    c = (_u64(s, n - 8) * mul) & _M64
+    d = (_u64(s, n - 16) * _K2) & _M64
+    return _mix16((_rot((a + b) & _M64, 43) + _rot(c, 30) + d) & _M64,
+                  (a + _rot((b + _K2) & _M64, 18) + c) & _M64, mul)
+
+
+def _hash_long(s):
+    """33 to 64 bytes."""
+    n = len(s)
+    mul = _K2 + n * 2
+    a = (_u64(s, 0) * _K2) & _M64
+    b = _u64(s, 8)
+    c = (_u64(s, n - 8) * mul) & _M64
+    d = (_u64(s, n - 16) * _K2) & _M64
+    y = (_rot((a + b) & _M64, 43) + _rot(c, 30) + d) & _M64
+    z = _mix16(y, (a + _rot((b + _K2) & _M64, 18) + c) & _M64, mul)
+    e = (_u64(s, 16) * mul) & _M64
+    f = _u64(s, 24)
+    g = ((y + _u64(s, n - 32)) * mul) & _M64
+    h = ((z + _u64(s, n - 24)) * mul) & _M64
+    return _mix16((_rot((e + f) & _M64, 43) + _rot(g, 30) + h) & _M64,
+                  (e + _rot((f + a) & _M64, 18) + g) & _M64, mul)
+
+
+def _weak32(s, i, a, b):
+    """A 128-bit hash of the 32 bytes at ``s[i:]`` and seeds ``a``, ``b``."""
+    w, x, y, z = (_u64(s, i + 8 * k) for k in range(4))
+    a = (a + w) & _M64
+    b = _rot((b + a + z) & _M64, 21)
+    c = a
+    a = (a + x + y) & _M64
+    b = (b + _rot(a, 44)) & _M64
+    return (a + z) & _M64, (b + c) & _M64
+
+
+def _fingerprint64(s):
+    """FarmHash Fingerprint64 of the bytes ``s`` (TF's ``Fingerprint64``)."""
+    n = len(s)
+    if n <= 16:
+        return _hash_short(s)
+    if n <= 32:
+        return _hash_medium(s)
+    if n <= 64:
+        return _hash_long(s)
+    seed = 81
+    y = (seed * _K1 + 113) & _M64
+    z = (_shift_mix((y * _K2 + 113) & _M64) * _K2) & _M64
+    v, w = (0, 0), (0, 0)
+    x = (seed * _K2 + _u64(s, 0)) & _M64
+    # 64-byte blocks, then the last 64 bytes (overlapping the previous block).
+    last = n - 64
+    for i in range(0, ((n - 1) // 64) * 64, 64):
+        x = (_rot((x + y + v[0] + _u64(s, i + 8)) & _M64, 37) * _K1) & _M64
+        y = (_rot((y + v[1] + _u64(s, i + 48)) & _M64, 42) * _K1) & _M64
+        x ^= w[1]
+        y = (y + v[0] + _u64(s, i + 40)) & _M64
+        z = (_rot((z + w[0]) & _M64, 33) * _K1) & _M64
+        v = _weak32(s, i, (v[1] * _K1) & _M64, (x + w[0]) & _M64)
+        w = _weak32(s, i + 32, (z + w[1]) & _M64, (y + _u64(s, i + 16)) & _M64)
+        z, x = x, z
+    mul = _K1 + ((z & 0xFF) << 1)
+    w0 = (w[0] + ((n - 1) & 63)) & _M64
+    v0 = (v[0] + w0) & _M64
+    w0 = (w0 + v0) & _M64
+    v, w = (v0, v[1]), (w0, w[1])
+    x = (_rot((x + y + v[0] + _u64(s, last + 8)) & _M64, 37) * mul) & _M64
+    y = (_rot((y + v[1] + _u64(s, last + 48)) & _M64, 42) * mul) & _M64
+    x ^= (w[1] * 9) & _M64
+    y = (y + v[0] * 9 + _u64(s, last + 40)) & _M64
+    z = (_rot((z + w[0]) & _M64, 33) * mul) & _M64
+    v = _weak32(s, last, (v[1] * mul) & _M64, (x + w[0]) & _M64)
+    w = _weak32(s, last + 32, (z + w[1]) & _M64, (y + _u64(s, last + 16)) & _M64)
+    z, x = x, z
+    return _mix16((_mix16(v[0], w[0], mul) + _shift_mix(y) * _K0 + z) & _M64,
+                  (_mix16(v[1], w[1], mul) + x) & _M64, mul)
+
+
+def _hash_bucket_kernel(op, ctx):
+    buckets = op._attrs["num_buckets"]
+    return _elementwise(lambda s: _fingerprint64(s) % buckets, np.int64)
+
+
+_register("StringToHashBucketFast", _same_shape_infer(dtypes.int64), _hash_bucket_kernel,
+          "each string's FarmHash Fingerprint64 modulo num_buckets")
+
+
+def string_to_hash_bucket_fast(input, num_buckets, name=None):  # noqa: A002
+    """Each string's bucket in [0, num_buckets): its FarmHash Fingerprint64 modulo
+    ``num_buckets``, exactly TF's (so buckets match models trained with TF).
+
+    Example:
+        >>> tf.string_to_hash_bucket_fast(["Hello", "TensorFlow", "2.x"], 3)    # [0, 2, 2]
+    """
+    n = int(num_buckets)
+    if n < 1:
+        raise ValueError("num_buckets must be >= 1, got %d" % n)
+    return out("StringToHashBucketFast", [_string_input(input)], {"num_buckets": n},
+               name=name)

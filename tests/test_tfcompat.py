@@ -13,6 +13,8 @@ PASSING = ["array_ops", "clip_apply_gradients", "cnn_train", "cond_while", "conv
            "embedding_sgd", "fifo_queue", "losses_xent", "momentum_adagrad", "nn_activations",
            "rmsprop_adam", "feed_fetch", "gradients_api", "indexing_gather", "lstm_unrolled",
            "int_errors_and_legacy",
+           "data_pipeline", "dataset_shuffle_bucket", "fixed_length_records", "tfrecord_example",
+           "image_ops",
            "reductions_broadcast", "saver_roundtrip", "scopes_reuse", "sgd_mlp", "softmax_regression",
            "variables_control"]
 

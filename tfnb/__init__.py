@@ -54,6 +54,7 @@ from .runtime.devices import list_local_devices as list_devices  # noqa: F401
 from .runtime.eager import disable_eager_execution, enable_eager_execution, executing_eagerly
 from .runtime.session import (ConfigProto, InteractiveSession, RunMetadata, RunOptions, Session,
                               get_default_session)
+from .runtime.passes.config import GraphOptions, OptimizerOptions  # noqa: F401
 
 from .ops.array_ops import range_ as range  # noqa: E402,A001 - TF1 name
 from .ops import removed_names as _removed_names  # noqa: E402

@@ -105,7 +105,7 @@ class Plan:
 
     __slots__ = ("fn", "feed_tensors", "fetch_tensors", "line_ops", "code_name",
                  "writes", "ops", "source", "body", "env", "fetch_names", "n_feeds", "traced",
-                 "placement", "partitions", "device", "__weakref__")
+                 "placement", "partitions", "device", "rewrites", "__weakref__")
 
     def traced_fn(self):
         """The same step, instrumented to record each op's start/end time and outputs.
@@ -169,12 +169,14 @@ class TransferOp:
         return "<%s %s>" % (self.type, self.name)
 
 
-def _bind(op, ctx, members, fetch_set):
-    """The op's kernel, bound with ``ctx`` (which output indices this plan reads is known)."""
+def _bind(op, ctx, members, fetch_set, read_elsewhere=()):
+    """The op's kernel, bound with ``ctx`` (which output indices this plan reads is known).
+
+    ``read_elsewhere``: outputs that readers of a rewritten op read instead (passes)."""
     # Kernels may skip work for outputs nothing in this plan reads (e.g. a call's stash).
     ctx.live_outputs = frozenset(
         i for i, t in enumerate(op._outputs)
-        if t in fetch_set or any(c in members for c in t._consumers))
+        if t in fetch_set or t in read_elsewhere or any(c in members for c in t._consumers))
     try:
         return op._op_def.kernel(op, ctx)
     except errors.OpError as e:
@@ -200,7 +202,10 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
             partitioned but neither bound nor folded, and ``options["runner"](plan)`` runs the
             partitions (tfnb/distribute); a one-device session still checks device requests.
         options: {"allow_soft_placement", "log_device_placement", "log", "transfer_fp16",
-            "executors", "runner", "default_task"}.
+            "executors", "runner", "default_task", "graph_options"}. With the key
+            "graph_options" (a ``tf.GraphOptions`` or None for TF's defaults) the graph
+            optimization passes of tfnb/runtime/passes run; without it (function bodies,
+            cluster tasks' partitions) the plan runs the ops as they are.
 
     Raises:
         InvalidArgumentError: an unfed placeholder is needed, the graph has a cycle, or no
@@ -234,7 +239,32 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
     body = []  # (op, kernel name, output names, input names)
     members = set(ops)
     fetch_set = set(fetch_tensors)
+    rewrites = None
+    if "graph_options" in options and not remote:
+        from .passes import run_passes
+
+        def on_host(op):
+            c = contexts.get(placement.device_of(op)) if placement is not None else ctx
+            return c is not None and c.xp is np
+        rewrites = run_passes(ops, fetch_tensors, target_ops, feed_set,
+                              options["graph_options"], placement, on_host)
+    read_elsewhere = rewrites.live_targets() if rewrites is not None else ()
     for op in ops:
+        if rewrites is not None and op in rewrites.removed:
+            for t in op._outputs:  # readers read the value it stands for
+                r = rewrites.resolve(t)
+                if r is t:
+                    v = rewrites.constants.get(t)
+                    if v is None:
+                        continue  # dead
+                    folded[t] = v
+                    names[t] = c = "c%d" % next(counter)
+                    env[c] = v
+                elif r in names:
+                    names[t] = names[r]
+                    if r in folded:
+                        folded[t] = folded[r]
+            continue
         odef = op._op_def
         op_ctx = contexts.get(placement.device_of(op)) if placement is not None else ctx
         if op_ctx is None:  # a cluster task's op: that task binds and runs it
@@ -250,8 +280,8 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
                     out_names.append(n)
             body.append((op, None, out_names, [names[t] for t in op._inputs]))
             continue
-        kernel = _bind(op, op_ctx, members, fetch_set)
-        ins = op._inputs
+        kernel = _bind(op, op_ctx, members, fetch_set, read_elsewhere)
+        ins = op._inputs if rewrites is None else rewrites.inputs(op)
         if odef.foldable and all(t in folded for t in ins) and \
                 all(t not in feed_set for t in op._outputs) and op_ctx.xp is np:
             try:
@@ -285,6 +315,7 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
     plan.feed_tensors = list(feed_tensors)
     plan.fetch_tensors = list(fetch_tensors)
     plan.ops = ops
+    plan.rewrites = dict(rewrites.fired) if rewrites is not None else {}
     plan.writes = any(op._op_def.side_effects for op in ops)
     plan.placement = placement
     plan.env = env

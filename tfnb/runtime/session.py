@@ -29,6 +29,7 @@ import numpy as np
 from ..framework import errors
 from ..framework.graph import Operation, Tensor, get_default_graph
 from .fetch import FetchMapper, fetch_key
+from .passes.config import GraphOptions, OptimizerOptions, RewriterConfig  # noqa: F401
 from .plan import compile_plan, describe_feed_mismatch, map_runtime_error
 from .state import KernelContext, SessionState, VariableSlot
 from .step_stats import DeviceStepStats, NodeExecStats, NodeOutput, StepStats, TensorDescription
@@ -119,6 +120,9 @@ class ConfigProto:
         self.inter_op_parallelism_threads = inter_op_parallelism_threads
         self.intra_op_parallelism_threads = intra_op_parallelism_threads
         self.gpu_options = gpu_options
+        if graph_options is not None and not isinstance(graph_options, GraphOptions):
+            raise TypeError("ConfigProto.graph_options must be a tf.GraphOptions, got %r"
+                            % (graph_options,))
         self.graph_options = graph_options
         self.operation_timeout_in_ms = operation_timeout_in_ms
         # A cluster session sees only the tasks' devices matching one of these partial specs.
@@ -390,7 +394,8 @@ class BaseSession:
                                     "log": _placement_log, "transfer_fp16": cfg.transfer_fp16,
                                     "executors": self._executors,
                                     "runner": self._master and self._master.make_runner,
-                                    "default_task": self._master and self._master.default_task})
+                                    "default_task": self._master and self._master.default_task,
+                                    "graph_options": cfg.graph_options})
         entry = _CacheEntry()
         entry.plan = plan
         entry.mapper = mapper

@@ -5,6 +5,9 @@ from .moving_averages import *  # noqa: F401,F403
 from .optimizer import GradientDescentOptimizer, Optimizer  # noqa: F401
 from .optimizers import *  # noqa: F401,F403
 from .queue_runner import *  # noqa: F401,F403
+from .input import *  # noqa: F401,F403 - string_input_producer & co.
+from ..io.example_proto import (BytesList, Example, Feature, FeatureList,  # noqa: F401
+                                FeatureLists, Features, FloatList, Int64List, SequenceExample)
 from .saver import *  # noqa: F401,F403
 from .server_lib import ClusterSpec  # noqa: F401
 from .device_setter import replica_device_setter  # noqa: F401

@@ -1,0 +1,1 @@
+"""Shim for ``tensorflow.core.protobuf`` (re-exports only)."""

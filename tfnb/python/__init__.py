@@ -1,0 +1,1 @@
+"""Module paths of ``tensorflow.python`` that TF1 programs import (re-export shims only)."""

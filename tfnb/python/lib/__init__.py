@@ -1,0 +1,1 @@
+"""``tensorflow.python.lib`` module paths (re-export shims only)."""

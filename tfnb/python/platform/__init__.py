@@ -1,0 +1,1 @@
+"""``tensorflow.python.platform`` module paths (re-export shims only)."""

@@ -422,3 +422,18 @@ Viz.instance().then(viz => {
           % (lines["small"][1], lines["big"][1]))
     assert int(lines["small"][2]) == 4 and int(lines["big"][2]) == 51
     assert int(lines["small"][3]) >= 2 and int(lines["big"][3]) == 50  # edge labels drawn
+
+
+def test_hover_text_has_shapes_and_the_values_eager_mode_computed():
+    sess = tf.InteractiveSession(eager=True)
+    try:
+        a = tf.constant([1.0, 2.0], name="a")
+        tf.multiply(a, 3.0, name="b")
+        tf.placeholder(tf.float32, [None, 2], name="x")
+        m = graph_to_model(tf.get_default_graph())
+    finally:
+        sess.close()
+    assert _node(m, "b")["tooltip"] == "b (Mul)\noutput: float32 [2]\nvalue: [3. 6.]"
+    assert _node(m, "x")["tooltip"] == "x (Placeholder)\noutput: float32 [?,2]"  # not computed
+    dot = to_dot(m)
+    assert 'tooltip="b (Mul)\\noutput: float32 [2]\\nvalue: [3. 6.]"' in dot

@@ -159,3 +159,11 @@ def test_complex_gradients():
         w = tf.constant(w_value)
         return tf.real(z * w) + tf.imag(w * z * z) + tf.real(w / z) + tf.imag(z / w)
     check_gradients(products, [x, y])
+
+
+def test_debugging_namespace_predicates():
+    assert _run(tf.debugging.is_non_decreasing([1, 1, 2]))
+    assert not _run(tf.debugging.is_strictly_increasing([1, 1, 2]))
+    assert _run(tf.debugging.is_nan([1.0, np.nan])).tolist() == [False, True]
+    assert _run(tf.debugging.is_inf([np.inf, 1.0])).tolist() == [True, False]
+    assert _run(tf.debugging.is_finite([np.inf, 1.0])).tolist() == [False, True]

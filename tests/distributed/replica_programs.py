@@ -2,7 +2,7 @@
 
     python replica_programs.py server SPEC_JSON JOB TASK
         one tf.train.Server (the task), serving until killed;
-    python replica_programs.py slide SPEC_JSON TASK LOGDIR MAX_STEPS
+    python replica_programs.py slide SPEC_JSON TASK LOGDIR MAX_STEPS [SAVE_MODEL_SECS]
         the seed slide's worker program: its own Server, replica_device_setter, a Supervisor,
         prepare_or_wait_for_session, and sess.run([train_op, loss, global_step]) until the
         global step reaches MAX_STEPS; prints one JSON line per 10 steps and a final one;
@@ -47,7 +47,7 @@ def serve(spec, job, task):
     server.join()
 
 
-def slide(spec, task_index, logdir, max_steps):
+def slide(spec, task_index, logdir, max_steps, save_model_secs=600):
     """The seed slide's program, as written (plus a loss and data to feed)."""
     import numpy as np
     import tfnb as tf
@@ -64,9 +64,11 @@ def slide(spec, task_index, logdir, max_steps):
         init_op = tf.global_variables_initializer()
     sv = tf.train.Supervisor(is_chief=(task_index == 0), logdir=logdir, init_op=init_op,
                              summary_op=summary_op, saver=saver, global_step=global_step,
-                             save_model_secs=600, recovery_wait_secs=1)
+                             save_model_secs=save_model_secs, recovery_wait_secs=1)
     config = tf.ConfigProto(operation_timeout_in_ms=20000)
     sess = sv.prepare_or_wait_for_session(server.target, config=config)
+    print(json.dumps({"task": task_index, "ready": True,
+                      "global_step": int(sess.run(global_step))}), flush=True)
     step, k = 0, 0
     first = None
     while not sv.should_stop() and step < max_steps:
@@ -140,6 +142,8 @@ class ProcCluster:
         p = self.procs[(job, task)]
         os.kill(p.pid, signal.SIGKILL)
         p.wait(10)
+        for f in (p.stdout, p.stderr):
+            f.close()
 
     def spawn(self, *args):
         p = spawn(*args)
@@ -201,7 +205,8 @@ if __name__ == "__main__":
     if what == "server":
         serve(json.loads(args[0]), args[1], int(args[2]))
     elif what == "slide":
-        slide(json.loads(args[0]), int(args[1]), args[2], int(args[3]))
+        slide(json.loads(args[0]), int(args[1]), args[2], int(args[3]),
+              float(args[4]) if len(args) > 4 else 600)
     elif what == "train":
         chief_train(json.loads(args[0]), args[1], int(args[2]), args[3])
     else:

@@ -40,6 +40,22 @@ def test_closing_a_session_sends_the_last_steps_commit(cluster):
     assert [st["pending_journals"] for st in _states(cluster)] == [0, 0, 0]
 
 
+def test_report_uninitialized_variables_over_variables_on_several_tasks(cluster):
+    """Supervisor/MonitoredSession readiness: one op reading handles of variables on ps and
+    worker tasks cannot be placed; one check per variable (as TF1) can."""
+    with tf.device("/job:ps/task:0"):
+        a = tf.Variable(1.0, name="a")
+    with tf.device("/job:worker/task:1"):
+        b = tf.Variable(2.0, name="b")
+    ready = tf.report_uninitialized_variables()
+    with tf.Session(cluster.target()) as s:
+        assert list(s.run(ready)) == [b"a", b"b"]
+        s.run(a.initializer)
+        assert list(s.run(ready)) == [b"b"]
+        s.run(b.initializer)
+        assert list(s.run(ready)) == []
+
+
 # --- async: between-graph replication --------------------------------------------------------
 def _replica_graph(cluster_spec, task, lr=0.05):
     g = tf.Graph()
@@ -131,9 +147,13 @@ def test_sync_replicas_optimizer_across_tasks_equals_one_process_on_the_concaten
             opt = tf.train.SyncReplicasOptimizer(tf.train.GradientDescentOptimizer(0.1),
                                                  replicas_to_aggregate=N, total_num_replicas=N)
             train = opt.minimize(loss, global_step=gs)
-        return x, y, w, train, opt.make_session_run_hook(is_chief=(task == 0))
+        # num_tokens=0: no free first token, so every replica waits for each update and step
+        # k averages exactly the replicas' k-th batches (TF1's default gives each replica a
+        # token up front, and a fast replica's second batch may then count for step 0).
+        return x, y, w, train, opt.make_session_run_hook(is_chief=(task == 0), num_tokens=0)
 
     results, errors_ = {}, []
+    chief_ready = threading.Event()
 
     def replica(task):
         try:
@@ -141,11 +161,14 @@ def test_sync_replicas_optimizer_across_tasks_equals_one_process_on_the_concaten
                 x, y, w, train, hook = build(task)
                 hooks = [hook, tf.train.StopAtStepHook(last_step=K)]
                 config = tf.ConfigProto(operation_timeout_in_ms=20000)
+                if task != 0:  # TF1's SessionManager re-checks only every 30 s: start when ready
+                    assert chief_ready.wait(60)
                 with tf.train.MonitoredTrainingSession(
                         master=cluster.target("worker", task), is_chief=(task == 0),
-                        hooks=hooks, config=config, max_wait_secs=30,
+                        hooks=hooks, config=config, max_wait_secs=60,
                         save_checkpoint_secs=None, save_summaries_steps=None,
                         log_step_count_steps=None) as sess:
+                    chief_ready.set()
                     k = 0
                     while not sess.should_stop():
                         bx, by = batch(task, k)
@@ -154,6 +177,7 @@ def test_sync_replicas_optimizer_across_tasks_equals_one_process_on_the_concaten
                     results[task] = k
         except BaseException as e:  # noqa: BLE001 - handed to the test
             errors_.append(e)
+            chief_ready.set()
     threads = [threading.Thread(target=replica, args=(t,)) for t in range(N)]
     for t in threads:
         t.start()
@@ -314,7 +338,7 @@ def test_seed_slide_program_runs_as_written_on_worker_and_ps_processes(tmp_path,
             pc.start("ps", i, wait=False)
         for i in range(n_ps):
             pc.wait_serving("ps", i)
-        max_steps = 60
+        max_steps = 400  # long enough for the non-chief (it re-checks readiness each second)
         workers = [pc.spawn("slide", json.dumps(pc.spec), str(t), str(tmp_path), str(max_steps))
                    for t in range(2)]
         outs = [read_json_lines(p, 180, until=lambda d: d.get("done")) for p in workers]

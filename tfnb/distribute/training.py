@@ -1083,6 +1083,9 @@ class _Chief:
         self.display = None
         self.first_join = None
         self.joined = set()
+        self.callback = None
+        self.stop_requested = False
+        self.stopped = False
 
     # --- helpers ---
     def event(self, text):
@@ -1090,6 +1093,13 @@ class _Chief:
         _log.info("train %s: %s", self.job["run"], text)
         if self.display is not None and self.display.global_mon is not None:
             print("[tfnb.distribute.train] %s" % text)
+        self.call_back({"kind": "event", "text": text})
+
+    def call_back(self, msg):
+        if self.callback is not None and self.callback(msg) is True and not self.stop_requested:
+            self.stop_requested = True
+            self.result.events.append((round(time.monotonic() - self.t0, 3),
+                                       "the callback asked to stop"))
 
     def send(self, **msg):
         self.queue.put(msg)
@@ -1138,6 +1148,7 @@ class _Chief:
         if self.checkpoint_dir is not None:
             from ..train.saver import latest_checkpoint
             ckpt = latest_checkpoint(self.checkpoint_dir)
+        self.restored = ckpt
         if ckpt is not None:
             self.saver.restore(sess, ckpt)
             self.event("restored %s" % os.path.basename(ckpt))
@@ -1316,6 +1327,8 @@ class _Chief:
         subscribed = False
         try:
             start = self.initialize(notebook_values)
+            if self.saver is not None and self.restored is None:  # a first checkpoint at once
+                self.save()
             job["target_step"] = int(self.max_steps) if self.max_steps is not None \
                 else start + int(self.steps)
             self.result.start_step = self.result.global_step = start
@@ -1343,17 +1356,22 @@ class _Chief:
             except KeyboardInterrupt:
                 self.result.interrupted = True
                 self.event("interrupted: stopping every replica after its current step")
+            except Exception as e:  # noqa: BLE001 - stop the replicas first, then raise it
+                self.error = self.error or e
             self.shutdown()
             self.result.elapsed = time.monotonic() - (self.first_join or self.t0)
             self.result.global_step = int(self.probe_step() or self.result.global_step)
-            if self.saver is not None and self.error is None:
-                self.save()
-            names = [v.op.name for v in self.h.variables]
-            self.result.values = dict(zip(names, sess.run(self.h.variables)))
-            if self.session is not None:
-                _write_back(self.session, self.graph, self.result.values)
             self.result.lost = sorted(r for r, s in self.state.items() if s == "lost")
+            if self.error is None:
+                if self.saver is not None:
+                    self.save()
+                names = [v.op.name for v in self.h.variables]
+                self.result.values = dict(zip(names, sess.run(self.h.variables)))
+                if self.session is not None:
+                    _write_back(self.session, self.graph, self.result.values)
         finally:
+            if not self.stopped:
+                self.shutdown()
             if subscribed:
                 try:
                     self.dask.client.unsubscribe_topic(self.topic)
@@ -1386,6 +1404,10 @@ class _Chief:
         self.last_save = time.monotonic()
 
     def handle(self, msg):
+        self.handle_one(msg)
+        self.call_back(msg)
+
+    def handle_one(self, msg):
         kind, r = msg.get("kind"), msg.get("replica")
         if r in self.last_seen:
             self.last_seen[r] = time.monotonic()
@@ -1444,7 +1466,7 @@ class _Chief:
                 except queue.Empty:
                     msg = None
             now = time.monotonic()
-            if self.error is not None:
+            if self.error is not None or self.stop_requested:
                 return
             active = [r for r, s in self.state.items() if s in ("starting", "running")]
             if "sync" in self.threads and not self.threads["sync"].is_alive():
@@ -1533,6 +1555,7 @@ class _Chief:
 
     def shutdown(self):
         """Stops every replica after its current step (bounded) and waits for them."""
+        self.stopped = True
         self.stop_event.set()
         try:
             self.sess.run(self.h.stop_set)
@@ -1577,7 +1600,7 @@ def train(train_op, loss=None, feeds=None, cluster=None, mode="async", steps=Non
           max_steps=None, batch_size=100, input_fn=None, optimizer=None, session=None,
           replicas=None, shuffle=True, seed=0, monitor=True, title=None, checkpoint_dir=None,
           save_checkpoint_secs=60.0, timeout=20.0, ready_timeout=60.0, recovery_timeout=60.0,
-          check_numerics=True, transfer_fp16=False):
+          check_numerics=True, transfer_fp16=False, callback=None):
     """Trains the notebook's model on a cluster's worker tasks, live, and brings it back.
 
     Args:
@@ -1612,6 +1635,10 @@ def train(train_op, loss=None, feeds=None, cluster=None, mode="async", steps=Non
         check_numerics: fail the step (and undo it) on a NaN/Inf loss or averaged gradient
             instead of applying it.
         transfer_fp16: send float32 tensors between tasks as float16.
+        callback: ``callback(message)`` in this thread for every progress report
+            (``{"kind": "progress", "replica", "step", "global_step", "loss", "rate", ...}``)
+            and event (``{"kind": "event", "text"}``); returning True stops the training
+            cleanly (as an interrupt does).
 
     Returns:
         A :class:`TrainResult`.
@@ -1666,4 +1693,5 @@ def train(train_op, loss=None, feeds=None, cluster=None, mode="async", steps=Non
     chief = _Chief(job, text, cluster, shards, session, graph,
                    (monitor, title or "train"), checkpoint_dir, float(save_checkpoint_secs),
                    steps, max_steps)
+    chief.callback = callback
     return chief.run()

@@ -630,12 +630,23 @@ def is_variable_initialized(variable):
 
 
 def report_uninitialized_variables(var_list=None, name="report_uninitialized_variables"):
-    """A 1-D string tensor naming the variables not yet initialized in the session."""
+    """A 1-D string tensor naming the variables not yet initialized in the session.
+
+    As TF1 builds it: one ``VarIsInitializedOp`` per variable (each runs where its variable
+    lives, so the variables may be on different tasks of a cluster -- one op reading every
+    handle would have to run on all of them at once), then the names are masked.
+    """
+    from .array_ops import boolean_mask, stack
+    from .math_ops import logical_not
     if var_list is None:
         var_list = global_variables() + local_variables()
     if not var_list:
         return core.constant(np.array([], dtype=object), dtype=dtypes.string, name=name)
-    return core.out("ReportUninitializedVariables", [v._handle for v in var_list], name=name)
+    with name_scope(name):
+        flags = [is_variable_initialized(v) for v in var_list]
+        names = core.constant(np.array([v.op.name.encode() for v in var_list], dtype=object),
+                              dtype=dtypes.string)
+        return boolean_mask(names, logical_not(stack(flags)))
 
 
 def assert_variables_initialized(var_list=None):

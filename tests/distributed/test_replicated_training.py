@@ -359,3 +359,94 @@ def test_seed_slide_program_runs_as_written_on_worker_and_ps_processes(tmp_path,
                    __import__("os").listdir(str(tmp_path)))  # the chief's Supervisor saved
     finally:
         pc.stop()
+
+
+# --- bad input over the runtime ---------------------------------------------------------------
+def _sro_replica(cluster, task, aggregate, total):
+    g = tf.Graph()
+    with g.as_default():
+        with tf.device(tf.train.replica_device_setter(
+                cluster=cluster.cluster, worker_device="/job:worker/task:%d" % task)):
+            gs = tf.train.get_or_create_global_step()
+            x = tf.placeholder(tf.float32, [None, 2], name="x")
+            w = tf.Variable(tf.ones([2, 1]), name="w")
+            loss = tf.reduce_mean(tf.square(tf.matmul(x, w)))
+            opt = tf.train.SyncReplicasOptimizer(tf.train.GradientDescentOptimizer(0.1),
+                                                 replicas_to_aggregate=aggregate,
+                                                 total_num_replicas=total)
+            train = opt.minimize(loss, global_step=gs)
+        hook = opt.make_session_run_hook(is_chief=(task == 0), num_tokens=0)
+    return g, x, train, hook
+
+
+def test_more_replicas_to_aggregate_than_exist_fails_in_bounded_time(cluster):
+    g, x, train, hook = _sro_replica(cluster, 0, aggregate=3, total=3)  # only 2 workers exist
+    config = tf.ConfigProto(operation_timeout_in_ms=1500)
+    with g.as_default():
+        sess = tf.train.MonitoredTrainingSession(
+            master=cluster.target(), is_chief=True, hooks=[hook], config=config,
+            save_checkpoint_secs=None, save_summaries_steps=None, log_step_count_steps=None)
+        t0 = time.monotonic()
+        try:
+            with pytest.raises(tf.errors.DeadlineExceededError):
+                sess.run(train, {x: np.ones((4, 2), np.float32)})
+            assert time.monotonic() - t0 < 10
+        finally:
+            try:
+                sess.close()
+            except tf.errors.DeadlineExceededError:
+                pass  # the chief's queue runner waited for the third gradient in vain too
+        assert time.monotonic() - t0 < 20
+
+
+def test_replicas_with_different_total_num_replicas_are_refused(cluster):
+    g0, x0, train0, hook0 = _sro_replica(cluster, 0, aggregate=2, total=2)
+    g1, x1, train1, hook1 = _sro_replica(cluster, 1, aggregate=2, total=3)
+    config = tf.ConfigProto(operation_timeout_in_ms=5000)
+    kw = dict(config=config, save_checkpoint_secs=None, save_summaries_steps=None,
+              log_step_count_steps=None)
+    with g0.as_default():
+        chief = tf.train.MonitoredTrainingSession(master=cluster.target("worker", 0),
+                                                  is_chief=True, hooks=[hook0], **kw)
+    try:
+        with g1.as_default():
+            with pytest.raises(tf.errors.InvalidArgumentError,
+                               match="total_num_replicas=3.*total_num_replicas=2"):
+                tf.train.MonitoredTrainingSession(master=cluster.target("worker", 1),
+                                                  is_chief=False, hooks=[hook1],
+                                                  max_wait_secs=5, **kw)
+    finally:
+        chief.close()
+
+
+def test_a_non_chief_with_no_chief_gives_up_in_bounded_time(cluster):
+    g, x, train, hook = _sro_replica(cluster, 1, aggregate=2, total=2)
+    t0 = time.monotonic()
+    with g.as_default():
+        with pytest.raises(tf.errors.DeadlineExceededError, match="not ready"):
+            tf.train.MonitoredTrainingSession(
+                master=cluster.target("worker", 1), is_chief=False, hooks=[hook],
+                max_wait_secs=2, config=tf.ConfigProto(operation_timeout_in_ms=2000))
+    assert time.monotonic() - t0 < 20
+
+
+def test_nan_in_one_replicas_loss_under_nan_tensor_hook(cluster):
+    """NanTensorHook (TF1): the replica that sees a NaN loss fails with
+    NanLossDuringTrainingError -- after its step was applied, as in TF1 (the hook looks at the
+    loss the step computed). The other replica's state is as before that step except for the
+    NaN update; tfnb.distribute.train's check_numerics fails the step before it applies
+    (test_train_entry.py)."""
+    g, m = _replica_graph(cluster.cluster, 0)
+    with g.as_default(), tf.Session(cluster.target()) as s:
+        s.run(m["init"])
+    g, m = _replica_graph(cluster.cluster, 1)
+    bad = np.full((4, 4), np.nan, np.float32)
+    with g.as_default():
+        hook = tf.train.NanTensorHook(m["loss"])
+        with pytest.raises(tf.train.NanLossDuringTrainingError):
+            with tf.train.MonitoredSession(
+                    tf.train.WorkerSessionCreator(master=cluster.target("worker", 1)),
+                    hooks=[hook]) as sess:
+                sess.run(m["train"], {m["x"]: bad, m["y"]: np.zeros((4, 1), np.float32)})
+        with tf.Session(cluster.target("worker", 1)) as s:
+            assert np.isnan(s.run(m["w"])).all()  # TF1: the hook reports, it cannot undo

@@ -1,10 +1,19 @@
 """Checkpoints: ``tf.train.Saver`` and the functions that read checkpoint directories.
 
-A checkpoint ``PREFIX`` (e.g. ``/tmp/model.ckpt-100``) is a bundle of ``PREFIX.index`` and
-``PREFIX.data-<hash>`` (format, atomic writes and defensive reading in
-:mod:`tfnb.train.checkpoint_bundle`), plus ``PREFIX.meta``, the graph and collections
-(``tfnb.framework.graph_format``), if written. ``checkpoint`` in the directory is TF1's
-text state file naming the latest checkpoints.
+A checkpoint ``PREFIX`` (e.g. ``/tmp/model.ckpt-100``) is written in one of two formats:
+
+* tfnb's own (the default): ``PREFIX.index`` (JSON) and ``PREFIX.data-<hash>`` (format, atomic
+  writes and defensive reading in :mod:`tfnb.train.checkpoint_bundle`), plus ``PREFIX.meta``,
+  the graph and collections in tfnb's JSON GraphDef (``tfnb.framework.graph_format``);
+* TensorFlow's V2 format, with ``Saver(write_version=tf.train.SaverDef.V2)``: ``PREFIX.index``
+  (a table of ``BundleEntryProto``), ``PREFIX.data-00000-of-00001`` (:mod:`tfnb.io.tensor_bundle`)
+  and ``PREFIX.meta``, a TensorFlow ``MetaGraphDef`` (:mod:`tfnb.io.tf_meta_graph`; needs
+  protobuf). The Saver then builds TensorFlow's own save/restore ops (``SaveV2``,
+  ``RestoreV2``), so TensorFlow restores the checkpoint and runs the meta graph's saver.
+
+Every reader here takes both formats (``NewCheckpointReader``, ``list_variables``,
+``Saver.restore``...): which one a checkpoint is shows in its index. ``checkpoint`` in the
+directory is TF1's text state file naming the latest checkpoints.
 
 A save runs as TF1's: the checkpoint (data, index, meta graph), then the ``checkpoint``
 state file, and only then the deletion of checkpoints beyond ``max_to_keep``; so a crash or
@@ -30,7 +39,8 @@ from ..ops import core
 from ..ops.array_ops import placeholder_with_default
 from ..ops.control_flow_ops import group
 from ..ops.variables import Variable, global_variables
-from .checkpoint_bundle import (CheckpointReader, atomic_write, read_small_file, remove_quietly,
+from ..io.tensor_bundle import open_checkpoint
+from .checkpoint_bundle import (atomic_write, read_small_file, remove_quietly,
                                 remove_stale_temp_files, write_checkpoint)
 
 __all__ = ["Saver", "latest_checkpoint", "get_checkpoint_state", "checkpoint_exists",
@@ -49,11 +59,22 @@ class SaverDef:
 # ----------------------------------------------------------------------------------------------
 # Reading checkpoints (TF1's checkpoint_utils)
 # ----------------------------------------------------------------------------------------------
-NewCheckpointReader = CheckpointReader
+def NewCheckpointReader(filepattern):  # noqa: N802 - TF's name
+    """A reader of checkpoint ``filepattern`` (a prefix), in TensorFlow's V2 format or tfnb's:
+    ``get_tensor(name)``, ``has_tensor``, ``get_variable_to_shape_map``,
+    ``get_variable_to_dtype_map``.
+
+    Raises:
+        NotFoundError: no such checkpoint.
+        DataLossError: a truncated or corrupted index (naming the file).
+    """
+    return open_checkpoint(filepattern)
 
 
 def load_checkpoint(ckpt_dir_or_file):
-    return CheckpointReader(_resolve(ckpt_dir_or_file))
+    """A reader (:func:`NewCheckpointReader`) of a checkpoint prefix, or of the latest
+    checkpoint of a directory."""
+    return open_checkpoint(_resolve(ckpt_dir_or_file))
 
 
 def _resolve(ckpt_dir_or_file):
@@ -201,7 +222,7 @@ def _restore_kernel(op, ctx):
 
     def restore_tensors(filename):
         prefix = _as_str(filename)
-        reader = CheckpointReader(prefix)
+        reader = open_checkpoint(prefix)
         out = []
         for n, dt, shp in zip(names, dts, shapes):
             if not reader.has_tensor(n):
@@ -257,6 +278,17 @@ class Saver:
             names), or a dict {checkpoint name: variable}.
         max_to_keep: how many recent checkpoints to keep (0 or None: all).
         keep_checkpoint_every_n_hours: additionally keep one checkpoint per this many hours.
+        saver_def: a ``SaverDef`` (proto or the dict ``to_proto`` gives) naming the filename
+            tensor, save tensor and restore op already in the graph (as an imported meta
+            graph has them): the Saver runs those instead of building ops.
+        write_version: None (the default) writes tfnb's own checkpoint format;
+            ``tf.train.SaverDef.V2`` TensorFlow's V2 format with a TensorFlow ``MetaGraphDef``
+            as ``.meta`` (see the module docstring). ``SaverDef.V1`` (TensorFlow's deprecated
+            format) is not written: it gives tfnb's format. Either format is restored.
+
+    tfnb's format stays the default so that programs and files of earlier tfnb versions
+    behave as before; TensorFlow's is there for files meant for TensorFlow (Serving,
+    converters) and is as robust (checksums on every tensor and block, bounded reading).
 
     Example:
         >>> saver = tf.train.Saver()
@@ -267,10 +299,14 @@ class Saver:
     def __init__(self, var_list=None, reshape=False, sharded=False, max_to_keep=5,
                  keep_checkpoint_every_n_hours=10000.0, name=None, restore_sequentially=False,
                  saver_def=None, builder=None, defer_build=False, allow_empty=False,
-                 write_version=SaverDef.V2, pad_step_number=False, save_relative_paths=False,
+                 write_version=None, pad_step_number=False, save_relative_paths=False,
                  filename=None):
         if sharded:
             raise NotImplementedError("sharded=True checkpoints are not supported yet")
+        self._tf_format = write_version == SaverDef.V2
+        if saver_def is not None:
+            self._init_from_saver_def(saver_def, pad_step_number)
+            return
         self._vars = _var_dict(var_list)
         if not self._vars and not allow_empty:
             raise ValueError("No variables to save")
@@ -284,22 +320,84 @@ class Saver:
         names = sorted(self._vars)
         with self._graph.as_default(), self._graph.control_dependencies(None), \
                 name_scope(name, "save"):
-            self._filename_t = placeholder_with_default(
-                core.constant(self._filename, dtype=dtypes.string), [], name="filename")
-            if names:
-                reads = [self._vars[n].value() for n in names]
-                self._save_t = core.op("SaveTensors", [self._filename_t] + reads,
-                                       {"names": tuple(names)}, name="save_tensors")._outputs[0]
-                restored = core.op("RestoreTensors", [self._filename_t], {
-                    "names": tuple(names), "dtypes": tuple(self._vars[n].dtype for n in names),
-                    "shapes": tuple(tuple(self._vars[n].shape.as_list())
-                                    if self._vars[n].shape.ndims is not None else None
-                                    for n in names)}, name="restore_tensors")._outputs
-                self._restore_op = group(*[self._vars[n].assign(t) for n, t in zip(names, restored)],
-                                         name="restore_all")
+            if self._tf_format:
+                self._build_tf_ops(names)
             else:
-                self._save_t = None
-                self._restore_op = None
+                self._build_tfnb_ops(names)
+        self._graph.add_to_collection(GraphKeys.SAVERS, self)
+
+    def _build_tfnb_ops(self, names):
+        """SaveTensors/RestoreTensors: tfnb's format, checked whole before any assignment."""
+        self._filename_t = placeholder_with_default(
+            core.constant(self._filename, dtype=dtypes.string), [], name="filename")
+        if names:
+            reads = [self._vars[n].value() for n in names]
+            self._save_t = core.op("SaveTensors", [self._filename_t] + reads,
+                                   {"names": tuple(names)}, name="save_tensors")._outputs[0]
+            restored = core.op("RestoreTensors", [self._filename_t], {
+                "names": tuple(names), "dtypes": tuple(self._vars[n].dtype for n in names),
+                "shapes": tuple(tuple(self._vars[n].shape.as_list())
+                                if self._vars[n].shape.ndims is not None else None
+                                for n in names)}, name="restore_tensors")._outputs
+            self._restore_op = group(*[self._vars[n].assign(t) for n, t in zip(names, restored)],
+                                     name="restore_all")
+        else:
+            self._save_t = None
+            self._restore_op = None
+
+    def _build_tf_ops(self, names):
+        """The graph TensorFlow's Saver builds for V2 checkpoints (same op types and names).
+
+        A restore assigns with ``validate_shape``: a checkpoint tensor whose shape differs
+        from its variable's fails the step (InvalidArgumentError naming the variable and
+        both shapes) and the session rolls back the assignments made before it.
+        """
+        from ..ops.array_ops import identity
+        default = core.constant(self._filename, dtype=dtypes.string, name="filename/input")
+        filename = placeholder_with_default(default, [], name="filename")
+        self._filename_t = placeholder_with_default(filename, [], name="Const")
+        if not names:
+            self._save_t = self._restore_op = None
+            return
+        variables = [self._vars[n] for n in names]
+        spec = {"dtypes": tuple(v.dtype for v in variables)}
+        reads = [v.value() for v in variables]
+        with name_scope("SaveV2") as scope:  # the op takes the scope's own name, as in TF
+            save_names = core.constant(names, dtype=dtypes.string, name="tensor_names")
+            save_slices = core.constant([""] * len(names), dtype=dtypes.string,
+                                        name="shape_and_slices")
+            save = core.op("SaveV2", [self._filename_t, save_names, save_slices] + reads, spec,
+                           name=scope)
+        with self._graph.control_dependencies([save]):
+            self._save_t = identity(self._filename_t, name="control_dependency")
+        with name_scope("RestoreV2") as scope:
+            restore_names = core.constant(names, dtype=dtypes.string, name="tensor_names")
+            restore_slices = core.constant([""] * len(names), dtype=dtypes.string,
+                                           name="shape_and_slices")
+            restored = core.op("RestoreV2", [self._filename_t, restore_names, restore_slices],
+                               spec, name=scope)._outputs
+        assigns = [v._assign_op("AssignVariableOp", identity(t, name="Identity"),
+                                "AssignVariableOp").op for v, t in zip(variables, restored)]
+        self._restore_op = group(*assigns, name="restore_all")
+
+    def _init_from_saver_def(self, saver_def, pad_step_number):
+        """Uses the save/restore ops a SaverDef names (an imported meta graph's)."""
+        get = (lambda k: saver_def.get(k)) if isinstance(saver_def, dict) else \
+            (lambda k: getattr(saver_def, k))
+        self._graph = get_default_graph()
+        self._vars = {}
+        self._filename_t = self._graph.as_graph_element(get("filename_tensor_name"))
+        save_name, restore_name = get("save_tensor_name"), get("restore_op_name")
+        self._save_t = self._graph.as_graph_element(save_name) if save_name else None
+        self._restore_op = self._graph.as_graph_element(restore_name) if restore_name else None
+        self._tf_format = self._tf_format or get("version") == SaverDef.V2 and \
+            not isinstance(saver_def, dict)
+        self._max_to_keep = get("max_to_keep")
+        self._keep_every = get("keep_checkpoint_every_n_hours") or 10000.0
+        self._next_keep_time = time.time() + self._keep_every * 3600
+        self._pad_step_number = pad_step_number
+        self._last = []
+        self._filename = "model"
         self._graph.add_to_collection(GraphKeys.SAVERS, self)
 
     @property
@@ -335,7 +433,10 @@ class Saver:
         else:
             write_checkpoint(save_path, {})
         if write_meta_graph:  # before the state file names the checkpoint (TF1: after)
-            _write_meta_graph(save_path + "." + meta_graph_suffix, sess.graph)
+            if self._tf_format:
+                _write_tf_meta_graph(save_path + "." + meta_graph_suffix, sess.graph, self)
+            else:
+                _write_meta_graph(save_path + "." + meta_graph_suffix, sess.graph)
         if write_state:
             last, doomed, next_keep_time = self._recorded(save_path)
             update_checkpoint_state(save_dir, save_path, [p for p, _ in last], latest_filename)
@@ -383,6 +484,18 @@ class Saver:
         return export_meta_graph(filename, graph=self._graph, as_text=as_text)
 
     def to_proto(self, export_scope=None):
+        """The SaverDef: a ``tensorflow.SaverDef`` proto for a TensorFlow-format Saver, else
+        a dict with the same fields."""
+        if self._tf_format:
+            from ..io import protos
+            p = protos.load()
+            return p.SaverDef(
+                filename_tensor_name=self._filename_t.name,
+                save_tensor_name=self._save_t.name if self._save_t is not None else "",
+                restore_op_name=self._restore_op.name if self._restore_op is not None else "",
+                max_to_keep=self._max_to_keep or 0,
+                keep_checkpoint_every_n_hours=self._keep_every,
+                version=SaverDef.V2)
         return {"filename_tensor_name": self._filename_t.name,
                 "save_tensor_name": self._save_t.name if self._save_t is not None else "",
                 "restore_op_name": self._restore_op.name if self._restore_op is not None else "",
@@ -398,7 +511,7 @@ def _delete_checkpoint(prefix, meta_graph_suffix="meta"):
     d = os.path.dirname(os.path.abspath(prefix))
     base = os.path.basename(prefix)
     remove_quietly(prefix + ".index")
-    data = re.compile(re.escape(base) + r"\.data-[0-9a-f]{16}$")
+    data = re.compile(re.escape(base) + r"\.data-([0-9a-f]{16}|\d{5}-of-\d{5})$")
     for f in os.listdir(d):
         if data.match(f):
             remove_quietly(os.path.join(d, f))
@@ -407,6 +520,13 @@ def _delete_checkpoint(prefix, meta_graph_suffix="meta"):
 
 def _write_meta_graph(filename, graph):
     export_meta_graph(filename, graph=graph)
+
+
+def _write_tf_meta_graph(filename, graph, saver):
+    """``.meta`` as TensorFlow's MetaGraphDef, with the saver's SaverDef."""
+    from ..io import tf_meta_graph
+    meta = tf_meta_graph.export_meta_graph(graph=graph, saver_def=saver.to_proto())
+    atomic_write(filename, meta.SerializeToString())
 
 
 # ----------------------------------------------------------------------------------------------

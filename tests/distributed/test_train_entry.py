@@ -13,6 +13,7 @@ import tfnb as tf
 from conftest import LocalCluster
 from tfnb.distribute import training
 from tfnb.distribute.training import train
+from tfnb.notebook import TrainingMonitor
 
 
 def _linear(dtype=tf.float32, optimizer=None, lr=0.1, n_in=3):
@@ -50,8 +51,12 @@ def test_async_between_graph_replicas_train_and_the_values_come_back(cluster):
             sess.run(tf.global_variables_initializer())
             w_before = sess.run(w)
             first = sess.run(loss, {x: X, y: Y})
+            mon = TrainingMonitor(backend=None)
             r = train(step, loss=loss, feeds={x: X, y: Y}, cluster=cluster.cluster, mode="async",
-                      steps=60, batch_size=10, monitor=False, session=sess)
+                      steps=60, batch_size=10, monitor=mon, session=sess)
+            # The live view: one loss line and one steps/s line per replica.
+            assert {"replica 0/loss", "replica 1/loss", "replica 0/steps/s"} <= set(mon.history)
+            assert mon.closed and mon.n >= 60
             assert r.mode == "async" and r.replicas == [0, 1]
             assert 60 <= r.global_step <= 61 and r.start_step == 0
             # Both replicas ran; together they made every global step (one each per step).

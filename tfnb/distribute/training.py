@@ -965,34 +965,40 @@ class TrainResult:
 
 
 class _Display:
-    """One TrainingMonitor line/chart per replica, and one for the global step."""
+    """The live view: one TrainingMonitor whose bar follows the global step, with one line per
+    replica in its loss chart and in its steps/s chart (``series="replica R"``)."""
 
     def __init__(self, result, total, enabled, title):
-        self.monitors = {}
-        self.global_mon = None
-        if not enabled:
+        self.mon = None
+        self.start = result.start_step
+        self.total = total
+        if enabled is None or enabled is False:
+            return
+        if hasattr(enabled, "update") and hasattr(enabled, "close"):  # the caller's monitor
+            self.mon = enabled
             return
         from ..notebook.training_monitor import TrainingMonitor
         backend = enabled if isinstance(enabled, str) else "auto"
-        self.global_mon = TrainingMonitor(total, metrics=["loss"], backend=backend,
-                                          title="%s: global step (%s, %d replicas)"
-                                          % (title, result.mode, len(result.replicas)))
-        for r in result.replicas:
-            self.monitors[r] = TrainingMonitor(None, metrics=["loss"], backend=backend,
-                                               title="replica %d /job:worker/task:%d" % (r, r))
-        self.start = result.start_step
+        self.mon = TrainingMonitor(total, metrics=["loss", "steps/s"], backend=backend,
+                                   unit="step", title="%s: global step (%s, %d replicas)"
+                                   % (title, result.mode, len(result.replicas)))
 
     def progress(self, msg):
-        mon = self.monitors.get(msg["replica"])
-        if mon is not None:
-            mon.update(msg["step"] - 1, loss=msg["loss"])
-        if self.global_mon is not None:
-            self.global_mon.update(max(msg["global_step"] - self.start - 1, 0), loss=msg["loss"])
+        if self.mon is None:
+            return
+        values = {"loss": msg["loss"]}
+        if msg.get("rate") is not None:
+            values["steps/s"] = msg["rate"]
+        # The bar completes at close(): a monitor closes itself at its total, and the other
+        # replicas' last reports may come after the first one reached it.
+        step = min(max(msg["global_step"] - self.start - 1, 0), max(self.total - 2, 0))
+        self.mon.update(step, series="replica %d" % msg["replica"], **values)
 
-    def close(self):
-        for m in list(self.monitors.values()) + [self.global_mon]:
-            if m is not None:
-                m.close()
+    def close(self, global_step=None):
+        if self.mon is not None and not self.mon.closed:
+            if global_step is not None:
+                self.mon.update(max(min(global_step - self.start, self.total) - 1, 0))
+            self.mon.close()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1091,7 +1097,7 @@ class _Chief:
     def event(self, text):
         self.result.events.append((round(time.monotonic() - self.t0, 3), text))
         _log.info("train %s: %s", self.job["run"], text)
-        if self.display is not None and self.display.global_mon is not None:
+        if self.display is not None and self.display.mon is not None:
             print("[tfnb.distribute.train] %s" % text)
         self.call_back({"kind": "event", "text": text})
 
@@ -1569,7 +1575,7 @@ class _Chief:
             _wait_futures(pending, max(0.1, deadline - time.monotonic()))
         self.drain()
         if self.display is not None:
-            self.display.close()
+            self.display.close(self.probe_step())
 
 
 def _wait_futures(futures, timeout):
@@ -1625,7 +1631,9 @@ def train(train_op, loss=None, feeds=None, cluster=None, mode="async", steps=Non
             its variable values are the starting point and receive the trained values.
         replicas: worker task indices to use (default: every worker task).
         shuffle, seed: shuffle the rows once before sharding.
-        monitor: show TrainingMonitor lines (True, a backend name such as ``"text"``, or False).
+        monitor: the live view: True (a TrainingMonitor: its bar follows the global step,
+            its loss and steps/s charts have one line per replica), a backend name such as
+            ``"text"``, a TrainingMonitor of your own, or False.
         title: label of the monitors.
         checkpoint_dir: if set, resume from its latest checkpoint, save every
             ``save_checkpoint_secs`` and at the end, and recover from a lost ps.

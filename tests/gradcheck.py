@@ -37,7 +37,10 @@ def numeric_gradients(f_scalar, xs, eps):
     """Central-difference gradient of scalar ``f_scalar(list of arrays)`` at ``xs``."""
     grads = []
     for i, x in enumerate(xs):
-        g = np.zeros_like(x, dtype=np.float64)
+        # Perturb a C-contiguous array in place: reshape(-1) of any other layout is a copy,
+        # whose changes f_scalar would never see (a silently zero numerical gradient).
+        x = xs[i] = np.ascontiguousarray(x)
+        g = np.zeros(x.shape, dtype=np.float64)
         flat = x.reshape(-1)
         gflat = g.reshape(-1)
         for j in range(flat.size):

@@ -188,3 +188,15 @@ def test_plan_runs_creation_order_and_frees_values():
         sess.run(z, {x: [0.0, 1.0, 2.0]})
         src = sess.cached_plans()[0].source
     assert "del " in src  # intermediates are released after their last use
+
+
+def test_control_dependency_on_a_fed_placeholder_comes_from_the_feed():
+    # TF1's feed rewrite moves a fed Placeholder's control edges to the feed.
+    x = tf.placeholder(tf.float32, [2])
+    c = tf.constant([1.0, 2.0])
+    with tf.control_dependencies([x]):
+        y = c + 1.0
+    with tf.Session() as sess:
+        np.testing.assert_array_equal(sess.run(y, {x: np.zeros(2)}), [2.0, 3.0])
+        with pytest.raises(tf.errors.InvalidArgumentError, match="must feed a value"):
+            sess.run(y)

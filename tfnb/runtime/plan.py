@@ -47,9 +47,14 @@ def prune(fetch_tensors, target_ops, feed_set):
             if t not in feed_set and t._op not in needed:
                 stack.append(t._op)
         for c in op._control_inputs:
-            if c not in needed:
+            # As TF1's feed rewrite: a control edge from a fed Placeholder comes from the feed.
+            if c not in needed and not (c.type in _PLACEHOLDERS and c._outputs and
+                                        c._outputs[0] in feed_set):
                 stack.append(c)
     return sorted(needed, key=lambda o: o._id)
+
+
+_PLACEHOLDERS = ("Placeholder", "PlaceholderV2")
 
 
 def topological_order(ops):

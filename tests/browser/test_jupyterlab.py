@@ -3,9 +3,14 @@
 The module starts ``jupyter lab`` on 127.0.0.1 (a free port, a random token, a scratch
 root folder holding a copy of ``browser_demo.ipynb``), opens the notebook with Playwright
 in the system Chromium (never a downloaded browser), runs all its cells and checks the
-rendered page: the GraphExplorer widget draws the model's ops, a click on a collapsed
-name scope opens it (and a click on the cluster's title closes it), the static drawing is
-laid out in the page, and the TrainingMonitor's bar reaches 100%.
+rendered page: the GraphExplorer widget draws the model's ops fitted to its output area, a
+click on a collapsed name scope opens it (and a click on the cluster's title closes it),
+search jumps to an op and hovering shows its shapes; the static drawing is laid out in the
+page; the TrainingMonitor's bar reaches 100%, its smoothing and log scale toggle and nested
+monitors sit side by side; a two-device session's placement view shows exactly its devices,
+an op's assigned device and the placer's reason and a cross-device edge with its bytes; the
+step timeline labels its boxes and draws Send/Recv arrows between lanes; and the summary
+viewer draws a scalar chart, a histogram and an image of a real event file.
 
 Screenshots go to ``$TFNB_TEST_ARTIFACTS`` (default ``tests/browser/artifacts/``); their
 paths are printed. Without Chromium, Playwright or JupyterLab the tests skip, unless
@@ -485,3 +490,22 @@ def test_step_timeline_labels_boxes_and_draws_send_recv_arrows(notebook_page):
                            arg=before, timeout=UI_MS)
     tl.locator("button.tfnb-timeline-zoom", has_text="fit").click()
     _shot(tl, "step_timeline.png")
+
+
+def test_summary_viewer_draws_a_real_event_file(notebook_page):
+    page = notebook_page
+    viewer = page.locator(".tfnb-sv[data-version]")
+    viewer.wait_for(timeout=UI_MS)
+    assert "train" in viewer.locator(".tfnb-sv-runs").inner_text()
+    chart = viewer.locator('svg.tfnb-sv-scalar[data-tag="loss"]')
+    runs = [p.get_attribute("data-run") for p in chart.locator("polyline.tfnb-sv-smooth").all()]
+    assert runs == ["train", "validation"], runs
+    hist = viewer.locator('svg.tfnb-sv-histogram[data-tag="weights"]').first
+    assert hist.locator("polyline[data-step]").count() == 6
+    assert viewer.locator('svg.tfnb-sv-distribution[data-tag="weights"] polygon').count() >= 4
+    image = viewer.locator('.tfnb-sv-image[data-tag="picture"]').first
+    assert image.locator("img").evaluate("(i) => i.complete && i.naturalWidth") == 8
+    assert image.get_attribute("data-step") == "5"
+    image.locator("input.tfnb-sv-step").fill("2")  # the step slider
+    assert image.get_attribute("data-step") == "2"
+    _shot(viewer, "summary_viewer.png")

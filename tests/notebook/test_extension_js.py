@@ -9,7 +9,7 @@ from tfnb.notebook.graph_draw import extension_dir
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
 
-MODULES = ["graph_explorer.js", "step_timeline.js", "training_monitor.js"]
+MODULES = ["graph_explorer.js", "step_timeline.js", "training_monitor.js", "summary_viewer.js"]
 
 
 @pytest.mark.parametrize("name", MODULES)

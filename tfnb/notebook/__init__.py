@@ -14,6 +14,9 @@ def __getattr__(name):
     if name == "GraphExplorer":
         from .graph_explorer import GraphExplorer
         return GraphExplorer
+    if name == "SummaryViewer":  # reads event files through tfnb.summary's protos
+        from .summaries import SummaryViewer
+        return SummaryViewer
     raise AttributeError("module %r has no attribute %r" % (__name__, name))
 # --- end rich reprs, graph model/drawing, GraphExplorer -----------------------------------------
 

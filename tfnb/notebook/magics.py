@@ -35,6 +35,11 @@ Loading it (``%load_ext tfnb``, or ``c.InteractiveShellApp.extensions = ["tfnb"]
     Runs made through ``make_callable`` are not traced; values that eager mode computes as ops
     are created involve no ``Session.run`` and show no timeline.
 
+``%tf_summaries [--watch [SECONDS]] LOGDIR``
+    The :class:`~tfnb.notebook.summaries.SummaryViewer` of the event files under LOGDIR (each
+    folder holding one is a run): scalars with smoothing, distributions and histograms, images
+    and audio with a step slider, text. ``--watch`` follows the files while they grow.
+
 ``%tf_reset``
     ``tf.reset_default_graph()``, closing the old graph's interactive session first (a fresh
     one comes with the new graph while eager mode is on).
@@ -267,6 +272,24 @@ class TfnbMagics(Magics):
             return eval(shell.compile(last, filename, "eval"), shell.user_ns)  # noqa: S307
         return None
 
+    @magic_arguments()
+    @argument("--watch", "-w", nargs="?", type=float, const=2.0, default=None,
+              help="re-read the event files every SECONDS (default 2) while they grow")
+    @argument("logdir", nargs="+", help="the folder of event files (its subfolders are runs)")
+    @line_magic
+    def tf_summaries(self, line):
+        """Shows the summaries written under LOGDIR."""
+        from .summaries import SummaryViewer
+        args = parse_argstring(self.tf_summaries, line)
+        logdir = " ".join(args.logdir).strip("'\"")
+        try:
+            viewer = SummaryViewer(logdir)
+        except FileNotFoundError as e:
+            raise UsageError("%%tf_summaries: %s" % e) from None
+        if args.watch:
+            viewer.watch(args.watch)
+        return viewer
+
     @line_magic
     def tf_reset(self, line):
         """tf.reset_default_graph(), closing the old graph's interactive session."""
@@ -293,7 +316,7 @@ def unload_ipython_extension(ipython):
     """``%unload_ext tfnb``: removes the magics and restores the previous eager setting."""
     global _saved_eager_mode
     magics = ipython.magics_manager.magics
-    for kind, names in (("line", ("tf_graph", "tf_reset", "tf_placement")),
+    for kind, names in (("line", ("tf_graph", "tf_reset", "tf_placement", "tf_summaries")),
                         ("cell", ("tf_trace",))):
         for name in names:
             magics[kind].pop(name, None)

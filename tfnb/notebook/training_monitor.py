@@ -282,7 +282,7 @@ class TrainingMonitor:
         self._display = _make_display(self, backend)
 
     # --- recording (the hot path) ---
-    def update(self, step=None, *values, series=None, **metrics):
+    def update(self, step=None, *values, series=None, summary=None, **metrics):
         """Marks ``step`` (0-based) as done and records its metric values.
 
         ``mon(step, loss=l)`` is the same call.
@@ -292,8 +292,13 @@ class TrainingMonitor:
             *values: metric values named by the constructor's ``metrics``, in order.
             series: the series these values belong to, e.g. ``"validation"``: each is drawn
                 in its metric's chart as a line of its own (history key ``"SERIES/NAME"``).
+            summary: a ``Summary`` (the bytes ``sess.run(merged)`` returns, or the proto): its
+                scalar values are logged under their tags.
             **metrics: more metric values by name (floats, NumPy scalars, 0-d arrays).
         """
+        if summary is not None:
+            from .summaries import scalar_values
+            metrics = dict(scalar_values(summary), **metrics)
         if series is not None:
             metrics = {self._series_key(series, k): v for k, v in metrics.items()}
         if step is None:

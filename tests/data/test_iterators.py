@@ -136,3 +136,30 @@ def test_eager_interactive_session_does_not_advance_iterators():
 def test_iterating_in_graph_mode_is_refused():
     with pytest.raises(RuntimeError, match="eager"):
         iter(tf.data.Dataset.range(2)).__next__()
+
+
+def test_end_of_epoch_inside_monitored_session_is_a_normal_stop():
+    nxt = tf.data.Dataset.range(3).map(lambda x: x * 2).make_one_shot_iterator().get_next()
+    got = []
+    with tf.train.MonitoredSession() as sess:
+        while not sess.should_stop():
+            got.append(sess.run(nxt))
+    assert got == [0, 2, 4]
+
+
+def test_worker_threads_stop_with_the_session():
+    import threading
+    import time
+    ds = tf.data.Dataset.range(10 ** 6).map(lambda x: x + 1, num_parallel_calls=2).prefetch(4)
+    nxt = ds.make_one_shot_iterator().get_next()
+    before = {t.ident for t in threading.enumerate()}
+    sess = tf.Session()
+    assert sess.run(nxt) == 1
+    started = [t for t in threading.enumerate() if t.ident not in before]
+    assert any(t.name.startswith("tfnb-prefetch") for t in started)
+    sess.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(t.is_alive() for t in started
+                                              if t.name.startswith("tfnb-prefetch")):
+        time.sleep(0.02)
+    assert not any(t.is_alive() for t in started if t.name.startswith("tfnb-prefetch"))

@@ -31,6 +31,7 @@ Example:
     (0, 1)
 """
 import threading
+import weakref
 
 from ..framework import dtypes, errors
 from ..framework.graph import Tensor, name_scope
@@ -60,25 +61,28 @@ class IteratorResource:
         self.types = types    # flat component dtypes
         self.shapes = shapes  # flat component TensorShapes
         self._lock = threading.Lock()
-        self._it = None
+        self._held = [None]   # the element iterator (held apart, for the finalizer)
+        # When the session's state goes, worker threads stop and files close.
+        weakref.finalize(self, _close_held, self._held)
 
     @property
     def initialized(self):
-        return self._it is not None
+        return self._held[0] is not None
 
     def reset(self, dataset_value, env):
         """Starts iterating over ``dataset_value`` (closing the previous iteration)."""
         new = dataset_value.make_iterator(env)
         with self._lock:
-            old, self._it = self._it, new
+            old, self._held[0] = self._held[0], new
         if old is not None:
             old.close()
 
     def get_next(self):
         with self._lock:
-            if self._it is None:
+            it = self._held[0]
+            if it is None:
                 raise errors.FailedPreconditionError(None, None, _NOT_INITIALIZED)
-            e = self._it.get_next()
+            e = it.get_next()
         if e is None:
             raise errors.OutOfRangeError(None, None, "End of sequence")
         return e
@@ -87,8 +91,13 @@ class IteratorResource:
         return _HANDLE_PREFIX + self.name.encode()
 
     def __repr__(self):
-        return "<Iterator '%s'%s>" % (self.name, "" if self._it is not None
-                                      else " (not initialized)")
+        return "<Iterator '%s'%s>" % (self.name, "" if self.initialized else " (not initialized)")
+
+
+def _close_held(held):
+    it, held[0] = held[0], None
+    if it is not None:
+        it.close()
 
 
 def _spec_attrs(spec):

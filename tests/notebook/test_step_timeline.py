@@ -177,3 +177,30 @@ def test_trace_bias_is_measured_small_and_positive():
     assert fixed["ops"][0]["dur"] == pytest.approx(10 - bias)
     assert fixed["ops"][0]["raw_dur"] == 10 and "less %.1f µs of tracing" % bias in \
         fixed["ops"][0]["details"]
+
+
+def test_cluster_lanes_are_grouped_by_task_with_network_transfers():
+    """Step stats of a cluster session: one device entry per task, Send/Recv between tasks."""
+    ps = "/job:ps/replica:0/task:0/device:CPU:0"
+    w1 = "/job:worker/replica:0/task:1/device:CPU:0"
+    w0 = "/job:worker/replica:0/task:0/device:CPU:0"
+    stats = StepStats([
+        DeviceStepStats(w1, [_ns("grad", "MatMul", 100, 10, thread=5)]),
+        DeviceStepStats(ps, [_ns("_send/w_0/job:worker/replica:0/task:0/device:CPU:0", "_Send", 0,
+                                 3, label="_Send w:0 to " + w0),
+                             _ns("apply", "AssignSub", 120, 2)]),
+        DeviceStepStats(w0, [_ns("_recv/w_0/job:ps/replica:0/task:0/device:CPU:0", "_Recv", 1, 9,
+                                 nbytes=400, label="_Recv w:0 from " + ps),
+                             _ns("fwd", "MatMul", 12, 20, thread=3)]),
+    ])
+    m = timeline_model(stats)
+    assert [lane["label"] for lane in m["lanes"]] == ["ps:0 CPU:0", "worker:0 CPU:0 · thread 0",
+                                                      "worker:0 CPU:0 · thread 1",
+                                                      "worker:1 CPU:0"]
+    assert [(g["label"], g["lanes"]) for g in m["groups"]] == [
+        ("ps:0", [0]), ("worker:0", [1, 2]), ("worker:1", [3])]
+    (arrow,) = m["arrows"]
+    assert (arrow["tensor"], arrow["bytes"], arrow["src_lane"], arrow["dst_lane"]) == \
+        ("w:0", 400, 0, 1)
+    recv = m["ops"][arrow["dst"]]
+    assert recv["label"] == "w:0 ← ps:0 CPU:0"

@@ -44,7 +44,8 @@ def test_model_of_a_real_traced_run():
     assert mm["inputs"][0] == "x:0" and "test_step_timeline.py" in mm["location"]
     assert "MatMul (MatMul)" in mm["details"] and "float32 [4, 2], 32 bytes" in mm["details"]
     handle = next(op for op in m["ops"] if op["type"] == "VarHandleOp")
-    assert handle["outputs"][0] == {"dtype": "resource", "shape": [], "bytes": 0}  # a variable handle
+    # a variable handle
+    assert handle["outputs"][0] == {"dtype": "resource", "shape": [], "bytes": 0}
     assert m["arrows"] == [] and m["unmatched_transfers"] == 0
     by_type = {t["type"]: t for t in m["by_type"]}
     assert by_type["MatMul"]["count"] == 1 and by_type["MatMul"]["total_us"] == mm["dur"]

@@ -329,3 +329,18 @@ def test_job_is_plain_json_and_the_graph_travels_as_graphdef_text(cluster):
         op.name for op in step.graph.get_operations()]
     with pytest.raises(ValueError, match="not a tfnb.TrainJob"):
         training.run_replica({"format": "pickle"}, text, 0, cluster.target())
+
+
+def test_sync_trace_gives_the_placement_view_and_a_timeline_across_tasks(cluster):
+    X, Y = _data(40)
+    with tf.Graph().as_default():
+        x, y, w, b, loss, step = _linear()
+        r = train(step, loss=loss, feeds={x: X, y: Y}, cluster=cluster.cluster, mode="sync",
+                  steps=5, batch_size=4, monitor=False, trace=True)
+    devices = {row["assigned"] for row in r.placement.rows}
+    assert devices == {"/job:ps/replica:0/task:0/device:CPU:0",
+                       "/job:worker/replica:0/task:0/device:CPU:0",
+                       "/job:worker/replica:0/task:1/device:CPU:0"}
+    timeline = r.timeline()
+    assert len(timeline.lanes) >= 3 and len(timeline.arrows) > 0  # network Send/Recv
+    assert "/job:ps" in r.placement.to_html(use_dot=False)

@@ -918,6 +918,9 @@ class TrainResult:
         interrupted: the run was stopped by KeyboardInterrupt.
         checkpoint: the last checkpoint written, or None.
         samples_per_step: examples in one global step (batch, times replicas in sync mode).
+        run_metadata, graph, placement: with ``trace=True`` in sync mode, the trace of the
+            third step, the graph it ran and its ``PlacementView`` (``/job:ps`` and
+            ``/job:worker`` devices, the tensors crossing tasks).
     """
 
     def __init__(self, mode, replicas, batch_size):
@@ -933,6 +936,9 @@ class TrainResult:
         self.lost = []
         self.interrupted = False
         self.checkpoint = None
+        self.run_metadata = None  # trace=True (sync): one traced step ...
+        self.graph = None  # ... of this graph,
+        self.placement = None  # and its PlacementView
         self.samples_per_step = batch_size * (len(replicas) if mode == "sync" else 1)
 
     @property
@@ -947,6 +953,15 @@ class TrainResult:
     def samples_per_sec(self):
         r = self.steps_per_sec
         return None if r is None else r * self.samples_per_step
+
+    def timeline(self):
+        """The traced step as a :class:`~tfnb.notebook.StepTimeline` (a lane per task device,
+        network Send/Recv as arrows), or None without ``trace=True``."""
+        if self.run_metadata is None:
+            return None
+        from ..notebook.step_timeline import StepTimeline
+        return StepTimeline(self.run_metadata, graph=self.graph,
+                            title="one synchronous step over %d replicas" % len(self.replicas))
 
     def final_loss(self, replica=None):
         """The loss of the last step of ``replica`` (default: the mean over the replicas)."""
@@ -1090,6 +1105,7 @@ class _Chief:
         self.first_join = None
         self.joined = set()
         self.callback = None
+        self.trace = False
         self.stop_requested = False
         self.stopped = False
 
@@ -1259,10 +1275,15 @@ class _Chief:
                 self.send(kind="joined", replica=t, pid=os.getpid())
             waiting_since = None
             next_check = time.monotonic() + 1.0
+            steps_here = 0
             while not self.stop_event.is_set():
                 fetches = [h.global_step, h.stop, h.version] + [h.losses[t] for t in towers]
                 try:
-                    out = sess.run(fetches)
+                    steps_here += 1
+                    if self.trace and steps_here == 3 and self.result.run_metadata is None:
+                        out = self.traced_step(sess, g, fetches)
+                    else:
+                        out = sess.run(fetches)
                 except errors.OpError as e:
                     failed = _failed_task(e) or ""
                     lost = [t for t in towers if failed == "/job:worker/replica:0/task:%d" % t]
@@ -1315,6 +1336,20 @@ class _Chief:
         finally:
             if sess is not None:
                 sess.close()
+
+    def traced_step(self, sess, g, fetches):
+        """Runs one synchronous step with a full trace; keeps its placement view and trace."""
+        from ..runtime.session import RunMetadata, RunOptions
+        md = RunMetadata()
+        out = sess.run(fetches, options=RunOptions(trace_level=RunOptions.FULL_TRACE),
+                       run_metadata=md)
+        self.result.run_metadata, self.result.graph = md, g
+        try:
+            self.result.placement = sess.placement_view(fetches, run_metadata=md)
+        except Exception as e:  # noqa: BLE001 - the view is optional (notebook extras)
+            self.result.placement = None
+            _log.info("no placement view: %s", e)
+        return out
 
     # --- the run ---
     def run(self):
@@ -1606,7 +1641,7 @@ def train(train_op, loss=None, feeds=None, cluster=None, mode="async", steps=Non
           max_steps=None, batch_size=100, input_fn=None, optimizer=None, session=None,
           replicas=None, shuffle=True, seed=0, monitor=True, title=None, checkpoint_dir=None,
           save_checkpoint_secs=60.0, timeout=20.0, ready_timeout=60.0, recovery_timeout=60.0,
-          check_numerics=True, transfer_fp16=False, callback=None):
+          check_numerics=True, transfer_fp16=False, callback=None, trace=False):
     """Trains the notebook's model on a cluster's worker tasks, live, and brings it back.
 
     Args:
@@ -1647,6 +1682,8 @@ def train(train_op, loss=None, feeds=None, cluster=None, mode="async", steps=Non
             (``{"kind": "progress", "replica", "step", "global_step", "loss", "rate", ...}``)
             and event (``{"kind": "event", "text"}``); returning True stops the training
             cleanly (as an interrupt does).
+        trace: in sync mode, trace the third step (``result.placement``,
+            ``result.timeline()``).
 
     Returns:
         A :class:`TrainResult`.
@@ -1702,4 +1739,5 @@ def train(train_op, loss=None, feeds=None, cluster=None, mode="async", steps=Non
                    (monitor, title or "train"), checkpoint_dir, float(save_checkpoint_secs),
                    steps, max_steps)
     chief.callback = callback
+    chief.trace = bool(trace)
     return chief.run()

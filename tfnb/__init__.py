@@ -52,6 +52,7 @@ from . import data  # noqa: F401 - tf.data (input pipelines)
 from .ops.parsing_ops import *  # noqa: F401,F403 - parse_example, decode_raw, FixedLenFeature
 from .ops.io_ops import *  # noqa: F401,F403 - read_file, the queue-based readers
 from . import gfile, image, io, python_io  # noqa: F401 - tf.gfile, tf.image, tf.io, ...
+from . import app, flags, logging  # noqa: F401 - tf.app.run, tf.app.flags/tf.flags, tf.logging
 from .ops.image_ops import random_crop  # noqa: F401 - TF1's tf.random_crop
 from .summary import Event, SessionLog, Summary, SummaryMetadata  # noqa: F401 - binds tf.summary
 from .framework.graph_io import GraphDef, NodeDef, import_graph_def  # noqa: F401

@@ -61,6 +61,15 @@ from .runtime.eager import disable_eager_execution, enable_eager_execution, exec
 from .runtime.session import (ConfigProto, InteractiveSession, RunMetadata, RunOptions, Session,
                               get_default_session)
 from .runtime.passes.config import GraphOptions, OptimizerOptions  # noqa: F401
+from .framework.dtypes import qint8, qint16, qint32, quint8, quint16  # noqa: F401
+from . import quantization  # noqa: F401 - tf.quantization
+from .ops.quantization_ops import (dequantize, fake_quant_with_min_max_args,  # noqa: F401
+                                   fake_quant_with_min_max_args_gradient,
+                                   fake_quant_with_min_max_vars,
+                                   fake_quant_with_min_max_vars_gradient,
+                                   fake_quant_with_min_max_vars_per_channel,
+                                   fake_quant_with_min_max_vars_per_channel_gradient, quantize,
+                                   quantize_v2)
 
 from .ops.array_ops import range_ as range  # noqa: E402,A001 - TF1 name
 from .ops import removed_names as _removed_names  # noqa: E402

@@ -57,7 +57,12 @@ class DType:
 
     @property
     def is_integer(self):
-        return self._np is not None and self._np.kind in "iu"
+        return self._np is not None and self._np.kind in "iu" and not self.is_quantized
+
+    @property
+    def is_quantized(self):
+        """qint8, quint8, qint16, quint16, qint32: integers standing for a float range."""
+        return self._enum in _QUANTIZED_ENUMS
 
     @property
     def is_unsigned(self):
@@ -87,7 +92,7 @@ class DType:
     def min(self):
         if self.is_floating:
             return float(np.finfo(self._np).min)
-        if self.is_integer:
+        if self.is_integer or self.is_quantized:
             return int(np.iinfo(self._np).min)
         if self is bool_:
             return False
@@ -97,7 +102,7 @@ class DType:
     def max(self):
         if self.is_floating:
             return float(np.finfo(self._np).max)
-        if self.is_integer:
+        if self.is_integer or self.is_quantized:
             return int(np.iinfo(self._np).max)
         if self is bool_:
             return True
@@ -160,6 +165,16 @@ _BY_NAME = {d.name: d for d in _ALL}
 _BY_NAME.update({"half": float16, "double": float64, "float": float32})
 _BY_ENUM = {d._enum: d for d in _ALL}
 _BY_NP = {d._np: d for d in _ALL if d._np is not None}
+# Quantized types (tfnb/ops/quantization_ops.py) hold their integers in NumPy's int types; a
+# NumPy dtype still converts to the plain integer type.
+_QUANTIZED_ENUMS = (11, 12, 13, 15, 16)
+qint8 = _make("qint8", np.int8, 11)
+quint8 = _make("quint8", np.uint8, 12)
+qint32 = _make("qint32", np.int32, 13)
+qint16 = _make("qint16", np.int16, 15)
+quint16 = _make("quint16", np.uint16, 16)
+for _q in (qint8, quint8, qint32, qint16, quint16):
+    _BY_NAME[_q.name] = _BY_ENUM[_q._enum] = _q
 # NumPy's bytes/str arrays are TF strings too.
 _PY_TYPES = {float: float32, int: int32, bool: bool_, complex: complex128, str: string, bytes: string}
 

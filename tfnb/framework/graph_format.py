@@ -627,19 +627,41 @@ class GraphDef:
         return cls.from_dict(_loads(text))
 
     def SerializeToString(self):  # noqa: N802 - protobuf method name
-        """The binary form: ``MAGIC`` + gzip-compressed compact JSON (deterministic bytes)."""
+        """The binary form: ``MAGIC`` + gzip-compressed compact JSON (deterministic bytes);
+        TensorFlow's bytes if this GraphDef was parsed from TensorFlow's."""
+        if getattr(self, "_tf_proto", None) is not None:
+            return self._tf_proto.SerializeToString()
         body = json.dumps(self.as_dict(), separators=(",", ":"), allow_nan=False).encode("utf-8")
         return MAGIC + gzip.compress(body, mtime=0)
 
     @classmethod
     def FromString(cls, data):  # noqa: N802 - protobuf method name
-        """Parses the binary or the text form (bytes or str)."""
+        """Parses the binary or the text form (bytes or str).
+
+        TensorFlow's own GraphDef (a binary ``.pb`` or a text ``.pbtxt``) gives TensorFlow's
+        ``GraphDef`` proto instead (:mod:`tfnb.io.tf_graph_import`), which
+        ``tf.import_graph_def`` imports too.
+        """
+        proto = _tensorflow_graph_def(data)
+        if proto is not None:
+            return proto
         return cls.from_dict(_loads(data))
 
     def ParseFromString(self, data):  # noqa: N802 - protobuf method name
-        """Replaces this GraphDef's content with the parsed ``data`` (binary or text)."""
+        """Replaces this GraphDef's content with the parsed ``data`` (binary or text).
+
+        For TensorFlow's GraphDef bytes this object then stands for that proto: ``node`` holds
+        TensorFlow's NodeDefs and ``tf.import_graph_def`` imports it (TF1's
+        ``graph_def = tf.GraphDef(); graph_def.ParseFromString(f.read())``).
+        """
+        proto = _tensorflow_graph_def(data)
+        if proto is not None:
+            self.__init__(list(proto.node))
+            self._tf_proto = proto
+            return len(data)
         other = self.FromString(data)
         self.__dict__.update(other.__dict__)
+        self._tf_proto = None
         return len(data)
 
     def ByteSize(self):  # noqa: N802 - protobuf method name
@@ -652,6 +674,26 @@ class GraphDef:
         funcs = ", %d functions" % len(self.library) if self.library else ""
         return "<tfnb.GraphDef with %d nodes%s, format version %d>" % (len(self.node), funcs,
                                                                        self.version)
+
+
+def _tensorflow_graph_def(data):
+    """TensorFlow's GraphDef proto parsed from ``data`` if it is not tfnb's form (no ``MAGIC``,
+    no JSON), else None. Parsing is bounded as for tfnb's form (tfnb.io.tf_graph_import)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return None
+    data = bytes(data)
+    if data.startswith(MAGIC) or data.lstrip()[:1] == b"{" or not data.strip():
+        return None
+    from ..io.tf_graph_import import parse_graph_def
+    try:
+        return parse_graph_def(data)
+    except ImportError:  # no protobuf: TensorFlow's form cannot be read
+        return None
+    except DecodeError as e:
+        raise DecodeError("Not a tfnb GraphDef (no binary header %r, no JSON text), nor "
+                          "TensorFlow's GraphDef (protobuf): %s" % (MAGIC, e)) from None
 
 
 def _check_version(version, what, newest=VERSION):

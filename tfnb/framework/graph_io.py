@@ -548,8 +548,23 @@ def _restore_collections(graph, gd, created):
             graph.add_to_collection(key, value)
 
 
+def _tensorflow_proto(graph_def):
+    """The TensorFlow GraphDef proto ``graph_def`` is or stands for, else None."""
+    proto = getattr(graph_def, "_tf_proto", None)
+    if proto is not None:
+        return proto
+    if not isinstance(graph_def, (GraphDef, dict)) and hasattr(graph_def, "DESCRIPTOR") and \
+            hasattr(graph_def, "SerializeToString"):
+        return graph_def
+    return None
+
+
 def _import(graph_def, input_map, return_elements, name, import_collections, clear_devices=False):
     """Imports ``graph_def`` into the default graph; returns (name prefix used, return elements)."""
+    proto = _tensorflow_proto(graph_def)
+    if proto is not None:
+        from ..io.tf_graph_import import import_tf_graph_def
+        return import_tf_graph_def(proto, input_map, return_elements, name, clear_devices)
     gd = _as_graph_def(graph_def)
     _check_version(gd.version, "GraphDef")
     graph = get_default_graph()
@@ -583,6 +598,11 @@ def _import(graph_def, input_map, return_elements, name, import_collections, cle
 def import_graph_def(graph_def, input_map=None, return_elements=None, name=None, op_dict=None,
                      producer_op_list=None, import_collections=False, clear_devices=False):
     """Imports the ops of ``graph_def`` into the default graph.
+
+    ``graph_def`` may be tfnb's GraphDef (as below) or TensorFlow's ``GraphDef`` proto --
+    read from a ``.pb``/``.pbtxt`` with ``tf.GraphDef.FromString`` or ``ParseFromString``, or
+    TensorFlow's own class -- whose nodes are converted to tfnb ops by
+    :mod:`tfnb.io.tf_graph_import` (an op tfnb lacks raises ``UnimplementedError`` naming it).
 
     Each node is re-created through the op registry (so shapes and dtypes are
     inferred and checked again) under the name ``name + "/" + node.name``, with its

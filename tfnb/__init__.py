@@ -54,6 +54,9 @@ from .ops.io_ops import *  # noqa: F401,F403 - read_file, the queue-based reader
 from . import gfile, image, io, python_io  # noqa: F401 - tf.gfile, tf.image, tf.io, ...
 from . import app, flags, logging  # noqa: F401 - tf.app.run, tf.app.flags/tf.flags, tf.logging
 from .ops.image_ops import random_crop  # noqa: F401 - TF1's tf.random_crop
+from . import lookup  # noqa: F401 - tf.lookup (and tf.contrib.lookup)
+from .ops.lookup_ops import tables_initializer  # noqa: F401
+from .ops.ragged_ops import RaggedTensor  # noqa: F401 - tf.RaggedTensor (ragged rank 1)
 from .summary import Event, SessionLog, Summary, SummaryMetadata  # noqa: F401 - binds tf.summary
 from .framework.graph_io import GraphDef, NodeDef, import_graph_def  # noqa: F401
 from .runtime.devices import list_local_devices as list_devices  # noqa: F401

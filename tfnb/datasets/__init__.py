@@ -1,2 +1,2 @@
-"""Data sets in their real formats (MNIST now; CIFAR-10, PTB, text8 follow)."""
-from . import mnist  # noqa: F401
+"""Data sets in their real formats: MNIST, CIFAR-10 (binary), PTB, text8, translation pairs."""
+from . import cifar10, mnist, ptb, text8, translate  # noqa: F401

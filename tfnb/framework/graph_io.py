@@ -694,23 +694,47 @@ def import_meta_graph_dict(meta_graph, import_scope=None, input_map=None, clear_
     return {v.name[len(prefix):] if v.name.startswith(prefix) else v.name: v for v in new}
 
 
-def write_graph(graph_or_graph_def, logdir, name, as_text=True):
+def write_graph(graph_or_graph_def, logdir, name, as_text=True, format=None):  # noqa: A002
     """Writes a graph to ``logdir/name`` atomically (a reader never sees a partial file).
 
+    Which format: tfnb's own (JSON text, or its binary form) unless ``format="tf"`` or
+    ``graph_or_graph_def`` is TensorFlow's ``GraphDef`` proto: then TensorFlow's GraphDef
+    (text format, or binary protobuf) that TensorFlow's ``import_graph_def`` reads (ops
+    TensorFlow lacks are written as tfnb-native nodes; see :mod:`tfnb.io.tf_graph_export`).
+    tfnb's format stays the default: it holds every graph exactly (function graphs
+    included) and is what earlier tfnb versions wrote.
+
     Args:
-        graph_or_graph_def: a Graph or a :class:`GraphDef`.
+        graph_or_graph_def: a Graph, a :class:`GraphDef`, or TensorFlow's GraphDef proto.
         logdir: directory to write into (created if missing).
         name: file name.
-        as_text: JSON text if True, else the binary form.
+        as_text: text if True, else binary.
+        format: None or ``"tfnb"`` (tfnb's format, for a Graph or tfnb GraphDef) or ``"tf"``.
 
     Returns:
         The path of the file written.
     """
-    if isinstance(graph_or_graph_def, Graph):
+    if format not in (None, "tfnb", "tf"):
+        raise ValueError("format must be 'tfnb' or 'tf', got %r" % (format,))
+    proto = _tensorflow_proto(graph_or_graph_def)
+    if proto is None and format == "tf":
+        graph = graph_or_graph_def
+        if not isinstance(graph, Graph):
+            graph = Graph()
+            with graph.as_default():
+                import_graph_def(graph_or_graph_def, name="")
+        from ..io.tf_graph_export import graph_to_tf_graph_def
+        proto = graph_to_tf_graph_def(graph)
+    if proto is not None:
+        from ..io import protos
+        data = protos.load().text_format.MessageToString(proto).encode("utf-8") if as_text \
+            else proto.SerializeToString()
+    elif isinstance(graph_or_graph_def, Graph):
         gd = graph_or_graph_def.as_graph_def()
+        data = gd.to_text().encode("utf-8") if as_text else gd.SerializeToString()
     else:
         gd = _as_graph_def(graph_or_graph_def)
-    data = gd.to_text().encode("utf-8") if as_text else gd.SerializeToString()
+        data = gd.to_text().encode("utf-8") if as_text else gd.SerializeToString()
     path = os.path.join(logdir, name)
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)

@@ -306,7 +306,7 @@ def _div(n):
 
 
 def _shape_op(n):
-    return n.out("Shape", n.inputs, {"out_type": n.attr("out_type", dtypes.int32)})
+    return n.out(n.op, n.inputs, {"out_type": n.attr("out_type", dtypes.int32)})
 
 
 def _shape_n(n):
@@ -684,7 +684,7 @@ CONVERTERS.update({
     "AddV2": _same("Add"), "Div": _div, "DivNoNan": None,
     "Const": _const, "Placeholder": _placeholder,
     "PlaceholderWithDefault": _placeholder_with_default, "NoOp": _no_op, "Cast": _cast,
-    "Shape": _shape_op, "ShapeN": _shape_n, "MatMul": _matmul, "BatchMatMul": _batch_matmul,
+    "Shape": _shape_op, "Size": _shape_op, "ShapeN": _shape_n, "MatMul": _matmul, "BatchMatMul": _batch_matmul,
     "BatchMatMulV2": _batch_matmul, "BatchMatMulV3": _batch_matmul,
     "Conv2D": _conv("Conv2D"), "Conv2DBackpropInput": _conv("Conv2DBackpropInput"),
     "Conv2DBackpropFilter": _conv("Conv2DBackpropFilter"),
@@ -766,6 +766,9 @@ def _check_types(nodes, library, where="the GraphDef"):
                 "control flow (tf.compat.v1.enable_control_flow_v2(), which writes "
                 "StatelessIf/StatelessWhile), or freeze it without the loop."
                 % (node.name, where, node.op))
+        if NATIVE_ATTR in node.attr:
+            _check_native(node, where)
+            continue
         if node.op not in CONVERTERS and node.op not in library:
             raise errors.UnimplementedError(
                 None, None, "Node %r of %s has op type %r, which tfnb does not implement (or "
@@ -775,6 +778,36 @@ def _check_types(nodes, library, where="the GraphDef"):
                 None, None, "Node %r of %s calls library function %r directly; tfnb imports "
                 "library functions only as the branches and bodies of If/While ops"
                 % (node.name, where, node.op))
+
+
+NATIVE_ATTR = "_tfnb_attrs"  # tfnb.io.tf_graph_export writes tfnb's own ops with their attrs here
+
+
+def _check_native(node, where):
+    from ..framework.registry import get_op_def
+    try:
+        get_op_def(node.op)
+    except KeyError:
+        raise errors.UnimplementedError(None, None, "Node %r of %s is a tfnb-native node of op "
+                                        "type %r, which this tfnb does not have"
+                                        % (node.name, where, node.op)) from None
+
+
+def _native(n):
+    """A node tfnb wrote for one of its own ops: its attrs are tfnb's JSON form."""
+    import json
+    from ..framework.graph_format import FunctionRef, _decode
+    try:
+        encoded = json.loads(n.proto.attr[NATIVE_ATTR].s.decode("utf-8"))
+        attrs = {k: _decode(v) for k, v in encoded.items()}
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise ValueError("its %s attr is not tfnb's JSON: %s" % (NATIVE_ATTR, e)) from None
+    if any(isinstance(v, FunctionRef) for v in attrs.values()):
+        raise errors.UnimplementedError(
+            None, None, "Node %r (op %s) refers to a tfnb function graph, which TensorFlow's "
+            "GraphDef does not hold; save the graph in tfnb's format (or a Saver's meta graph, "
+            "which carries it)" % (n.proto.name, n.op))
+    return n.out(n.op, n.inputs, attrs)
 
 
 def _topological(nodes, known):
@@ -878,7 +911,8 @@ class _Importer:
             if device:
                 scopes.enter_context(graph.device(device))
             try:
-                result = CONVERTERS[node.op](n)
+                convert = _native if NATIVE_ATTR in node.attr else CONVERTERS[node.op]
+                result = convert(n)
             except errors.OpError:
                 raise
             except (TypeError, ValueError, KeyError) as e:

@@ -255,3 +255,29 @@ def test_supervisor_chief_killed_restarts_from_its_checkpoint(tmp_path):
             _readable(p)
     finally:
         pc.stop()
+
+
+def test_dask_worker_killed_during_async_training_is_reported_and_the_rest_finish():
+    """On a DaskCluster the nanny restarts a killed worker at a new address, which hosts no
+    task: the replica is reported lost and the other one finishes the training."""
+    pytest.importorskip("distributed")
+    from tfnb.distribute import DaskCluster
+    X, Y = _data(np)
+    with DaskCluster(ps=1, worker=2, timeout=60) as cluster, tf.Graph().as_default():
+        x, y, loss, step = _regression()
+        address = cluster.dask_worker("worker", 1)
+        pid = cluster.client.run(os.getpid, workers=[address])[address]
+        state = {"killed": False}
+
+        def callback(msg):
+            if not state["killed"] and msg.get("kind") == "progress" and \
+                    msg["global_step"] >= 60:
+                state["killed"] = True
+                os.kill(pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        r = train(step, loss=loss, feeds={x: X, y: Y}, cluster=cluster, mode="async",
+                  steps=500, batch_size=8, monitor=False, timeout=5.0, callback=callback)
+        assert state["killed"] and r.lost == [1], r.events
+        assert any("replica 1 (/job:worker/task:1) lost" in t for _, t in r.events)
+        assert r.global_step >= 500 and time.monotonic() - t0 < 120
+        assert cluster.status()[("worker", 0)] == "running"

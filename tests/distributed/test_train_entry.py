@@ -160,6 +160,20 @@ def test_dask_cluster_async_then_sync_with_dask_array_data():
             assert rs.start_step == 0 and rs.global_step == 20  # a fresh step counter per run
             assert rs.final_loss() < ra.final_loss() or rs.final_loss() < 1e-3
             np.testing.assert_array_equal(sess.run(b), rs.values["b"])
+        # Another model whose placeholders have the same names but other shapes, with a
+        # GraphDef too big to send in a task's arguments (initial values of 1 MB).
+        with tf.Graph().as_default():
+            X5, Y5 = _data(120, n_in=5)
+            x5 = tf.placeholder(tf.float32, [None, 5], name="x")
+            y5 = tf.placeholder(tf.float32, [None, 1], name="y")
+            big = tf.Variable(np.zeros((500, 500), np.float32), name="big")
+            w5 = tf.Variable(tf.zeros([5, 1]), name="w")
+            loss5 = tf.reduce_mean(tf.square(tf.matmul(x5, w5) - y5)) + \
+                tf.reduce_sum(big) * 0.0
+            step5 = tf.train.GradientDescentOptimizer(0.05).minimize(loss5)
+            r5 = train(step5, loss=loss5, feeds={x5: X5, y5: Y5}, cluster=c, mode="async",
+                       steps=30, batch_size=10, monitor=False)
+            assert r5.values["w"].shape == (5, 1) and r5.global_step >= 30
         assert set(c.status().values()) == {"running"}
 
 

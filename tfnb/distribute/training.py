@@ -894,7 +894,9 @@ class _Shards:
         data = self.local_data.get(replica, {})
         if not data:
             return {}
-        self.futures[replica] = client.scatter(data, workers=[address], hash=False)
+        names = list(data)  # a scattered dict would use its keys as Dask keys: scatter a list
+        futs = client.scatter([data[n] for n in names], workers=[address], hash=False)
+        self.futures[replica] = dict(zip(names, futs))
         return self.futures[replica]
 
 
@@ -1106,6 +1108,7 @@ class _Chief:
         self.joined = set()
         self.callback = None
         self.trace = False
+        self.graph_future = None
         self.stop_requested = False
         self.stopped = False
 
@@ -1230,8 +1233,11 @@ class _Chief:
         if self.dask is not None:
             client = self.dask.client
             addr = self.dask.dask_worker("worker", r)
+            if self.graph_future is None:  # the GraphDef (with initial values) goes once
+                self.graph_future = client.scatter(self.text, broadcast=True, hash=False)
             self.futures[r] = client.submit(
-                _dask_replica_main, job_text, self.text, r, self.target("worker", r), self.topic,
+                _dask_replica_main, job_text, self.graph_future, r, self.target("worker", r),
+                self.topic,
                 self.shards.for_dask(client, r, addr), workers=[addr], allow_other_workers=False,
                 pure=False, key="tfnb-train-%s-replica-%d-%s" % (self.job["run"], r,
                                                                 uuid.uuid4().hex[:6]))
@@ -1422,6 +1428,8 @@ class _Chief:
                 self.display.close()
             for f in self.futures.values():
                 f.cancel()
+            if self.graph_future is not None:
+                self.graph_future.release()
             sess.close()
             try:
                 tf.Session.reset(self.control_target(), [DATA_CONTAINER], config=self.config)

@@ -285,3 +285,73 @@ def test_bad_attributes_and_types():
         tf.quantization.quantized_matmul(q, q, 0.0, 1.0, 0.0, 1.0)
     assert tf.quint8.is_quantized and not tf.quint8.is_integer and tf.qint8.min == -128
     assert tf.as_dtype(np.uint8) is tf.uint8  # NumPy types stay plain integers
+
+
+def test_quantized_matmul_long_inner_dimension_is_exact():
+    rng = np.random.RandomState(4)
+    a, b = _levels(rng, (4, 700)), _levels(rng, (700, 3))  # sums beyond float32's 2**24
+    out = _run(tf.quantization.quantized_matmul(
+        tf.constant(a, tf.quint8), tf.constant(b, tf.quint8), -1.0, 2.0, -0.5, 0.7))[0]
+    want = (a.astype(np.int64) - _offset(-1.0, 2.0)) @ (b.astype(np.int64) - _offset(-0.5, 0.7))
+    np.testing.assert_array_equal(out, want)
+
+
+# --- the graph transform: a trained deep-MNIST-like CNN -> eight-bit inference -------------
+def _train_mnist_cnn(data, steps=150):
+    rng = np.random.RandomState(0)
+    x = tf.placeholder(tf.float32, [None, 784], name="images")
+    y = tf.placeholder(tf.float32, [None, 10])
+    h = tf.reshape(x, [-1, 28, 28, 1])
+    for i, (k, c) in enumerate([(5, 8), (5, 16)]):
+        w = tf.Variable(rng.normal(0, 0.1, (k, k, int(h.shape[-1]), c)).astype(np.float32))
+        b = tf.Variable(np.full(c, 0.1, np.float32))
+        h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(h, w, [1, 1, 1, 1], "SAME"), b))
+        h = tf.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
+    h = tf.reshape(h, [-1, 7 * 7 * 16])
+    w1 = tf.Variable(rng.normal(0, 0.05, (784, 64)).astype(np.float32))
+    b1 = tf.Variable(np.full(64, 0.1, np.float32))
+    h = tf.nn.relu(tf.matmul(h, w1) + b1)
+    w2 = tf.Variable(rng.normal(0, 0.1, (64, 10)).astype(np.float32))
+    b2 = tf.Variable(np.zeros(10, np.float32))
+    logits = tf.matmul(h, w2) + b2
+    probs = tf.nn.softmax(logits, name="probs")
+    loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(labels=y, logits=logits))
+    train = tf.train.AdamOptimizer(2e-3).minimize(loss)
+    sess = tf.Session()
+    sess.run(tf.global_variables_initializer())
+    for i in range(steps):
+        lo = (i * 50) % (len(data.train.images) - 50)
+        sess.run(train, {x: data.train.images[lo:lo + 50], y: data.train.labels[lo:lo + 50]})
+    return sess, x, probs
+
+
+def test_quantize_graph_of_a_trained_cnn():
+    from tfnb.datasets import mnist
+    from tfnb.tools.quantize_graph import quantize_graph
+    try:
+        data = mnist.read_data_sets(None, one_hot=True, source="mnist5k")
+    except (mnist.DatasetUnavailableError, ImportError, OSError) as e:
+        pytest.skip("the bundled MNIST subset is not available: %s" % e)
+    with tf.Graph().as_default():
+        sess, x, probs = _train_mnist_cnn(data)
+        images, labels = data.test.images, data.test.labels.argmax(1)
+        float_acc = (sess.run(probs, {x: images}).argmax(1) == labels).mean()
+        result = quantize_graph(sess, [x], [probs])
+        sess.close()
+    text = result.report()
+    assert set(result.quantized.values()) == {"Conv2D", "BiasAdd", "Relu", "MaxPool", "Reshape",
+                                              "MatMul", "Add"}
+    assert [t for t, _ in result.float_ops.values()] == ["Softmax"]
+    assert "Softmax" in text and "left in float" in text
+    assert result.quantized_weight_bytes * 4 == result.float_weight_bytes
+    types = {op.type for op in result.graph.get_operations()}
+    assert {"QuantizedConv2D", "QuantizedMatMul", "QuantizedRelu", "QuantizedMaxPool",
+            "QuantizedBiasAdd", "Requantize"} <= types
+    assert not types & {"Conv2D", "MatMul", "VarHandleOp", "ReadVariableOp"}
+    with tf.Session(graph=result.graph) as s:
+        q_probs = s.run(result.outputs[0], {result.inputs[0]: images})
+    q_acc = (q_probs.argmax(1) == labels).mean()
+    print("float32 accuracy %.4f, eight-bit accuracy %.4f (MNIST 5k subset, %d test images)"
+          % (float_acc, q_acc, len(labels)))
+    assert float_acc > 0.85
+    assert q_acc >= float_acc - 0.02

@@ -6,8 +6,8 @@ quantize_op.cc, dequantize_op.cc, fake_quant_ops_functor.h), written with NumPy:
 
 * ``quantize`` (QuantizeV2) / ``dequantize`` with modes MIN_COMBINED, MIN_FIRST, SCALED;
 * ``QuantizedMatMul``/``QuantizedConv2D``: integer inputs minus their zero points,
-  accumulated exactly in int32 (float64 GEMM/convolution, exact below 2**53, then the
-  int32 result); the output range is one level of ``a`` times one level of ``b`` times
+  accumulated exactly in int32 (a float32 GEMM/convolution where every sum is below 2**24,
+  float64 otherwise -- both exact -- then the int32 result); the output range is one level of ``a`` times one level of ``b`` times
   the int32 limits (QuantizationRangeForMultiplication);
 * ``QuantizedRelu``/``Relu6``/``ReluX``, ``QuantizedAdd``, ``QuantizedBiasAdd``,
   ``QuantizedMaxPool``/``AvgPool``, ``Requantize``, ``RequantizationRange``;
@@ -291,8 +291,16 @@ def dequantize(input, min_range, max_range, mode="MIN_COMBINED", name=None):  # 
 # QuantizedMatMul / QuantizedConv2D: int32 accumulation
 # ----------------------------------------------------------------------------------------------
 def _exact_int32(acc):
-    """An exactly integral float64 accumulator as int32, wrapping like TF's int32 sums."""
+    """An exactly integral float accumulator as int32, wrapping like TF's int32 sums."""
     return np.rint(acc).astype(np.int64).astype(np.int32)
+
+
+def _accumulator_dtype(k, dta, off_a, dtb, off_b):
+    """float32 when every sum of ``k`` products of offset levels is exact in it (below 2**24),
+    float64 otherwise (exact below 2**53): the GEMM then runs on BLAS at full speed."""
+    span_a = max(abs(dta.min - off_a), abs(dta.max - off_a))
+    span_b = max(abs(dtb.min - off_b), abs(dtb.max - off_b))
+    return np.float32 if k * span_a * span_b < 2 ** 24 else np.float64
 
 
 def _quantized_matmul_infer(op):
@@ -325,8 +333,9 @@ def _quantized_matmul_kernel(op, ctx):
         lo_b, hi_b = _range(min_b, max_b, "b")
         off_a = float(float_to_quantized_unclamped(0.0, lo_a, hi_a, dta))
         off_b = float(float_to_quantized_unclamped(0.0, lo_b, hi_b, dtb))
-        fa = a.astype(np.float64) - off_a
-        fb = b.astype(np.float64) - off_b
+        acc_t = _accumulator_dtype(a.shape[0 if ta else 1], dta, off_a, dtb, off_b)
+        fa = a.astype(acc_t) - acc_t(off_a)
+        fb = b.astype(acc_t) - acc_t(off_b)
         acc = (fa.T if ta else fa) @ (fb.T if tb else fb)
         lo_c, hi_c = range_for_multiplication(lo_a, hi_a, dta, lo_b, hi_b, dtb, dtc)
         return _exact_int32(acc), _f32(lo_c), _f32(hi_c)
@@ -405,7 +414,8 @@ def _quantized_conv_kernel(op, ctx):
         off_x = float(float_to_quantized_unclamped(0.0, lo_x, hi_x, dtx))
         off_w = float(float_to_quantized_unclamped(0.0, lo_w, hi_w, dtw))
         # Padding holds float 0.0, i.e. level off_x: zero after the offset is subtracted.
-        acc = conv._conv_forward(np, x.astype(np.float64) - off_x, w.astype(np.float64) - off_w,
+        acc_t = _accumulator_dtype(w.shape[0] * w.shape[1] * w.shape[2], dtx, off_x, dtw, off_w)
+        acc = conv._conv_forward(np, x.astype(acc_t) - acc_t(off_x), w.astype(acc_t) - acc_t(off_w),
                                  s, d, padding, None)
         lo_c, hi_c = range_for_multiplication(lo_x, hi_x, dtx, lo_w, hi_w, dtw, dtc)
         return _exact_int32(acc), _f32(lo_c), _f32(hi_c)

@@ -395,6 +395,31 @@ def _reduction_grad_broadcast(w, op, inputs, base):
     return w.node(op.name, "BroadcastTo", [g, shape], {"T": dt, "Tidx": dtypes.int32}, **base)
 
 
+def _sum_to_shape_of(w, op, inputs, base):
+    """tfnb's SumToShapeOf(g, like) as TensorFlow's gradient idiom: reduce ``g`` over the axes
+    ``BroadcastGradientArgs`` gives for ``like``, then reshape to ``Shape(like)``."""
+    g, like = inputs
+    device = {"device": base["device"]}
+    shapes = []
+    for name, t, dt in (("shape_g", g, _t(op)), ("shape_like", like, _t(op, 1))):
+        shapes.append(w.fresh("%s/%s" % (op.name, name)))
+        w.node(shapes[-1], "Shape", [t], {"T": dt, "out_type": dtypes.int32}, **device)
+    args, total = w.fresh(op.name + "/BroadcastGradientArgs"), w.fresh(op.name + "/Sum")
+    w.node(args, "BroadcastGradientArgs", shapes, {"T": dtypes.int32}, **device)
+    w.node(total, "Sum", [g, args + ":1"], {"T": _t(op), "Tidx": dtypes.int32,
+                                            "keep_dims": False}, **device)
+    return w.node(op.name, "Reshape", [total, shapes[1]], {"T": _t(op), "Tshape": dtypes.int32},
+                  **base)
+
+
+def _broadcast_like(w, op, inputs, base):
+    shape = w.fresh(op.name + "/shape_like")
+    w.node(shape, "Shape", [inputs[1]], {"T": _t(op, 1), "out_type": dtypes.int32},
+           device=base["device"])
+    return w.node(op.name, "BroadcastTo", [inputs[0], shape], {"T": _t(op),
+                                                               "Tidx": dtypes.int32}, **base)
+
+
 _T_ONLY = ["Relu", "Relu6", "Elu", "Selu", "Softplus", "Softsign", "Sigmoid", "Tanh", "Softmax",
            "LogSoftmax", "Identity", "StopGradient", "Neg", "Abs", "Exp", "Log", "Log1p", "Sqrt",
            "Rsqrt", "Square", "Reciprocal", "Sin", "Cos", "Tan", "Floor", "Ceil", "Round",
@@ -447,7 +472,9 @@ EXPORTERS.update({
                                                                                   True))}),
     "BroadcastTo": _simple(attrs=lambda op: {"T": _t(op), "Tidx": _t(op, 1)}),
     "IdentityN": _identity_n, "Split": _split, "SplitV": _split_v,
-    "ReductionGradBroadcast": _reduction_grad_broadcast,
+    "ReductionGradBroadcast": _reduction_grad_broadcast, "SumToShapeOf": _sum_to_shape_of,
+    "BroadcastLike": _broadcast_like,
+    "BroadcastGradientArgs": _simple(attrs=lambda op: {"T": _t(op)}),
     "Placeholder": _placeholder, "PlaceholderWithDefault": _placeholder_with_default,
     "Const": _const, "VarHandleOp": _var_handle,
     "ReadVariableOp": _simple(attrs=lambda op: {"dtype": op._attrs["dtype"]}),

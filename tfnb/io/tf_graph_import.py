@@ -33,6 +33,7 @@ from ..framework import dtypes, errors
 from ..framework.function import FuncGraph, GraphFunction
 from ..framework.graph import Operation, Tensor, get_default_graph
 from ..framework.graph_format import LIMIT_ENV, MAX_GRAPHDEF_BYTES, _env_bytes
+from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..framework.tensor_shape import TensorShape
 from . import protos
 
@@ -676,7 +677,7 @@ _BINARY = ["Add", "Sub", "Mul", "RealDiv", "FloorDiv", "FloorMod", "Maximum", "M
            "BitwiseAnd", "BitwiseOr", "BitwiseXor", "ReluGrad", "Relu6Grad", "EluGrad",
            "SeluGrad", "SigmoidGrad", "TanhGrad", "Select", "SelectV2", "Tile", "Slice",
            "GatherNd", "SoftmaxCrossEntropyWithLogits", "SparseSoftmaxCrossEntropyWithLogits",
-           "AddN", "InvertPermutation"]
+           "AddN", "InvertPermutation", "BroadcastGradientArgs"]
 
 #: TensorFlow op type -> converter(node) returning the node's outputs (a list of Tensors).
 CONVERTERS = {name: _same() for name in _UNARY + _BINARY}
@@ -742,6 +743,42 @@ _OUTPUT_ARGS = {
     "SoftmaxCrossEntropyWithLogits": ["loss", "backprop"],
     "SparseSoftmaxCrossEntropyWithLogits": ["loss", "backprop"],
 }
+
+
+# ----------------------------------------------------------------------------------------------
+# BroadcastGradientArgs: TensorFlow's gradient graphs use it where tfnb has SumToShapeOf
+# ----------------------------------------------------------------------------------------------
+def broadcast_gradient_args(s0, s1):
+    """(r0, r1): the axes over which a gradient of the broadcast of shapes ``s0`` and ``s1``
+    sums back to each of them (TensorFlow's ``BroadcastGradientArgs``)."""
+    s0, s1 = [int(d) for d in s0], [int(d) for d in s1]
+    n = max(len(s0), len(s1))
+    p0, p1 = [1] * (n - len(s0)) + s0, [1] * (n - len(s1)) + s1
+    for i, (a, b) in enumerate(zip(p0, p1)):
+        if a != b and a != 1 and b != 1:
+            raise errors.InvalidArgumentError(None, None, "Incompatible shapes: %s vs. %s"
+                                              % (s0, s1))
+    r0 = [i for i in range(n) if p0[i] == 1 and (p1[i] != 1 or i < n - len(s0))]
+    r1 = [i for i in range(n) if p1[i] == 1 and (p0[i] != 1 or i < n - len(s1))]
+    return np.array(r0, np.int32), np.array(r1, np.int32)
+
+
+def _bga_infer(op):
+    for t in op._inputs:
+        if not t.dtype.is_integer:
+            raise TypeError("BroadcastGradientArgs takes int32/int64 shapes, got %s" % t.dtype.name)
+    dt = op._inputs[0].dtype
+    return [(dt, TensorShape([None])), (dt, TensorShape([None]))]
+
+
+def _bga_kernel(op, ctx):
+    dt = op._inputs[0].dtype.np
+    return lambda s0, s1: tuple(r.astype(dt) for r in broadcast_gradient_args(s0, s1))
+
+
+register_op("BroadcastGradientArgs", infer=_bga_infer, kernel=_bga_kernel,
+            grad=NOT_DIFFERENTIABLE,
+            doc="The axes a gradient sums over to undo the broadcast of two shapes.")
 
 
 # ----------------------------------------------------------------------------------------------

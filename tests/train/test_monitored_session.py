@@ -478,3 +478,15 @@ def test_scaffold_uses_collections_and_rejects_ambiguity():
     with pytest.raises(RuntimeError, match="More than one item"):
         tf.train.Scaffold().finalize()
     assert not tf.get_default_graph().finalized
+
+
+def test_default_local_init_initializes_local_variables_and_tables():
+    tf.train.get_or_create_global_step()
+    keys = tf.constant(["a", "b"])
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(keys, tf.constant([1, 2], tf.int64)), -1)
+    found = table.lookup(tf.constant(["b", "z"]))
+    local = tf.Variable(4.0, trainable=False, collections=[tf.GraphKeys.LOCAL_VARIABLES])
+    with tf.train.MonitoredTrainingSession() as sess:
+        np.testing.assert_array_equal(sess.run(found), [2, -1])
+        assert sess.run(local) == 4.0

@@ -193,8 +193,8 @@ class Scaffold:
         """The local variables' initializers and the table initializers, as one op."""
         from ..ops import variables
         from ..ops.control_flow_ops import group
-        tables = get_default_graph().get_collection(GraphKeys.TABLE_INITIALIZERS)
-        return group(variables.local_variables_initializer(), *tables)
+        from ..ops.lookup_ops import tables_initializer
+        return group(variables.local_variables_initializer(), tables_initializer())
 
 
 def _get_saver_or_default():

@@ -346,3 +346,14 @@ def test_bucket_by_sequence_length_pads_per_bucket():
     assert [b.shape for b in values(bounded)] == [(2, 2), (1, 6)]
     with pytest.raises(ValueError, match="bucket_batch_sizes"):
         tf.data.experimental.bucket_by_sequence_length(lambda s: 1, [3], [2])
+
+
+def test_contrib_data_names_of_older_programs():
+    ds = tf.contrib.data.Dataset.range(5).apply(tf.contrib.data.batch_and_drop_remainder(2))
+    assert ds.output_shapes.as_list() == [2]
+    assert [v.tolist() for v in values(ds)] == [[0, 1], [2, 3]]
+    sr = tf.data.Dataset.range(3).apply(tf.contrib.data.shuffle_and_repeat(3, count=2, seed=1))
+    got = values(sr)
+    assert sorted(got[:3]) == sorted(got[3:]) == [0, 1, 2]
+    mb = tf.data.Dataset.range(5).apply(tf.contrib.data.map_and_batch(lambda x: x * 2, 2))
+    assert [v.tolist() for v in values(mb)] == [[0, 2], [4, 6], [8]]

@@ -11,3 +11,4 @@ from .iterator_ops import (Iterator, get_output_classes, get_output_shapes,  # n
                            get_output_types, make_initializable_iterator, make_one_shot_iterator)
 from .readers import FixedLengthRecordDataset, TextLineDataset, TFRecordDataset  # noqa: F401
 from . import batching, sources, transformations  # noqa: F401 - registers the dataset ops
+from ..contrib import data as _contrib_data  # noqa: F401,E402 - binds tf.contrib.data

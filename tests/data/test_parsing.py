@@ -245,3 +245,26 @@ def test_same_bytes_as_the_protobuf_package():
     assert list(back.features.feature["label"].int64_list.value) == [5, -7]
     mine = tf.train.Example.FromString(pb.SerializeToString())
     assert mine == ours
+
+
+def test_decode_csv_types_quotes_defaults_and_errors():
+    lines = tf.placeholder(tf.string, [None])
+    cols = tf.decode_csv(lines, [[0], [0.0], tf.constant([], tf.string), [-1]],
+                         field_delim=",")
+    with tf.Session() as sess:
+        a, b, c, d = sess.run(cols, {lines: ['1,2.5,"x, ""y""",7', '3,,z,']})
+        assert a.tolist() == [1, 3] and a.dtype == np.int32
+        assert b.tolist() == [2.5, 0.0] and b.dtype == np.float32
+        assert c.tolist() == [b'x, "y"', b"z"] and d.tolist() == [7, -1]
+        with pytest.raises(tf.errors.InvalidArgumentError, match="Expect 4 fields but have 3 "
+                           "in record 1"):
+            sess.run(cols, {lines: ["1,2,x,4", "1,2,x"]})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="Field 2 is required"):
+            sess.run(cols, {lines: ["1,2,,4"]})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="Field 0 in record 0 is not a "
+                           "valid int"):
+            sess.run(cols, {lines: ["1.5,2,x,4"]})
+    sel = tf.decode_csv(tf.constant(["a|b|c"]), [[""], [""]], field_delim="|",
+                        select_cols=[0, 2])
+    with tf.Session() as sess:
+        assert [v.tolist() for v in sess.run(sel)] == [[b"a"], [b"c"]]

@@ -17,4 +17,4 @@ _TF_IO_NAMES = frozenset([
     "FixedLenFeature", "FixedLenSequenceFeature", "VarLenFeature", "TFRecordCompressionType",
     "TFRecordOptions", "TFRecordWriter", "decode_raw", "matching_files", "parse_example",
     "parse_single_example", "read_file", "tf_record_iterator", "write_file", "decode_png",
-    "decode_jpeg", "decode_image", "encode_png", "encode_jpeg", "is_jpeg"])
+    "decode_jpeg", "decode_image", "encode_png", "encode_jpeg", "is_jpeg", "decode_csv"])

@@ -2,7 +2,8 @@
 (whose ``_TF_IO_NAMES`` lists them)."""
 from ..ops.io_ops import matching_files, read_file, write_file  # noqa: F401
 from ..ops.parsing_ops import (FixedLenFeature, FixedLenSequenceFeature,  # noqa: F401
-                               VarLenFeature, decode_raw, parse_example, parse_single_example)
+                               VarLenFeature, decode_csv, decode_raw, parse_example,
+                               parse_single_example)
 from . import gfile  # noqa: F401
 from .tfrecord import (TFRecordCompressionType, TFRecordOptions,  # noqa: F401
                        TFRecordWriter, tf_record_iterator)

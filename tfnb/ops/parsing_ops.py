@@ -31,7 +31,7 @@ from . import core
 from .sparse_ops import SparseTensor
 
 __all__ = ["FixedLenFeature", "VarLenFeature", "FixedLenSequenceFeature", "parse_example",
-           "parse_single_example", "decode_raw"]
+           "parse_single_example", "decode_raw", "decode_csv"]
 
 _CPU = ("CPU",)
 _KIND_OF = {dtypes.int64: "int64", dtypes.float32: "float", dtypes.string: "bytes"}
@@ -400,3 +400,173 @@ def decode_raw(input_bytes=None, out_type=None, little_endian=True, name=None, b
     return core.out("DecodeRaw", [x], {"out_type": dtypes.as_dtype(out_type),
                                        "little_endian": bool(little_endian)},
                     name=name or "DecodeRaw")
+
+
+# ----------------------------------------------------------------------------------------------
+# DecodeCSV
+# ----------------------------------------------------------------------------------------------
+_CSV_TYPES = (dtypes.float32, dtypes.float64, dtypes.int32, dtypes.int64, dtypes.string)
+
+
+def _csv_fields(record, delim, quotes, where):
+    """The fields of one CSV record (RFC 4180 quoting when ``quotes``)."""
+    if not quotes:
+        return record.split(delim)
+    fields, cur, i, n = [], bytearray(), 0, len(record)
+    in_quotes = False
+    start = True
+    while i < n:
+        c = record[i:i + 1]
+        if start and c == b'"':
+            in_quotes, start = True, False
+            i += 1
+            continue
+        start = False
+        if in_quotes:
+            if c == b'"':
+                if record[i + 1:i + 2] == b'"':
+                    cur += b'"'
+                    i += 2
+                    continue
+                in_quotes = False
+                i += 1
+                if i < n and record[i:i + 1] != delim:
+                    raise errors.InvalidArgumentError(
+                        None, None, "%s: quote in the middle of field %d: %r"
+                        % (where, len(fields), record))
+                continue
+            cur += c
+        elif c == delim:
+            fields.append(bytes(cur))
+            cur = bytearray()
+            start = True
+        else:
+            cur += c
+        i += 1
+    if in_quotes:
+        raise errors.InvalidArgumentError(None, None, "%s: unterminated quoted field %d: %r"
+                                          % (where, len(fields), record))
+    fields.append(bytes(cur))
+    return fields
+
+
+def _decode_csv_kernel(op, ctx):
+    a = op._attrs
+    types = a["OUT_TYPE"]
+    delim = a["field_delim"].encode("utf-8")
+    quotes = a["use_quote_delim"]
+    na = a["na_value"].encode("utf-8")
+    select = a["select_cols"]
+
+    def decode_csv(records, *defaults):
+        recs = np.asarray(records, dtype=object)
+        flat = recs.reshape(-1)
+        cols = [[] for _ in types]
+        for r, raw in enumerate(flat):
+            rec = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+            where = "Record %d" % r
+            fields = _csv_fields(rec, delim, quotes, where)
+            if select:
+                if max(select) >= len(fields):
+                    raise errors.InvalidArgumentError(
+                        None, None, "%s: expect at least %d fields but have %d in record %d: %r"
+                        % (where, max(select) + 1, len(fields), r, rec))
+                fields = [fields[c] for c in select]
+            if len(fields) != len(types):
+                raise errors.InvalidArgumentError(
+                    None, None, "Expect %d fields but have %d in record %d: %r"
+                    % (len(types), len(fields), r, rec))
+            for i, (f, dt) in enumerate(zip(fields, types)):
+                if f == b"" or (na and f == na):
+                    d = np.asarray(defaults[i])
+                    if d.size == 0:
+                        raise errors.InvalidArgumentError(
+                            None, None, "Field %d is required but missing in record %d!" % (i, r))
+                    cols[i].append(d.reshape(-1)[0])
+                    continue
+                if dt is dtypes.string:
+                    cols[i].append(f)
+                    continue
+                try:
+                    v = float(f) if dt.is_floating else int(f.strip(), 10)
+                except ValueError:
+                    raise errors.InvalidArgumentError(
+                        None, None, "Field %d in record %d is not a valid %s: %r"
+                        % (i, r, "float" if dt.is_floating else "int", f)) from None
+                if dt.is_integer:
+                    info = np.iinfo(dt.np)
+                    if not info.min <= v <= info.max:
+                        raise errors.InvalidArgumentError(
+                            None, None, "Field %d in record %d is not in range of %s: %r"
+                            % (i, r, dt.name, f))
+                cols[i].append(v)
+        outs = []
+        for c, dt in zip(cols, types):
+            arr = np.empty(len(c), dtype=object) if dt is dtypes.string else None
+            if arr is not None:
+                arr[:] = c
+            else:
+                arr = np.asarray(c, dtype=dt.np)
+            outs.append(arr.reshape(recs.shape))
+        return outs[0] if len(outs) == 1 else tuple(outs)
+    return decode_csv
+
+
+def _decode_csv_infer(op):
+    rec = op._inputs[0]
+    if rec.dtype is not dtypes.string:
+        raise TypeError("records must be a string tensor, got %s" % rec.dtype.name)
+    for i, (d, dt) in enumerate(zip(op._inputs[1:], op._attrs["OUT_TYPE"])):
+        if d.dtype is not dt:
+            raise TypeError("record_defaults[%d] has dtype %s, expected %s"
+                            % (i, d.dtype.name, dt.name))
+        if d.shape.ndims is not None and d.shape.ndims > 1:
+            raise ValueError("Shape of a default must be a length-0 or length-1 vector, or a "
+                             "scalar.")
+    return [(dt, rec.shape) for dt in op._attrs["OUT_TYPE"]]
+
+
+register_op("DecodeCSV", infer=_decode_csv_infer, kernel=_decode_csv_kernel,
+            grad=NOT_DIFFERENTIABLE, device_types=_CPU,
+            doc="Parses CSV records into one tensor per column.")
+
+
+def decode_csv(records, record_defaults, field_delim=",", use_quote_delim=True, name=None,
+               na_value="", select_cols=None):
+    """One tensor per column of the CSV ``records`` (``tf.decode_csv``).
+
+    Args:
+        records: string tensor, one record per element.
+        record_defaults: per column a default value (its dtype is the column's: float32,
+            float64, int32, int64 or string), or an empty list: the column is required.
+        field_delim: a one-character delimiter.
+        use_quote_delim: RFC 4180 quotes (``"a, b"``, ``""`` for a quote) when true.
+        na_value: a field equal to it takes the default.
+        select_cols: parse only these (sorted) column indices.
+
+    Raises (at run time):
+        InvalidArgumentError: a record with the wrong number of fields, a required field
+            missing, or a field that is not a number of its column's type (naming the record).
+    """
+    if len(field_delim) != 1:
+        raise ValueError("field_delim must be one character, got %r" % (field_delim,))
+    if select_cols is not None and (list(select_cols) != sorted(set(select_cols))):
+        raise ValueError("select_cols is not strictly increasing.")
+    if select_cols is not None and len(select_cols) != len(record_defaults):
+        raise ValueError("Length of select_cols and record_defaults do not match.")
+    recs = records if isinstance(records, Tensor) else core.convert_to_tensor(
+        records, dtype=dtypes.string, name="records")
+    defaults, types = [], []
+    for i, d in enumerate(record_defaults):
+        # an empty default ([] is float32, as in TF) makes the column required
+        t = d if isinstance(d, Tensor) else core.convert_to_tensor(d, name="record_default_%d"
+                                                                   % i)
+        if t.dtype not in _CSV_TYPES:
+            raise TypeError("record_defaults[%d] has unsupported dtype %s" % (i, t.dtype.name))
+        defaults.append(t)
+        types.append(t.dtype)
+    op = core.op("DecodeCSV", [recs] + defaults,
+                 {"OUT_TYPE": types, "field_delim": field_delim,
+                  "use_quote_delim": bool(use_quote_delim), "na_value": na_value,
+                  "select_cols": list(select_cols or [])}, name=name or "DecodeCSV")
+    return list(op.outputs)

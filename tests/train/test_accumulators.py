@@ -24,6 +24,18 @@ def _run_in_thread(fn):
     return t, box
 
 
+def _wait_for_waiting_takes(sess, acc, n, timeout=10):
+    """Returns once ``n`` takes wait on ``acc`` in ``sess`` (so the test's order is certain)."""
+    deadline = time.monotonic() + timeout
+    key = ("accumulator", acc.accumulator_ref.op.get_attr("shared_name") or acc.name)
+    while True:
+        state = sess._state.resources.get(key)
+        if state is not None and len(state._takes) >= n:
+            return
+        assert time.monotonic() < deadline, "the take never started waiting"
+        time.sleep(0.01)
+
+
 # ----------------------------------------------------------------------------------------------
 # Dense
 # ----------------------------------------------------------------------------------------------
@@ -109,9 +121,9 @@ def test_waiting_takes_are_served_in_order_with_exactly_their_gradients():
     take2, take1 = acc.take_grad(2), acc.take_grad(1)
     with tf.Session() as sess:
         t1, box1 = _run_in_thread(lambda: sess.run(take2))
-        time.sleep(0.2)  # the 2-take queues first
+        _wait_for_waiting_takes(sess, acc, 1)  # the 2-take queues first
         t2, box2 = _run_in_thread(lambda: sess.run(take1))
-        time.sleep(0.2)
+        _wait_for_waiting_takes(sess, acc, 2)
         for v, s in ((1.0, 0), (3.0, 0), (10.0, 1)):  # the first take moved the step to 1
             sess.run(apply, {g: v, step: s})
         t1.join(10)
@@ -125,11 +137,11 @@ def test_closing_the_session_cancels_a_waiting_take():
     take = acc.take_grad(1)
     sess = tf.Session()
     t, box = _run_in_thread(lambda: sess.run(take))
-    time.sleep(0.2)
+    _wait_for_waiting_takes(sess, acc, 1)
     start = time.monotonic()
     sess.close()
     t.join(10)
-    assert not t.is_alive() and time.monotonic() - start < 2.0
+    assert not t.is_alive() and time.monotonic() - start < 5.0
     assert isinstance(box["error"], tf.errors.CancelledError)
     assert "closed" in str(box["error"]) and take.op.name in str(box["error"])
 
@@ -143,7 +155,7 @@ def test_operation_timeout_bounds_a_take():
         start = time.monotonic()
         with pytest.raises(tf.errors.DeadlineExceededError, match="1 of the 3 gradients"):
             sess.run(take)
-        assert 0.25 < time.monotonic() - start < 3.0
+        assert 0.25 < time.monotonic() - start < 10.0
         assert sess.run(acc.num_accumulated()) == 1  # nothing consumed
         sess.run(apply)
         sess.run(apply)
@@ -157,7 +169,7 @@ def test_cancel_pending_takes_fails_waiting_takes_and_keeps_the_accumulator_usab
     apply = acc.apply_grad(4.0)
     with tf.Session() as sess:
         t, box = _run_in_thread(lambda: sess.run(take))
-        time.sleep(0.2)
+        _wait_for_waiting_takes(sess, acc, 1)
         sess.run(cancel)
         t.join(10)
         assert isinstance(box["error"], tf.errors.CancelledError)

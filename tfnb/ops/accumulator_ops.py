@@ -30,6 +30,8 @@ exactly the first ``n`` gradients. The wait ends with ``CancelledError`` when th
 closed or :meth:`ConditionalAccumulatorBase.cancel_pending_takes` runs (tfnb; the chief's
 queue runner of a SyncReplicasOptimizer uses it to stop), and with ``DeadlineExceededError``
 after ``ConfigProto(operation_timeout_in_ms=...)``. Accumulators are CPU ops, as in TF1.
+Like a queue's elements, gradients are not variables: a failed run does not give back what
+its take consumed, nor remove what its apply added.
 
 Example:
     >>> acc = tf.ConditionalAccumulator(tf.float32, shape=[2], shared_name="g")

@@ -59,6 +59,7 @@ from .ops.lookup_ops import tables_initializer  # noqa: F401
 from .ops.ragged_ops import RaggedTensor  # noqa: F401 - tf.RaggedTensor (ragged rank 1)
 from .summary import Event, SessionLog, Summary, SummaryMetadata  # noqa: F401 - binds tf.summary
 from .framework.graph_io import GraphDef, NodeDef, import_graph_def  # noqa: F401
+from . import saved_model  # noqa: F401 - tf.saved_model (TensorFlow's layout; protobuf on use)
 from .runtime.devices import list_local_devices as list_devices  # noqa: F401
 from .runtime.eager import disable_eager_execution, enable_eager_execution, executing_eagerly
 from .runtime.session import (ConfigProto, InteractiveSession, RunMetadata, RunOptions, Session,

@@ -544,10 +544,26 @@ def export_meta_graph(filename=None, graph=None, as_text=False, **kwargs):
 
 
 def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
-    """Rebuilds a saved graph (and its collections) in the default graph; returns a Saver."""
+    """Rebuilds a saved graph (and its collections) in the default graph; returns a Saver.
+
+    Reads tfnb's meta graphs and TensorFlow's ``MetaGraphDef`` (a ``.meta`` file TensorFlow or
+    ``Saver(write_version=SaverDef.V2)`` wrote, binary or text, or the proto itself); for
+    TensorFlow's, the Saver runs the meta graph's own save/restore ops (its SaverDef).
+    """
     from ..framework import graph_io
+    from ..framework.graph_format import MAGIC
     if isinstance(meta_graph_or_file, str):
+        data = read_small_file(meta_graph_or_file, "Meta graph %s" % meta_graph_or_file) \
+            if os.path.exists(meta_graph_or_file) else None
+        if data is not None and not data.startswith(MAGIC) and data.lstrip()[:1] != b"{":
+            from ..io import tf_meta_graph
+            return tf_meta_graph.import_meta_graph(data, clear_devices, import_scope,
+                                                   kwargs.get("input_map"))
         gd = graph_io.read_graph_def(meta_graph_or_file)
+    elif hasattr(meta_graph_or_file, "DESCRIPTOR"):
+        from ..io import tf_meta_graph
+        return tf_meta_graph.import_meta_graph(meta_graph_or_file, clear_devices, import_scope,
+                                               kwargs.get("input_map"))
     else:
         gd = meta_graph_or_file
     graph_io.import_graph_def(gd, name=import_scope or "", import_collections=True,

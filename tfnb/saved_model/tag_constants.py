@@ -1,0 +1,6 @@
+"""Tags of a SavedModel's meta graphs (TF1's ``tf.saved_model.tag_constants``)."""
+SERVING = "serve"
+TRAINING = "train"
+EVAL = "eval"
+GPU = "gpu"
+TPU = "tpu"

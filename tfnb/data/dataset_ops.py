@@ -34,8 +34,8 @@ from ..ops import core
 from . import structure as st
 from .engine import AUTOTUNE, FunctionCaller
 
-__all__ = ["Dataset", "DatasetV1", "register_dataset_op", "trace_dataset_function", "dataset_tensor",
-           "int64_arg", "static_int", "bound_function", "as_array"]
+__all__ = ["Dataset", "DatasetV1", "register_dataset_op", "trace_dataset_function",
+           "dataset_tensor", "int64_arg", "static_int", "bound_function", "as_array"]
 
 _VARIANT_SPEC = [(dtypes.variant, TensorShape([]))]
 _CPU = ("CPU",)

@@ -385,7 +385,8 @@ register_op("DecodeRaw", infer=_decode_raw_infer, kernel=_decode_raw_kernel,
             doc="Reinterprets the bytes of each string as a vector of out_type numbers.")
 
 
-def decode_raw(input_bytes=None, out_type=None, little_endian=True, name=None, bytes=None):  # noqa: A002
+def decode_raw(input_bytes=None, out_type=None, little_endian=True, name=None,
+               bytes=None):  # noqa: A002 - TF1's argument name
     """The bytes of each string as a vector of ``out_type`` numbers (``tf.decode_raw``).
 
     All strings must have the same length, a multiple of the size of ``out_type``.

@@ -31,6 +31,7 @@ WORKLOADS = {
     "W4": ("w4_cnn", {}),
     "W5": ("w5_cifar", {}),
     "W7": ("w7_word2vec", {}),
+    "We": ("we_eager", {}),                          # eager op cost (create + evaluate one op)
     "RNNd": ("w_dynamic_rnn", {}),                   # LSTM via tf.nn.dynamic_rnn (while_loop)
     "RNNs": ("w_dynamic_rnn", {"static": True}),     # the same LSTM unrolled with static_rnn
 }

@@ -951,16 +951,31 @@ class _DefaultGraphStack(threading.local):
                                  "you need a cleared graph, exit the nesting and create a new graph.")
         self.global_default = None
 
-    @contextlib.contextmanager
     def get_controller(self, graph):
-        self.stack.append(graph)
-        try:
-            yield graph
-        finally:
-            if self.stack and self.stack[-1] is graph:
-                self.stack.pop()
-            elif graph in self.stack:
-                self.stack.remove(graph)
+        return _GraphController(self, graph)
+
+
+class _GraphController(contextlib.ContextDecorator):
+    """``with graph.as_default():`` -- a plain class, not a generator: entered once per binary
+    op with a Python operand, it must cost little."""
+
+    __slots__ = ("_stack", "_graph")
+
+    def __init__(self, stack, graph):
+        self._stack = stack
+        self._graph = graph
+
+    def __enter__(self):
+        self._stack.stack.append(self._graph)
+        return self._graph
+
+    def __exit__(self, *exc):
+        stack, graph = self._stack.stack, self._graph
+        if stack and stack[-1] is graph:
+            stack.pop()
+        elif graph in stack:
+            stack.remove(graph)
+        return False
 
 
 _default_graph_stack = _DefaultGraphStack()

@@ -93,35 +93,51 @@ class _EagerView:
 
 
 class EagerEvaluator:
-    """Computes and caches the values of new tensors for one InteractiveSession."""
+    """Computes and caches the values of new tensors for one InteractiveSession.
+
+    Each evaluated tensor has one entry ``(value, deps)``: ``deps`` maps the variable
+    slots the value was computed from to their versions then (``_NO_DEPS`` if none).
+    Creating an op costs one kernel call; a constant costs none (its value is its attr).
+    """
 
     def __init__(self, session):
+        from ..framework.registry import get_op_def
         from .state import KernelContext
         self.session = session
         base = session._ctx
         self.ctx = KernelContext(_EagerView(base.state), base.xp, base.device, session, eager=True)
-        self.values = {}
-        self.deps = {}
+        self.entries = {}
+        # On NumPy a Const's kernel returns its (read-only) attr value: take it directly.
+        self._const = get_op_def("Const") if base.xp is np else None
 
     def _on_op_created(self, op):
         odef = op._op_def
+        if odef is self._const:
+            self.entries[op._outputs[0]] = (op._attrs["value"], _NO_DEPS)
+            return
         if odef.side_effects:
             return
+        entries = self.entries
         vals = []
         deps = None
         for t in op._inputs:
-            v = self.value(t)
-            if v is None:
+            e = entries.get(t)
+            if e is None:
                 return
-            vals.append(v)
-            d = self.deps[t]
-            if isinstance(v, VariableSlot):
+            v, d = e
+            if d:
+                v = self.value(t)  # re-checks the versions of the variables it read
+                if v is None:
+                    return
+                d = entries[t][1]
+            if type(v) is VariableSlot:
                 d = {v: v.version}
             if d:
                 if deps is None:
                     deps = dict(d)
                 else:
                     deps.update(d)
+            vals.append(v)
         try:
             kernel = odef.kernel(op, self.ctx)
         except errors.OpError:
@@ -135,19 +151,19 @@ class EagerEvaluator:
             from .plan import _wrap_error
             raise _wrap_error(exc, op, vals) from None
         outs = op._outputs
-        if len(outs) == 1:
-            out = (out,)
         d = deps if deps is not None else _NO_DEPS
-        for t, v in zip(outs, out):
-            self.values[t] = v
-            self.deps[t] = d
+        if len(outs) == 1:
+            entries[outs[0]] = (out, d)
+        else:
+            for t, v in zip(outs, out):
+                entries[t] = (v, d)
 
     def value(self, tensor):
         """The current value of ``tensor``, recomputed if a variable it read has changed."""
-        v = self.values.get(tensor, _MISSING)
-        if v is _MISSING:
+        e = self.entries.get(tensor)
+        if e is None:
             return None
-        d = self.deps[tensor]
+        v, d = e
         if d and any(s.version != ver for s, ver in d.items()):
             # Versions are read before the run: a write by another thread during the run
             # leaves the new value marked stale (recomputed again), never an old one fresh.
@@ -156,8 +172,7 @@ class EagerEvaluator:
                 v = self.session.run(tensor)
             except errors.OpError:
                 return None
-            self.values[tensor] = v
-            self.deps[tensor] = versions
+            self.entries[tensor] = (v, versions)
         return v
 
     _cached_value = value

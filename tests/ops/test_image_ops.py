@@ -160,8 +160,9 @@ def test_contrast_gradients_and_values():
     x = np.random.RandomState(1).rand(3, 4, 2)
     # adjust_contrast works on float32 (as TF converts float64 images); it is linear in each
     # input, so large steps make exact differences.
-    check_gradients(lambda a, f: tf.cast(tf.image.adjust_contrast(a, f), tf.float64),
-                    [x, np.array(1.7)], eps=0.5, rtol=1e-4, atol=1e-4)
+    check_gradients(lambda a, f: tf.cast(tf.image.adjust_contrast(a, tf.reshape(f, [])),
+                                         tf.float64),
+                    [x, np.array([1.7])], eps=0.5, rtol=1e-4, atol=1e-4)
     got = run(tf.image.adjust_contrast(x.astype(np.float32), 0.5))
     mean = x.mean(axis=(0, 1), keepdims=True)
     np.testing.assert_allclose(got, (x - mean) * 0.5 + mean, rtol=1e-5)

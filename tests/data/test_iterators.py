@@ -163,3 +163,17 @@ def test_worker_threads_stop_with_the_session():
                                               if t.name.startswith("tfnb-prefetch")):
         time.sleep(0.02)
     assert not any(t.is_alive() for t in started if t.name.startswith("tfnb-prefetch"))
+
+
+def test_pipeline_survives_graph_export_and_import():
+    g = tf.Graph()
+    with g.as_default():
+        ds = tf.data.Dataset.range(10).map(lambda x: x * 3).filter(lambda x: x % 2 > 0).batch(2)
+        it = ds.make_initializable_iterator()
+        tf.identity(it.get_next(), name="out")
+    g2 = tf.Graph()
+    with g2.as_default():
+        tf.import_graph_def(g.as_graph_def(), name="")
+        with tf.Session() as sess:
+            sess.run("MakeIterator")
+            assert [sess.run("out:0").tolist() for _ in range(2)] == [[3, 9], [15, 21]]

@@ -242,7 +242,8 @@ class Dataset:
     def interleave(self, map_func, cycle_length=AUTOTUNE, block_length=1,
                    num_parallel_calls=None):
         """Maps elements to datasets and interleaves ``cycle_length`` of them, ``block_length``
-        elements at a time."""
+        elements at a time, in TF's deterministic order (``num_parallel_calls`` is accepted;
+        the inner datasets are read in the calling thread -- put a ``prefetch`` after)."""
         from .transformations import InterleaveDataset
         return InterleaveDataset(self, map_func, cycle_length, block_length, num_parallel_calls)
 

@@ -134,7 +134,12 @@ def main():
     p.add_argument("--threads", type=int, default=os.cpu_count() or 2,
                    help="num_parallel_calls / queue runner threads")
     p.add_argument("--matmuls", type=int, default=6, help="matmuls in the synthetic step")
+    p.add_argument("--switch-interval", type=float, default=None,
+                   help="sys.setswitchinterval (s): how long a thread holding the GIL may keep "
+                   "the step's thread waiting (Python's default 0.005)")
     a = p.parse_args()
+    if a.switch_interval is not None:
+        sys.setswitchinterval(a.switch_interval)
     tmp = tempfile.mkdtemp(prefix="tfnb_bench_cifar_")
     rows = []
     try:
@@ -191,8 +196,8 @@ def main():
                     rows.append(("train", name) + rate(sess, step, a.steps * 3, a.warmup))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("records=%d batch=%d steps=%d threads=%d cpus=%s" % (a.records, BATCH, a.steps,
-                                                               a.threads, os.cpu_count()))
+    print("records=%d batch=%d steps=%d threads=%d cpus=%s switch interval=%gs"
+          % (a.records, BATCH, a.steps, a.threads, os.cpu_count(), sys.getswitchinterval()))
     print("%-6s %-48s %10s %10s" % ("kind", "what", "images/s", "ms/batch"))
     for kind, name, ips, ms in rows:
         print("%-6s %-48s %10.0f %10.1f" % (kind, name, ips, ms))

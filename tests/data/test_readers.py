@@ -373,3 +373,19 @@ def test_read_write_file_ops(tmp_path):
         assert sess.run(r) == b"\x00\x01bytes"
         with pytest.raises(tf.errors.NotFoundError, match="nothere"):
             sess.run(tf.read_file(str(tmp_path / "nothere")))
+
+
+def test_after_a_damaged_file_reading_goes_on_with_the_next(tmp_path):
+    bad, good = str(tmp_path / "bad"), str(tmp_path / "good")
+    _write_records(bad, [b"b0", b"b1", b"b2"])
+    raw = _read(bad)
+    _write(bad, raw[:20] + bytes([raw[20] ^ 1]) + raw[21:])  # damage record 1's length CRC
+    _write_records(good, [b"g0"])
+    nxt = tf.data.TFRecordDataset([bad, good]).make_one_shot_iterator().get_next()
+    with tf.Session() as sess:
+        assert sess.run(nxt) == b"b0"
+        with pytest.raises(tf.errors.DataLossError, match="offset 18 in .*bad"):
+            sess.run(nxt)
+        assert drain(sess, nxt) == [b"g0"]
+    dropped = tf.data.TFRecordDataset([bad, good]).apply(tf.data.experimental.ignore_errors())
+    assert values(dropped) == [b"b0", b"g0"]

@@ -88,7 +88,8 @@ def _read_all_or_raise(f, n, path, offset):
 
 class _FilesIterator(ElementIterator):
     """Reads the files in order with ``open_file(path) -> reader`` (reader.read() -> record
-    bytes or None); yields one string element per record."""
+    bytes or None); yields one string element per record. After a DataLossError the damaged
+    file is closed and iteration goes on with the next file."""
 
     def __init__(self, files, open_file):
         self._files = list(files)
@@ -103,7 +104,14 @@ class _FilesIterator(ElementIterator):
                     return None
                 self._reader = self._open(self._files[self._i])
                 self._i += 1
-            r = self._reader.read()
+            try:
+                r = self._reader.read()
+            except errors.DataLossError:
+                # The rest of a damaged file is not trusted: the next element comes from the
+                # next file (ignore_errors() then drops one error per damaged file).
+                self._reader.close()
+                self._reader = None
+                raise
             if r is not None:
                 return (np.array(r, dtype=object),)
             self._reader.close()

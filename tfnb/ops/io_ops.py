@@ -252,7 +252,13 @@ class ReaderState:
         while True:
             if self._current is None:
                 self._next_work(queue)
-            rec = self._current.read()
+            try:
+                rec = self._current.read()
+            except errors.DataLossError:  # a damaged file: the next read takes the next one
+                self._current.close()
+                self._current = None
+                self.work_units_completed += 1
+                raise
             if rec is not None:
                 self.records_produced += 1
                 return rec

@@ -192,11 +192,18 @@ def build_training_graph(data_dir, batch_size=128, input_pipeline="queues", seed
 
 
 def run_training(sess, model, steps, callback=None, summary_writer=None, summary_every=10):
-    """Runs ``steps`` train steps; ``callback(step, loss)`` after each. Returns the losses."""
+    """Runs ``steps`` train steps.
+
+    ``callback(step, loss, cross_entropy=...)`` is called after each (a TrainingMonitor fits);
+    every ``summary_every`` steps the merged summaries go to ``summary_writer``.
+
+    Returns:
+        The total losses of the steps (a list of floats).
+    """
     losses = []
     for step in range(steps):
         want_summary = summary_writer is not None and step % summary_every == 0
-        fetches = [model["train_op"], model["loss"]]
+        fetches = [model["train_op"], model["loss"], model["cross_entropy"]]
         if want_summary:
             fetches.append(model["summary_op"])
         out = sess.run(fetches)
@@ -204,10 +211,10 @@ def run_training(sess, model, steps, callback=None, summary_writer=None, summary
         if not np.isfinite(loss_value):
             raise RuntimeError("Model diverged with loss = NaN at step %d" % step)
         if want_summary:
-            summary_writer.add_summary(out[2], sess.run(model["global_step"]))
+            summary_writer.add_summary(out[3], sess.run(model["global_step"]))
         losses.append(loss_value)
         if callback is not None:
-            callback(step, loss_value)
+            callback(step, loss_value, cross_entropy=float(out[2]))
     return losses
 
 
@@ -281,7 +288,7 @@ def main(argv=None):
             threads = tf.train.start_queue_runners(sess=sess, coord=coord)
             start = time.time()
 
-            def log(step, loss_value):
+            def log(step, loss_value, **_):
                 nonlocal start
                 if step % args.log_frequency == 0:
                     rate = args.log_frequency * args.batch_size / max(time.time() - start, 1e-9)

@@ -82,7 +82,7 @@ def synthetic_images(labels, seed=0):
         period = 4.0 + (c % 3) * 2.0
         phase = rng.uniform(0, 2 * np.pi)
         wave = np.sin((np.cos(angle) * xx + np.sin(angle) * yy) * 2 * np.pi / period + phase)
-        images[i] = palette[c] + 35.0 * wave[..., None] + rng.normal(0, 25.0, (HEIGHT, WIDTH, 3))
+        images[i] = palette[c] + 60.0 * wave[..., None] + rng.normal(0, 15.0, (HEIGHT, WIDTH, 3))
     return np.clip(images, 0, 255).astype(np.uint8)
 
 

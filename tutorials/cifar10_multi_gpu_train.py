@@ -75,7 +75,8 @@ def build_multi_tower_graph(data_dir, num_towers=2, batch_size=128, input_pipeli
     """The multi-tower training graph in the default graph.
 
     Returns:
-        dict with train_op, loss (tower 0's total loss), tower_losses, global_step,
+        dict with train_op, loss (tower 0's total loss), tower_losses, cross_entropy (the
+        towers' mean), global_step,
         learning_rate, summary_op, towers (the device of each tower).
     """
     with tf.device("/cpu:0"):
@@ -115,7 +116,12 @@ def build_multi_tower_graph(data_dir, num_towers=2, batch_size=128, input_pipeli
                                                               global_step)
         variables_averages_op = variable_averages.apply(tf.trainable_variables())
         train_op = tf.group(apply_gradient_op, variables_averages_op)
+        graph = tf.get_default_graph()
+        cross_entropy = tf.add_n([graph.get_tensor_by_name("%s_%d/cross_entropy:0"
+                                                          % (cifar10.TOWER_NAME, i))
+                                  for i in range(num_towers)]) / float(num_towers)
     return dict(train_op=train_op, loss=tower_losses[0], tower_losses=tower_losses,
+                cross_entropy=cross_entropy,
                 global_step=global_step, learning_rate=lr, summary_op=tf.summary.merge(summaries),
                 towers=devices)
 

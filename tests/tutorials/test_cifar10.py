@@ -206,3 +206,18 @@ def test_multi_tower_training_on_virtual_cpus(data_dir, pipeline):
     assert step == 15
     first, last = np.mean(losses[:3]), np.mean(losses[-3:])
     assert last < first, (first, last)
+
+
+def test_html_image_grid_embeds_the_pixels():
+    import base64
+    import re
+    import zlib
+    from tutorials.cifar10_figures import ImageGridHTML
+    images = cifar10_input.synthetic_images([4, 5], seed=2)
+    grid = ImageGridHTML(images, [4, 5], predictions=[4, 1])
+    assert "deer" in grid.html and "automobile (is dog)" in grid.html
+    png = base64.b64decode(re.findall(r"base64,([^\"]+)", grid.html)[1])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    idat = png[png.index(b"IDAT") + 4:png.index(b"IEND") - 8]
+    rows = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(96, 1 + 96 * 3)
+    np.testing.assert_array_equal(rows[:, 1:].reshape(96, 96, 3)[::3, ::3], images[1])

@@ -254,10 +254,12 @@ def test_prefetch_runs_ahead_in_another_thread():
     assert all(tid != main for _, tid in produced)
 
 
-def test_ignore_errors_drops_failing_elements():
+def test_ignore_errors_drops_failing_elements_and_reports_them(caplog):
     ds = tf.data.Dataset.from_tensor_slices(np.array(["1", "x", "3"], dtype=object))
     ds = ds.map(lambda s: tf.string_to_number(s)).apply(tf.data.experimental.ignore_errors())
-    assert values(ds) == [1.0, 3.0]
+    with caplog.at_level("WARNING", logger="tfnb.data"):
+        assert values(ds) == [1.0, 3.0]
+    assert "dropped an element (1 so far): InvalidArgumentError" in caplog.text
 
 
 # ----------------------------------------------------------------------------------------------

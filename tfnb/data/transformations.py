@@ -6,6 +6,7 @@ registration, and its run-time value and iterator (see tfnb/data/engine.py). Fun
 traced once into graph functions; their plans are bound to the session when the op's
 kernel is compiled, their captured tensors are the op's extra inputs.
 """
+import logging
 import os
 import threading
 
@@ -19,6 +20,8 @@ from .dataset_ops import (bound_function, int64_arg, register_dataset_op, static
                           trace_dataset_function, Dataset)
 from .engine import (AUTOTUNE, DatasetValue, ElementIterator, ParallelMapIterator,
                      PrefetchIterator, scalar_value)
+
+_log = logging.getLogger("tfnb.data")
 
 __all__ = ["MapDataset", "FilterDataset", "FlatMapDataset", "InterleaveDataset",
            "ShuffleDataset", "RepeatDataset", "TakeDataset", "SkipDataset", "ShardDataset",
@@ -589,7 +592,8 @@ class _IgnoreErrorsValue(DatasetValue):
 
 
 class _IgnoreErrorsIterator(ElementIterator):
-    """Skips the elements whose computation failed; ``dropped`` counts them."""
+    """Skips the elements whose computation failed; ``dropped`` counts them, and each one is
+    reported on the ``tfnb.data`` logger (nothing is dropped silently)."""
 
     def __init__(self, src):
         self._src = src
@@ -603,6 +607,8 @@ class _IgnoreErrorsIterator(ElementIterator):
                 if isinstance(e, (errors.CancelledError, errors.OutOfRangeError)):
                     raise
                 self.dropped += 1
+                _log.warning("ignore_errors: dropped an element (%d so far): %s: %s",
+                             self.dropped, type(e).__name__, e.message.split("\n")[0])
 
     def close(self):
         self._src.close()

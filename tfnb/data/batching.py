@@ -13,6 +13,8 @@ Example:
     >>> ds = tf.data.Dataset.range(1, 4).map(lambda n: tf.fill([n], n))
     >>> ds = ds.padded_batch(2, padded_shapes=[None])   # [[1, 0], [2, 2]], [[3, 3, 3]]
 """
+import logging
+
 import numpy as np
 
 from ..framework import dtypes, errors
@@ -23,6 +25,8 @@ from . import structure as st
 from .dataset_ops import (Dataset, bound_function, int64_arg, register_dataset_op, static_int,
                           trace_dataset_function)
 from .engine import DatasetValue, ElementIterator, scalar_value
+
+_log = logging.getLogger("tfnb.data")
 
 __all__ = ["BatchDataset", "PaddedBatchDataset", "UnbatchDataset", "GroupByWindowDataset",
            "group_by_window", "bucket_by_sequence_length", "unbatch"]
@@ -57,7 +61,11 @@ def _collect(src, n, drop):
         if e is None:
             break
         items.append(e)
-    if not items or (drop and len(items) < n):
+    if drop and 0 < len(items) < n:
+        _log.info("batch(drop_remainder=True) dropped the last %d element(s) of its input "
+                  "(a batch needs %d)", len(items), n)
+        return None
+    if not items:
         return None
     return items
 

@@ -294,6 +294,16 @@ def test_quantized_matmul_long_inner_dimension_is_exact():
         tf.constant(a, tf.quint8), tf.constant(b, tf.quint8), -1.0, 2.0, -0.5, 0.7))[0]
     want = (a.astype(np.int64) - _offset(-1.0, 2.0)) @ (b.astype(np.int64) - _offset(-0.5, 0.7))
     np.testing.assert_array_equal(out, want)
+    # 16-bit levels (float64 accumulation); an int32 overflow wraps as TF's int32 sums do
+    a16 = rng.randint(-32768, 32768, (2, 40)).astype(np.int16)
+    b16 = rng.randint(-32768, 32768, (40, 2)).astype(np.int16)
+    out16 = _run(tf.quantization.quantized_matmul(
+        tf.constant(a16, tf.qint16), tf.constant(b16, tf.qint16), -1.0, 1.0, -1.0, 1.0,
+        Tactivation=tf.qint16))[0]
+    steps = 2.0 ** 16
+    off = -32768 - _round_away(-1.0 * steps / (2.0 * steps / (steps - 1)))
+    want16 = (a16.astype(np.int64) - off) @ (b16.astype(np.int64) - off)
+    np.testing.assert_array_equal(out16, want16.astype(np.int32))
 
 
 # --- the graph transform: a trained deep-MNIST-like CNN -> eight-bit inference -------------

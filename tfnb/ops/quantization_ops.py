@@ -6,8 +6,9 @@ quantize_op.cc, dequantize_op.cc, fake_quant_ops_functor.h), written with NumPy:
 
 * ``quantize`` (QuantizeV2) / ``dequantize`` with modes MIN_COMBINED, MIN_FIRST, SCALED;
 * ``QuantizedMatMul``/``QuantizedConv2D``: integer inputs minus their zero points,
-  accumulated exactly in int32 (a float32 GEMM/convolution where every sum is below 2**24,
-  float64 otherwise -- both exact -- then the int32 result); the output range is one level of ``a`` times one level of ``b`` times
+  accumulated exactly in int32 (float32 GEMMs/convolutions over chunks of the inner
+  dimension short enough for every sum to stay below 2**24, summed in int64 -- exact,
+  and at BLAS speed); the output range is one level of ``a`` times one level of ``b`` times
   the int32 limits (QuantizationRangeForMultiplication);
 * ``QuantizedRelu``/``Relu6``/``ReluX``, ``QuantizedAdd``, ``QuantizedBiasAdd``,
   ``QuantizedMaxPool``/``AvgPool``, ``Requantize``, ``RequantizationRange``;
@@ -104,9 +105,12 @@ def requantize_many(q, in_min, in_max, dt_in, out_min, out_max, dt_out):
         in_offset_fp = int(float(rezero) * float(recip) * (1 << shift))
         out_offset_fp = 0 if out_range == 0 else int((1 << shift) * (float(out_min) * 255.0)
                                                      / float(out_range))
-        v = (np.asarray(q, np.int64) * scale_fp) >> 32
-        v = (v + in_offset_fp - out_offset_fp + (1 << (shift - 1))) >> shift
-        return np.clip(v, 0, 255).astype(np.uint8)
+        v = np.asarray(q).astype(np.int64)  # in place from here: one buffer
+        v *= scale_fp
+        v >>= 32
+        v += in_offset_fp - out_offset_fp + (1 << (shift - 1))
+        v >>= shift
+        return np.clip(v, 0, 255, out=v).astype(np.uint8)
     return float_to_quantized(quantized_to_float(q, in_min, in_max, dt_in), out_min, out_max,
                               dt_out)
 
@@ -290,17 +294,32 @@ def dequantize(input, min_range, max_range, mode="MIN_COMBINED", name=None):  # 
 # ----------------------------------------------------------------------------------------------
 # QuantizedMatMul / QuantizedConv2D: int32 accumulation
 # ----------------------------------------------------------------------------------------------
-def _exact_int32(acc):
-    """An exactly integral float accumulator as int32, wrapping like TF's int32 sums."""
-    return np.rint(acc).astype(np.int64).astype(np.int32)
+def _exact_chunk(dta, off_a, dtb, off_b):
+    """How many products of offset levels float32 sums exactly (every partial sum below
+    2**24); 0 when too few for float32 to pay (16-bit levels: float64 then, exact below 2**53)."""
+    span_a = max(abs(dta.min - off_a), abs(dta.max - off_a), 1)
+    span_b = max(abs(dtb.min - off_b), abs(dtb.max - off_b), 1)
+    k = int((2 ** 24 - 1) // (span_a * span_b))
+    return k if k >= 16 else 0
 
 
-def _accumulator_dtype(k, dta, off_a, dtb, off_b):
-    """float32 when every sum of ``k`` products of offset levels is exact in it (below 2**24),
-    float64 otherwise (exact below 2**53): the GEMM then runs on BLAS at full speed."""
-    span_a = max(abs(dta.min - off_a), abs(dta.max - off_a))
-    span_b = max(abs(dtb.min - off_b), abs(dtb.max - off_b))
-    return np.float32 if k * span_a * span_b < 2 ** 24 else np.float64
+def _int_accumulate(k, chunk, product):
+    """The exact int32 sum over an inner dimension of length ``k``: ``product(a, b, dtype)``
+    computes the partial sum over inner indices [a, b) on BLAS; float32 chunks of ``chunk``
+    terms each are exact, and their sum is taken in int64 (then wrapped to int32, as TF's
+    int32 accumulators wrap)."""
+    if not chunk:
+        return product(0, k, np.float64).astype(np.int64).astype(np.int32)
+    if chunk >= k:
+        return product(0, k, np.float32).astype(np.int32)
+    total = None
+    for a in range(0, k, chunk):
+        part = product(a, min(k, a + chunk), np.float32).astype(np.int64)
+        if total is None:
+            total = part
+        else:
+            total += part
+    return total.astype(np.int32)
 
 
 def _quantized_matmul_infer(op):
@@ -333,12 +352,17 @@ def _quantized_matmul_kernel(op, ctx):
         lo_b, hi_b = _range(min_b, max_b, "b")
         off_a = float(float_to_quantized_unclamped(0.0, lo_a, hi_a, dta))
         off_b = float(float_to_quantized_unclamped(0.0, lo_b, hi_b, dtb))
-        acc_t = _accumulator_dtype(a.shape[0 if ta else 1], dta, off_a, dtb, off_b)
-        fa = a.astype(acc_t) - acc_t(off_a)
-        fb = b.astype(acc_t) - acc_t(off_b)
-        acc = (fa.T if ta else fa) @ (fb.T if tb else fb)
+        a2, b2 = (a.T if ta else a), (b.T if tb else b)
+
+        def product(i, j, acc_t):
+            fa = a2[:, i:j].astype(acc_t)
+            fa -= acc_t(off_a)
+            fb = b2[i:j].astype(acc_t)
+            fb -= acc_t(off_b)
+            return fa @ fb
+        acc = _int_accumulate(a2.shape[1], _exact_chunk(dta, off_a, dtb, off_b), product)
         lo_c, hi_c = range_for_multiplication(lo_a, hi_a, dta, lo_b, hi_b, dtb, dtc)
-        return _exact_int32(acc), _f32(lo_c), _f32(hi_c)
+        return acc, _f32(lo_c), _f32(hi_c)
     return quantized_matmul
 
 
@@ -414,11 +438,18 @@ def _quantized_conv_kernel(op, ctx):
         off_x = float(float_to_quantized_unclamped(0.0, lo_x, hi_x, dtx))
         off_w = float(float_to_quantized_unclamped(0.0, lo_w, hi_w, dtw))
         # Padding holds float 0.0, i.e. level off_x: zero after the offset is subtracted.
-        acc_t = _accumulator_dtype(w.shape[0] * w.shape[1] * w.shape[2], dtx, off_x, dtw, off_w)
-        acc = conv._conv_forward(np, x.astype(acc_t) - acc_t(off_x), w.astype(acc_t) - acc_t(off_w),
-                                 s, d, padding, None)
+        per_channel = w.shape[0] * w.shape[1]
+        chunk = _exact_chunk(dtx, off_x, dtw, off_w) // max(per_channel, 1)
+
+        def product(i, j, acc_t):  # input channels [i, j)
+            fx = x[..., i:j].astype(acc_t)
+            fx -= acc_t(off_x)
+            fw = w[:, :, i:j].astype(acc_t)
+            fw -= acc_t(off_w)
+            return conv._conv_forward(np, fx, fw, s, d, padding, None)
+        acc = _int_accumulate(x.shape[-1], chunk, product)
         lo_c, hi_c = range_for_multiplication(lo_x, hi_x, dtx, lo_w, hi_w, dtw, dtc)
-        return _exact_int32(acc), _f32(lo_c), _f32(hi_c)
+        return acc, _f32(lo_c), _f32(hi_c)
     return quantized_conv2d
 
 
@@ -511,6 +542,24 @@ def quantized_relu_x(features, max_value, min_features, max_features, out_type=d
 # ----------------------------------------------------------------------------------------------
 # QuantizedAdd / QuantizedBiasAdd: both operands mapped into one int32 range, then added
 # ----------------------------------------------------------------------------------------------
+def _dequantized_levels(q, lo, hi, dt):
+    """``quantized_to_float`` of an 8/16-bit tensor through a table of its levels (float64)."""
+    if dt.size > 2:
+        return quantized_to_float(q, lo, hi, dt)
+    table = quantized_to_float(np.arange(dt.min, dt.max + 1), lo, hi, dt)
+    return table[q.astype(np.intp) - dt.min] if dt.min else table[q]
+
+
+def _round_away_inplace(v):
+    """:func:`_round_away` of a float64 array, reusing its buffer."""
+    sign = np.signbit(v)
+    np.abs(v, out=v)
+    v += 0.5
+    np.floor(v, out=v)
+    np.negative(v, out=v, where=sign)
+    return v
+
+
 def _levels_in(q, lo, hi, dt, out_lo, out_hi, dt_out):
     """TF's linear map of ``dt`` levels into the levels of another range (int64)."""
     z0 = quantized_to_float(0, lo, hi, dt)
@@ -549,8 +598,11 @@ def _quantized_add_kernel(op, ctx):
         if bias:  # each value dequantized, then both summed in the output's levels
             steps = _steps(dtz)
             scale = (steps - 1.0) / (float(hi_z) - float(lo_z))
-            total = quantized_to_float(x, lo_x, hi_x, dtx) + quantized_to_float(y, lo_y, hi_y, dty)
-            z = _round_away(total * scale) - _round_away(float(lo_z) * scale) + dtz.min
+            total = _dequantized_levels(x, lo_x, hi_x, dtx)
+            total += quantized_to_float(y, lo_y, hi_y, dty)
+            total *= scale
+            z = _round_away_inplace(total).astype(np.int64)
+            z += int(dtz.min - _round_away(float(lo_z) * scale))
         else:  # TF's linear map of each operand's levels into the output's
             z = _levels_in(x, lo_x, hi_x, dtx, lo_z, hi_z, dtz) + \
                 _levels_in(y, lo_y, hi_y, dty, lo_z, hi_z, dtz)

@@ -78,6 +78,8 @@ class PlanGraph:
 
     def inputs(self, op):
         """``op``'s inputs after the rewrites so far."""
+        if not self.alias and not self.rewired:
+            return op._inputs
         return tuple(self.resolve(t) for t in self.rewired.get(op, op._inputs))
 
     def device_of(self, op):

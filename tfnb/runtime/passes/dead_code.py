@@ -5,6 +5,8 @@ targets do not need; only pure ops can become dead by a rewrite)."""
 
 
 def run(pg):
+    if not pg.fired:
+        return  # pruning already left out everything the plan does not need
     needed = set()
     stack = []
 

@@ -47,7 +47,7 @@ def _variable_on_cpu(name, shape, initializer):
 
 
 def _variable_with_weight_decay(name, shape, stddev, wd, seed=None):
-    """A truncated-normal variable; ``wd`` adds ``wd * l2_loss(var)`` to the ``losses`` collection."""
+    """A truncated-normal variable; ``wd`` adds ``wd * l2_loss(var)`` to collection ``losses``."""
     var = _variable_on_cpu(name, shape, tf.truncated_normal_initializer(stddev=stddev, seed=seed))
     if wd is not None:
         weight_decay = tf.multiply(tf.nn.l2_loss(var), wd, name="weight_loss")

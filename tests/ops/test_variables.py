@@ -48,8 +48,14 @@ def test_initialized_value_and_report_uninitialized():
         assert sorted(names) == [b"a", b"b"]
         sess.run(b.initializer)
         assert sess.run(b) == 6.0
-        assert sess.run(tf.is_variable_initialized(a))
-        assert list(sess.run(tf.report_uninitialized_variables())) == []
+        # TF1: initialized_value() reads a's initial value without initializing a ...
+        assert not sess.run(tf.is_variable_initialized(a))
+        assert list(sess.run(tf.report_uninitialized_variables())) == [b"a"]
+        # ... and once a is initialized (and changed), it reads a and never resets it.
+        sess.run(a.initializer)
+        sess.run(a.assign(5.0))
+        sess.run(b.initializer)
+        assert sess.run([a, b]) == [5.0, 15.0]
 
 
 def test_variables_initializer_selective():

@@ -433,9 +433,14 @@ class Variable:
         return self._snapshot.numpy()
 
     def initialized_value(self):
-        """The value after initialization (initializes the variable first if needed)."""
-        with self._graph.control_dependencies([self._initializer_op]):
-            return self._read()
+        """The variable's value if it is initialized, else its initial value (TF1's cond).
+
+        It never writes the variable: evaluating it (say, in another variable's
+        initializer) leaves an initialized variable as it is."""
+        from .control_flow_ops import cond
+        with self._graph.as_default(), self._graph.control_dependencies(None):
+            return cond(is_variable_initialized(self), self.read_value,
+                        lambda: self._initial_value)
 
     # --- properties ---
     @property

@@ -324,7 +324,6 @@ class Saver:
                 self._build_tf_ops(names)
             else:
                 self._build_tfnb_ops(names)
-        self._graph.add_to_collection(GraphKeys.SAVERS, self)
 
     def _build_tfnb_ops(self, names):
         """SaveTensors/RestoreTensors: tfnb's format, checked whole before any assignment."""
@@ -398,7 +397,6 @@ class Saver:
         self._pad_step_number = pad_step_number
         self._last = []
         self._filename = "model"
-        self._graph.add_to_collection(GraphKeys.SAVERS, self)
 
     @property
     def last_checkpoints(self):
@@ -481,6 +479,12 @@ class Saver:
     def export_meta_graph(self, filename=None, collection_list=None, as_text=False,
                           export_scope=None, clear_devices=False, clear_extraneous_savers=False,
                           strip_default_attrs=False, save_debug_info=False):
+        """The meta graph: TensorFlow's MetaGraphDef (with this Saver's SaverDef) for a
+        TensorFlow-format Saver, else tfnb's (as ``tf.train.export_meta_graph``)."""
+        if self._tf_format:
+            from ..io import tf_meta_graph
+            return tf_meta_graph.export_meta_graph(filename, self._graph, self.to_proto(),
+                                                   collection_list, as_text, clear_devices)
         return export_meta_graph(filename, graph=self._graph, as_text=as_text)
 
     def to_proto(self, export_scope=None):

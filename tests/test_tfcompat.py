@@ -14,7 +14,7 @@ PASSING = ["array_ops", "clip_apply_gradients", "cnn_train", "cond_while", "conv
            "rmsprop_adam", "feed_fetch", "gradients_api", "indexing_gather", "lstm_unrolled",
            "int_errors_and_legacy",
            "data_pipeline", "dataset_shuffle_bucket", "fixed_length_records", "tfrecord_example",
-           "image_ops",
+           "image_ops", "text_lines",
            "reductions_broadcast", "saver_roundtrip", "scopes_reuse", "sgd_mlp", "softmax_regression",
            "variables_control"]
 

@@ -56,7 +56,8 @@ from . import app, flags, logging  # noqa: F401 - tf.app.run, tf.app.flags/tf.fl
 from .ops.image_ops import random_crop  # noqa: F401 - TF1's tf.random_crop
 from . import lookup  # noqa: F401 - tf.lookup (and tf.contrib.lookup)
 from .ops.lookup_ops import tables_initializer  # noqa: F401
-from .ops.ragged_ops import RaggedTensor  # noqa: F401 - tf.RaggedTensor (ragged rank 1)
+from .ops.ragged_ops import RaggedTensor  # noqa: F401 - tf.RaggedTensor
+from . import ragged  # noqa: F401 - tf.ragged (constant, ...)
 from .summary import Event, SessionLog, Summary, SummaryMetadata  # noqa: F401 - binds tf.summary
 from .framework.graph_io import GraphDef, NodeDef, import_graph_def  # noqa: F401
 from . import saved_model  # noqa: F401 - tf.saved_model (TensorFlow's layout; protobuf on use)

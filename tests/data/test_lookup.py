@@ -38,7 +38,7 @@ def test_duplicate_keys_with_different_values_are_rejected():
     table = tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(["a", "a"], np.array([1, 2], np.int64)), -1)
     with tf.Session() as sess:
-        with pytest.raises(tf.errors.InvalidArgumentError, match="different value for same key"):
+        with pytest.raises(tf.errors.FailedPreconditionError, match="different value for same key"):
             sess.run(table.initializer)
 
 

@@ -90,8 +90,8 @@ def test_strings_split_is_python_split():
         want = [t.encode().split(None if sep is None else sep.encode(), maxsplit) for t in texts]
         assert st.values.tolist() == [w for ws in want for w in ws]
         assert st.dense_shape.tolist() == [3, max(len(w) for w in want)]
-    with pytest.raises(ValueError, match="RaggedTensor"):
-        tf.strings.split(["a"], result_type="RaggedTensor")
+    rt = tf.strings.split(texts, sep=",", result_type="RaggedTensor")
+    assert _run(rt).to_list() == [t.encode().split(b",") for t in texts]
 
 
 def test_string_to_number():

@@ -59,7 +59,7 @@ class SessionTable:
         for k, v in zip(keys, values):
             old = entries.get(k, _MISSING)
             if old is not _MISSING and old != v:
-                raise errors.InvalidArgumentError(
+                raise errors.FailedPreconditionError(
                     None, None, "HashTable has different value for same key. Key %r has %r and "
                     "trying to add value %r" % (k, old, v))
             entries[k] = v
@@ -76,8 +76,8 @@ class SessionTable:
         e = self.entries
         if e is None:
             raise errors.FailedPreconditionError(
-                None, None, "Table %s not initialized: run tf.tables_initializer() (or the "
-                "table's initializer) in this session first" % self.name)
+                None, None, "Table not initialized. (table %s: run tf.tables_initializer() "
+                "or the table's initializer in this session first)" % self.name)
         return e
 
 

@@ -381,13 +381,38 @@ for _name in ("StringSplit", "StringSplitV2"):
               "the tokens of each string as a SparseTensor [strings, max tokens]")
 
 
-def _sparse_split(op_type, source, sep, attrs, name):
+def _split_result(op_type, source, sep, attrs, result_type, name):
+    """The tokens of ``source`` as a SparseTensor or (``result_type="RaggedTensor"``) a
+    RaggedTensor with one row of tokens per string, as TF1's split functions. StringSplit
+    (tf.string_split) takes a vector; for StringSplitV2 (tf.strings.split) a scalar is one
+    row and an N-D ``source`` keeps its dimensions (uniform) before the token rows."""
+    from .array_ops import expand_dims, fill, reshape, shape
+    from .ragged_ops import RaggedTensor
+    from .reduction_ops import reduce_prod
     from .sparse_ops import SparseTensor
+    if result_type not in ("SparseTensor", "RaggedTensor"):
+        raise ValueError("result_type must be 'RaggedTensor' or 'SparseTensor', got %r"
+                         % (result_type,))
     x = _string_input(source)
+    rank = x._shape.ndims if op_type == "StringSplitV2" else None  # StringSplit: vectors
     with x.graph.as_default():
         s = convert_to_tensor(sep, dtype=dtypes.string)
+        if rank == 0:
+            x = expand_dims(x, 0)
+        elif rank is not None and rank > 1:
+            dims = shape(x, out_type=dtypes.int64)
+            x = reshape(x, [-1])
     o = core.op(op_type, [x, s], attrs, name=name)
-    return SparseTensor(*o._outputs)
+    sparse = SparseTensor(*o._outputs)
+    if rank is None or rank <= 1:
+        return sparse if result_type == "SparseTensor" else RaggedTensor.from_sparse(sparse)
+    with x.graph.as_default():
+        result = RaggedTensor.from_sparse(sparse)
+        for axis in range(rank - 1, 0, -1):  # uniform rows of the input's inner dimensions
+            result = RaggedTensor.from_row_lengths(
+                result, fill(expand_dims(reduce_prod(dims[:axis]), 0), dims[axis]),
+                validate=False)
+        return result.to_sparse() if result_type == "SparseTensor" else result
 
 
 def string_split(source, sep=None, skip_empty=True, delimiter=None,
@@ -396,7 +421,8 @@ def string_split(source, sep=None, skip_empty=True, delimiter=None,
     ``" "``; ``""`` splits into bytes); ``skip_empty`` drops empty tokens.
 
     Returns:
-        A SparseTensor ``[len(source), max tokens]`` of the tokens (string).
+        A SparseTensor ``[len(source), max tokens]`` of the tokens (string), or with
+        ``result_type="RaggedTensor"`` a RaggedTensor with one row of tokens per string.
 
     Example:
         >>> st = tf.string_split(["hello world", "a b c"])
@@ -404,11 +430,9 @@ def string_split(source, sep=None, skip_empty=True, delimiter=None,
     """
     if sep is not None and delimiter is not None and sep != delimiter:
         raise ValueError("Cannot specify both 'sep' and 'delimiter'")
-    if result_type != "SparseTensor":
-        raise ValueError("tfnb has no RaggedTensor: string_split returns a SparseTensor "
-                         "(result_type='SparseTensor'), got %r" % (result_type,))
     d = sep if sep is not None else delimiter if delimiter is not None else " "
-    return _sparse_split("StringSplit", source, d, {"skip_empty": bool(skip_empty)}, name)
+    return _split_result("StringSplit", source, d, {"skip_empty": bool(skip_empty)},
+                         result_type, name)
 
 
 def split(input=None, sep=None, maxsplit=-1, result_type="SparseTensor", source=None,  # noqa: A002
@@ -417,17 +441,20 @@ def split(input=None, sep=None, maxsplit=-1, result_type="SparseTensor", source=
     ``bytes.split(sep, maxsplit)`` does (no ``sep``: at runs of whitespace).
 
     Returns:
-        A SparseTensor ``[len(input), max tokens]`` of the tokens (string).
+        A SparseTensor ``[len(input), max tokens]`` of the tokens (string) (TF1's default),
+        or with ``result_type="RaggedTensor"`` a RaggedTensor with one row of tokens per
+        string (a scalar ``input``: a 1-D tensor of its tokens).
+
+    Example:
+        >>> rt = tf.strings.split(["a b", "c"], result_type="RaggedTensor")
+        >>> sess.run(rt).to_list()            # [[b"a", b"b"], [b"c"]]
     """
     if input is None:
         input = source  # noqa: A001
     if input is None:
         raise ValueError("split needs input (or source)")
-    if result_type != "SparseTensor":
-        raise ValueError("tfnb has no RaggedTensor: tf.strings.split returns a SparseTensor "
-                         "(result_type='SparseTensor'), got %r" % (result_type,))
-    return _sparse_split("StringSplitV2", input, "" if sep is None else sep,
-                         {"maxsplit": int(maxsplit)}, name)
+    return _split_result("StringSplitV2", input, "" if sep is None else sep,
+                         {"maxsplit": int(maxsplit)}, result_type, name)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -245,7 +245,7 @@ def test_prefetch_runs_ahead_in_another_thread():
     with tf.Session() as sess:
         assert sess.run(nxt) == 0
         deadline = threading.Event()
-        for _ in range(200):  # the buffer refills while this thread does nothing
+        for _ in range(1000):  # the buffer refills while this thread does nothing
             if len(produced) >= 4:
                 break
             deadline.wait(0.01)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tfnb as tf
-from conftest import LocalCluster
+from cluster_helpers import LocalCluster
 from tfnb.distribute import training
 from tfnb.distribute.training import train
 from tfnb.notebook import TrainingMonitor
@@ -174,7 +174,36 @@ def test_dask_cluster_async_then_sync_with_dask_array_data():
             r5 = train(step5, loss=loss5, feeds={x5: X5, y5: Y5}, cluster=c, mode="async",
                        steps=30, batch_size=10, monitor=False)
             assert r5.values["w"].shape == (5, 1) and r5.global_step >= 30
+        # The notebook's stop button: every replica, in its Dask worker, stops after its step.
+        with tf.Graph().as_default():
+            x, y, w, b, loss, step = _linear(lr=0.01)
+            timer = threading.Timer(2.0, _thread.interrupt_main)
+            timer.start()
+            try:
+                ri = train(step, loss=loss, feeds={x: X, y: Y}, cluster=c, steps=10 ** 7,
+                           batch_size=5, monitor=False)
+            finally:
+                timer.cancel()
+            assert ri.interrupted and 0 < ri.global_step < 10 ** 7
         assert set(c.status().values()) == {"running"}
+
+
+def test_eager_values_in_an_interactive_session_refresh(cluster):
+    X, Y = _data(40)
+    g = tf.Graph()
+    sess = tf.InteractiveSession(graph=g)
+    try:
+        with g.as_default():
+            x, y, w, b, loss, step = _linear()
+            sess.run(tf.global_variables_initializer())
+            shown = w.numpy().copy()  # the value the notebook shows
+            r = train(step, loss=loss, feeds={x: X, y: Y}, cluster=cluster.cluster,
+                      steps=20, batch_size=4, monitor=False)
+            assert not np.array_equal(r.values["w"], shown)
+            np.testing.assert_array_equal(w.numpy(), r.values["w"])
+            np.testing.assert_array_equal(w.eval(), r.values["w"])
+    finally:
+        sess.close()
 
 
 def test_a_loss_with_an_optimizer_scalar_feeds_and_input_fn(cluster):

@@ -734,7 +734,8 @@ register_op("Requantize", infer=_requantize_infer, kernel=_requantize_kernel,
             grad=NOT_DIFFERENTIABLE, doc="levels of one range -> levels of a requested range")
 
 
-def requantize(input, input_min, input_max, requested_output_min, requested_output_max,  # noqa: A002
+def requantize(input, input_min, input_max,  # noqa: A002
+               requested_output_min, requested_output_max,
                out_type, name=None):
     """Maps quantized ``input`` (usually qint32) into ``[requested_output_min,
     requested_output_max]`` with type ``out_type`` (TF's Requantize)."""
@@ -990,7 +991,8 @@ def fake_quant_with_min_max_vars_per_channel(inputs, min, max, num_bits=8,  # no
                     narrow_range, name)
 
 
-def _fq_vars_gradient(kind, gradients, inputs, min, max, num_bits, narrow_range, name):  # noqa: A002
+def _fq_vars_gradient(kind, gradients, inputs, min, max,  # noqa: A002
+                      num_bits, narrow_range, name):
     ins = [convert_to_tensor(v, dtype=dtypes.float32) for v in (gradients, inputs, min, max)]
     return list(core.op(kind, ins, _check_bits(num_bits, narrow_range), name=name)._outputs)
 

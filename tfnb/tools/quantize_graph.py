@@ -118,14 +118,13 @@ class _Builder:
     def quant_of(self, t):
         got = self.qt.get(t)
         if got is None:
-            from ..ops import math_ops, reduction_ops
+            from ..ops import reduction_ops
             x = self.float_of(t)
             with self.g.as_default():
                 base = t.op.name + "/quantize"
                 flat = x if x.shape.ndims == 1 else _reshape(x, [-1], base + "/flat")
                 lo = reduction_ops.reduce_min(flat, name=base + "/min")
                 hi = reduction_ops.reduce_max(flat, name=base + "/max")
-                del math_ops
                 got = tuple(q.quantize(x, lo, hi, dtypes.quint8, mode="MIN_FIRST", name=base))
             self.qt[t] = got
         return got

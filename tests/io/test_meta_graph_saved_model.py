@@ -99,6 +99,9 @@ def test_v2_saver_meta_graph_round_trip_trains_on_identically(tmp_path):
             path = saver.save(sess, str(tmp_path / "m"), global_step=1)
             sess.run(train, {x: xv})
             want = sess.run(out, {x: xv})
+        exported = saver.export_meta_graph()
+        assert exported.saver_def.restore_op_name == "save/restore_all"
+        assert {n.op for n in exported.graph_def.node} >= {"SaveV2", "RestoreV2", "MatMul"}
     with open(path + ".meta", "rb") as f:
         meta = tf_meta_graph.read_meta_graph(f.read())
     assert meta.saver_def.version == tf.train.SaverDef.V2 and "variables" in meta.collection_def

@@ -369,3 +369,11 @@ def test_header_problems(tmp_path):
             f.write(sstable.write_table(table))
         with pytest.raises(error, match=match):
             tf.train.NewCheckpointReader(prefix)
+
+
+def test_an_index_that_is_a_fifo_never_blocks(tmp_path):
+    prefix = str(tmp_path / "m")
+    os.mkfifo(prefix + ".index")
+    assert not tensor_bundle.is_tensor_bundle(prefix)
+    with pytest.raises(tf.errors.DataLossError, match="not a regular file"):
+        tf.train.NewCheckpointReader(prefix)

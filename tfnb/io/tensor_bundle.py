@@ -37,6 +37,7 @@ defined at the end, so graphs imported from TensorFlow save and restore, and tfn
 import math
 import os
 import re
+import stat
 import struct
 
 import numpy as np
@@ -216,11 +217,18 @@ def _encode_entry(dtype_enum, shape, offset, size, crc, shard=0):
 def is_tensor_bundle(prefix):
     """Whether ``PREFIX.index`` is a table (TensorFlow's format) rather than tfnb's JSON index;
     False if it cannot be read (the reader then says why)."""
-    try:
-        with open(prefix + ".index", "rb") as f:
-            head = f.read(64)
+    try:  # never blocks: a FIFO or device is left for the reader to refuse
+        fd = os.open(prefix + ".index", _files._open_flags())
     except OSError:
         return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        head = os.read(fd, 64)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
     return not head.lstrip()[:1] == b"{"
 
 

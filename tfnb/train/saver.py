@@ -547,6 +547,21 @@ def export_meta_graph(filename=None, graph=None, as_text=False, **kwargs):
     return gd
 
 
+def _file_head(path):
+    """The first bytes of regular file ``path``; b"" for anything else (never blocks)."""
+    import stat
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return b""
+    try:
+        return os.read(fd, 64) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+
+
 def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
     """Rebuilds a saved graph (and its collections) in the default graph; returns a Saver.
 
@@ -557,10 +572,10 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
     from ..framework import graph_io
     from ..framework.graph_format import MAGIC
     if isinstance(meta_graph_or_file, str):
-        data = read_small_file(meta_graph_or_file, "Meta graph %s" % meta_graph_or_file) \
-            if os.path.exists(meta_graph_or_file) else None
-        if data is not None and not data.startswith(MAGIC) and data.lstrip()[:1] != b"{":
+        head = _file_head(meta_graph_or_file)
+        if head and not head.startswith(MAGIC[:len(head)]) and head.lstrip()[:1] != b"{":
             from ..io import tf_meta_graph
+            data = read_small_file(meta_graph_or_file, "Meta graph %s" % meta_graph_or_file)
             return tf_meta_graph.import_meta_graph(data, clear_devices, import_scope,
                                                    kwargs.get("input_map"))
         gd = graph_io.read_graph_def(meta_graph_or_file)

@@ -196,7 +196,8 @@ def _block(data, handle, limit, what):
     actual = crc32c(data[offset:offset + size + 1])
     if unmask_crc(stored) != actual:
         raise TableError("the %s block at offset %d fails its checksum (stored %08x, computed "
-                         "%08x): the file is corrupted" % (what, offset, unmask_crc(stored), actual))
+                         "%08x): the file is corrupted"
+                         % (what, offset, unmask_crc(stored), actual))
     if kind == SNAPPY_COMPRESSION:
         raise UnsupportedTableError("the %s block at offset %d is snappy-compressed; tfnb reads "
                                     "uncompressed tables (as TensorFlow writes checkpoint indexes)"

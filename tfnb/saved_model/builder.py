@@ -12,7 +12,7 @@ import os
 import shutil
 
 from ..framework import errors
-from ..framework.graph import GraphKeys, Operation, Tensor
+from ..framework.graph import Operation, Tensor
 from ..io import protos, tf_meta_graph
 from ..train.checkpoint_bundle import atomic_write
 from . import constants
@@ -150,5 +150,3 @@ class SavedModelBuilder:
         atomic_write(path, data)
         return path.encode()
 
-
-_ = GraphKeys  # (kept importable for callers that pass GraphKeys.ASSET_FILEPATHS collections)

@@ -4,7 +4,7 @@ variables restored from ``variables/variables`` and its main (or legacy init) op
 import os
 
 from ..framework import errors
-from ..io import protos, tf_graph_import, tf_meta_graph
+from ..io import tf_graph_import, tf_meta_graph
 from ..train.checkpoint_bundle import read_small_file
 from . import constants
 
@@ -90,5 +90,3 @@ def _asset_feeds(meta, export_dir, graph, import_scope):
             export_dir, constants.ASSETS_DIRECTORY, asset.filename).encode()
     return feeds or None
 
-
-_ = protos

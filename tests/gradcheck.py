@@ -39,7 +39,7 @@ def numeric_gradients(f_scalar, xs, eps):
     for i, x in enumerate(xs):
         # Perturb a C-contiguous array in place: reshape(-1) of any other layout is a copy,
         # whose changes f_scalar would never see (a silently zero numerical gradient).
-        x = xs[i] = np.ascontiguousarray(x)
+        x = xs[i] = x if x.flags.c_contiguous else x.copy(order="C")  # keeps 0-d as 0-d
         g = np.zeros(x.shape, dtype=np.float64)
         flat = x.reshape(-1)
         gflat = g.reshape(-1)

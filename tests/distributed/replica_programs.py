@@ -106,7 +106,7 @@ class ProcCluster:
     """ps/worker tasks as ``tf.train.Server`` processes on fixed loopback ports."""
 
     def __init__(self, ps=1, worker=2, start=True, jobs=None):
-        from conftest import free_ports
+        from cluster_helpers import free_ports
         jobs = dict(jobs or {"ps": ps, "worker": worker})
         ports = iter(free_ports(sum(jobs.values())))
         self.spec = {job: ["127.0.0.1:%d" % next(ports) for _ in range(n)]

@@ -125,17 +125,12 @@ def test_training_graph_placement_single_ps():
     assert w.device == b.device == step.device == "/job:ps/task:0"
     assert [opt.get_slot(v, "momentum").device for v in (w, b)] == ["/job:ps/task:0"] * 2
     assert logits.device == loss.device == "/job:worker/task:1"
-    assert train.device.startswith("/job:worker/task:1")
+    # As TF1: the train op is the global step's increment, colocated with the step.
+    assert train.device == "/job:ps/task:0" and train.type == "AssignAddVariableOp"
     handles = [op for op in tf.get_default_graph().get_operations() if op.type == "VarHandleOp"]
     assert len(handles) == 5 and all(op.device == "/job:ps/task:0" for op in handles)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "TF1 creates optimizer slots and Adam's beta powers under colocate_with(var), and "
-    "colocate_with suspends device functions so they take the variable's device; tfnb's "
-    "optimizer creates them without colocate_with and tfnb's colocate_with keeps device "
-    "functions, so the round-robin sends a slot to another ps task than its variable "
-    "(tfnb/train/optimizer.py and tfnb/framework/graph.py, not this module)"))
 def test_slots_follow_their_variable_across_ps_tasks():
     with tf.device(tf.train.replica_device_setter(ps_tasks=2)):
         x = tf.placeholder(tf.float32, [None, 4])
@@ -152,6 +147,64 @@ def test_slots_follow_their_variable_across_ps_tasks():
         assert opt.get_slot(v, "v").device == v.device
 
 
+
+def _train_on(target, setter, make_optimizer, steps=4):
+    """(loss per step, final variables, slots and non-slot variables, placement rows)."""
+    rng = np.random.RandomState(7)
+    x_np = rng.randn(8, 4).astype(np.float32)
+    y_np = np.eye(3, dtype=np.float32)[rng.randint(0, 3, 8)]
+    with tf.Graph().as_default(), tf.device(setter):
+        x = tf.placeholder(tf.float32, [None, 4], name="x")
+        y = tf.placeholder(tf.float32, [None, 3], name="y")
+        init = np.random.RandomState(3)
+        w1 = tf.Variable(init.randn(4, 8).astype(np.float32), name="w1")
+        b1 = tf.Variable(np.zeros(8, np.float32), name="b1")
+        w2 = tf.Variable(init.randn(8, 3).astype(np.float32), name="w2")
+        step = tf.train.get_or_create_global_step()
+        logits = tf.matmul(tf.nn.relu(tf.matmul(x, w1) + b1), w2)
+        loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(labels=y, logits=logits))
+        opt = make_optimizer()
+        train = opt.minimize(loss, global_step=step)
+        state = [w1, b1, w2, step] + [opt.get_slot(v, s) for v in (w1, b1, w2)
+                                      for s in opt.get_slot_names()]
+        state += list(getattr(opt, "_non_slot_variables", list)())
+        feeds = {x: x_np, y: y_np}
+        with tf.Session(target) as sess:
+            sess.run(tf.global_variables_initializer())
+            losses = [sess.run([train, loss], feeds)[1] for _ in range(steps)]
+            placement = sess.placement(train, feeds)
+            return losses, sess.run(state), placement
+
+
+@pytest.mark.parametrize("make_optimizer", [lambda: tf.train.AdamOptimizer(0.05),
+                                            lambda: tf.train.MomentumOptimizer(0.1, 0.9)],
+                         ids=["Adam", "Momentum"])
+def test_training_on_two_ps_tasks_equals_one_process(make_optimizer):
+    from cluster_helpers import LocalCluster
+    c = LocalCluster(ps=2, worker=1)
+    try:
+        setter = tf.train.replica_device_setter(cluster=c.cluster)
+        losses, values, placement = _train_on(c.target(), setter, make_optimizer)
+    finally:
+        c.stop()
+    want_losses, want_values, _ = _train_on("", None, make_optimizer)
+    np.testing.assert_allclose(losses, want_losses, rtol=1e-6, atol=1e-7)
+    assert len(values) == len(want_values)
+    for got, want in zip(values, want_values):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    rows = {row["op"]: row for row in placement}
+    assert rows["w1"]["assigned"].startswith("/job:ps/replica:0/task:0")
+    assert rows["b1"]["assigned"].startswith("/job:ps/replica:0/task:1")
+    checked = 0
+    for name, row in rows.items():  # slots, updates and their constants: with their variable
+        var = next((v for v in ("w1", "b1", "w2") if v in name.split("/")[0] or
+                    "update_" + v in name), None)
+        if var and (row["type"] in ("VarHandleOp", "Const") or
+                    row["type"].startswith("ResourceApply")):
+            assert row["assigned"] == rows[var]["assigned"], (name, row["assigned"])
+            checked += 1
+    assert checked >= 9
+
 def test_inner_device_scopes_merge_with_the_setter():
     setter = tf.train.replica_device_setter(ps_tasks=2, ps_device="/job:ps/device:CPU:0",
                                             worker_device="/job:worker/task:0")
@@ -166,12 +219,6 @@ def test_inner_device_scopes_merge_with_the_setter():
     assert u.device == "/job:ps/task:3/device:CPU:0"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "TF1 applies the device scopes innermost first, each function seeing the device the inner "
-    "scopes gave the op; tfnb's Graph._current_device applies them outermost first, so the "
-    "setter never sees an inner scope (it consults the strategy for an op that an inner "
-    "/job:worker scope keeps on the worker) and an outer string overrides the setter's fields "
-    "(tfnb/framework/graph.py, not this module)"))
 def test_device_scope_order_as_tf1():
     with tf.device(tf.train.replica_device_setter(ps_tasks=2)):
         with tf.device("/job:worker/task:1"):
@@ -283,7 +330,7 @@ def test_byte_size_load_fn():
     p = tf.placeholder(tf.float32, [None, 3], name="p")
     with pytest.raises(ValueError, match="p: the shape .* is not fully defined"):
         byte_size_load_fn(p.op)
-    # Inside a device function the op's outputs do not exist yet: its shape rule answers.
+    # A device function sees the op with its outputs (TF1 calls it after building the op).
     sizes = []
     with tf.device(lambda op: sizes.append(byte_size_load_fn(op)) or ""):
         tf.constant(np.ones((2, 2), np.float32))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import tfnb as tf
-from conftest import LocalCluster, free_port, free_ports
+from cluster_helpers import LocalCluster, free_port, free_ports
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

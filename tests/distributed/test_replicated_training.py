@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tfnb as tf
-from conftest import LocalCluster
+from cluster_helpers import LocalCluster
 from replica_programs import ProcCluster, read_json_lines
 
 PS = "/job:ps/replica:0/task:%d/device:CPU:0"
@@ -450,3 +450,58 @@ def test_nan_in_one_replicas_loss_under_nan_tensor_hook(cluster):
                 sess.run(m["train"], {m["x"]: bad, m["y"]: np.zeros((4, 1), np.float32)})
         with tf.Session(cluster.target("worker", 1)) as s:
             assert np.isnan(s.run(m["w"])).all()  # TF1: the hook reports, it cannot undo
+
+
+def test_sync_replicas_with_a_backup_proceed_when_a_worker_task_dies():
+    """replicas_to_aggregate=2 of total_num_replicas=3: when worker 2's task stops, its
+    replica fails within the bound and the other two keep making synchronous steps."""
+    c = LocalCluster(ps=1, worker=3)
+    try:
+        K, done, errors_, steps_after = 30, {}, {}, {}
+        chief_ready, killed = threading.Event(), threading.Event()
+        rng = np.random.RandomState(5)
+        X = rng.randn(64, 2).astype(np.float32)
+
+        def replica(task):
+            try:
+                g, x, train, hook = _sro_replica(c, task, aggregate=2, total=3)
+                with g.as_default():
+                    if task:
+                        assert chief_ready.wait(60)
+                    with tf.train.MonitoredTrainingSession(
+                            master=c.target("worker", task), is_chief=(task == 0),
+                            hooks=[hook, tf.train.StopAtStepHook(last_step=K)],
+                            config=tf.ConfigProto(operation_timeout_in_ms=5000),
+                            max_wait_secs=60, save_checkpoint_secs=None,
+                            save_summaries_steps=None, log_step_count_steps=None) as sess:
+                        chief_ready.set()
+                        k = 0
+                        while not sess.should_stop():
+                            sess.run(train, {x: X[(k * 4) % 60:(k * 4) % 60 + 4]})
+                            k += 1
+                            if killed.is_set():
+                                steps_after[task] = steps_after.get(task, 0) + 1
+                            if task == 2 and k == 5:
+                                c.servers[("worker", 2)].stop()  # this task dies
+                                killed.set()
+                        done[task] = k
+            except BaseException as e:  # noqa: BLE001 - handed to the test
+                errors_[task] = e
+                chief_ready.set()
+        threads = [threading.Thread(target=replica, args=(t,)) for t in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads), "a replica hangs"
+        assert set(errors_) == {2}, errors_  # only the replica whose task died failed
+        assert isinstance(errors_[2], (tf.errors.UnavailableError, tf.errors.CancelledError,
+                                       tf.errors.AbortedError)), errors_[2]
+        assert killed.is_set() and steps_after.get(0, 0) > 5 and steps_after.get(1, 0) > 5
+        with tf.Graph().as_default():
+            with tf.device("/job:ps/task:0"):
+                gs = tf.Variable(np.int64(0), name="global_step")
+            with tf.Session(c.target("worker", 0)) as s:
+                assert s.run(gs) >= K
+    finally:
+        c.stop()

@@ -320,7 +320,7 @@ def test_feed_only_and_empty_steps(cluster):
 
 def test_tls_servers_and_session():
     from distributed import Security
-    from conftest import free_ports
+    from cluster_helpers import free_ports
     sec = Security.temporary()
     p1, p2 = free_ports(2)
     spec = {"ps": ["127.0.0.1:%d" % p1], "worker": ["127.0.0.1:%d" % p2]}

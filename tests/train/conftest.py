@@ -36,14 +36,3 @@ def read_events():
             events.extend(tf.summary.summary_iterator(path))
         return events
     return read
-
-
-def scalar_values(events, tag):
-    """[(step, value)] of the scalar summaries named ``tag``."""
-    out = []
-    for e in events:
-        if e.HasField("summary"):
-            for v in e.summary.value:
-                if v.tag == tag:
-                    out.append((e.step, v.simple_value))
-    return out

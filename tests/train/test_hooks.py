@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tfnb as tf
-from conftest import scalar_values
+from event_helpers import scalar_values
 
 
 def _counter_model():
@@ -159,7 +159,9 @@ def test_checkpoint_saver_hook_argument_errors(tmp_path):
                                      scaffold=tf.train.Scaffold())
     with pytest.raises(ValueError):
         tf.train.CheckpointSaverHook(str(tmp_path))
-    tf.train.Saver()  # two savers in SAVERS: ambiguous without an explicit one
+    # Two savers in SAVERS (added by the user, as in TF1): ambiguous without an explicit one.
+    tf.add_to_collection(tf.GraphKeys.SAVERS, saver)
+    tf.add_to_collection(tf.GraphKeys.SAVERS, tf.train.Saver())
     with pytest.raises(RuntimeError, match="More than one item in collection savers"):
         with tf.train.MonitoredSession(hooks=[tf.train.CheckpointSaverHook(str(tmp_path),
                                                                            save_steps=1)]):

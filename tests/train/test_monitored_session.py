@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tfnb as tf
-from conftest import scalar_values
+from event_helpers import scalar_values
 
 
 # An op that fails with AbortedError (a preempted task) while `_ABORT["armed"]` is set,

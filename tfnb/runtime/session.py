@@ -518,7 +518,8 @@ def _to_user(v):
             return v[()]  # TF1 returns NumPy scalars (np.float32, ...) for 0-d tensors
         return v if v.flags.writeable else v.copy()
     if isinstance(v, VariableSlot):
-        return v.name.encode()
+        # Fetching a variable's own tensor ("w:0") gives its value, as TF 1.x variables did.
+        return _to_user(v.read())
     return v
 
 

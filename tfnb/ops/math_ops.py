@@ -172,10 +172,12 @@ def _pow_kernel(op, ctx):
 
 
 def _pow_grad(op, g):
-    x, y = op._inputs
-    z = op._outputs[0]
-    gx = g * y * pow(x, y - 1.0) if x.dtype.is_floating else g * y * pow(x, y - 1)
-    safe_log = where(x > 0, log(where(x > 0, x, ones_like_t(x))), zeros_like_t(x))
+    x, y = (conj(t) for t in op._inputs)
+    z = conj(op._outputs[0])
+    gx = g * y * pow(x, y - 1) if x.dtype.is_integer else g * y * pow(x, y - 1.0)
+    # log(x) where it is defined (x > 0; for complex x, x != 0), else 0 (as TF).
+    mask = not_equal(x, 0) if x.dtype.is_complex else greater(x, 0)
+    safe_log = where(mask, log(where(mask, x, ones_like_t(x))), zeros_like_t(x))
     gy = g * z * safe_log
     return [gx, gy]
 
@@ -265,30 +267,68 @@ def logical_xor(x, y, name="LogicalXor"):
 # ----------------------------------------------------------------------------------------------
 # Unary math
 # ----------------------------------------------------------------------------------------------
+# Complex inputs: every rule multiplies g by the *conjugate* derivative (TF's convention, so
+# the gradient of a real loss is dL/dRe + i dL/dIm). ``conj`` of a real tensor is the tensor
+# itself (no op is added), so real gradients cost nothing extra.
 negative = _unary("Neg", "negative", SIGNED, lambda op, g: [-g])
-abs = _unary("Abs", "abs", SIGNED, lambda op, g: [g * sign(op._inputs[0])])  # noqa: A001
 sign = _unary("Sign", "sign", SIGNED, lambda op, g: [zeros_like_t(op._inputs[0])])
 square = _unary("Square", "square", NUMERIC,
-                lambda op, g: [g * (op._inputs[0] * (2.0 if op._inputs[0].dtype.is_floating else 2))])
-sqrt = _unary("Sqrt", "sqrt", FLOATS_COMPLEX, lambda op, g: [g * 0.5 / op._outputs[0]])
+                lambda op, g: [g * (conj(op._inputs[0]) *
+                                    (2.0 if not op._inputs[0].dtype.is_integer else 2))])
+sqrt = _unary("Sqrt", "sqrt", FLOATS_COMPLEX, lambda op, g: [g * 0.5 / conj(op._outputs[0])])
 rsqrt = _unary("Rsqrt", None, FLOATS_COMPLEX,
-               lambda op, g: [g * -0.5 * op._outputs[0] * square(op._outputs[0])],
+               lambda op, g: [g * -0.5 * conj(op._outputs[0] * square(op._outputs[0]))],
                kernel=lambda op, ctx: lambda x: ctx.xp.reciprocal(ctx.xp.sqrt(x)))
-exp = _unary("Exp", "exp", FLOATS_COMPLEX, lambda op, g: [g * op._outputs[0]])
-log = _unary("Log", "log", FLOATS_COMPLEX, lambda op, g: [g / op._inputs[0]])
-log1p = _unary("Log1p", "log1p", FLOATS_COMPLEX, lambda op, g: [g / (1.0 + op._inputs[0])])
-expm1 = _unary("Expm1", "expm1", FLOATS_COMPLEX, lambda op, g: [g * (op._outputs[0] + 1.0)])
-sin = _unary("Sin", "sin", FLOATS_COMPLEX, lambda op, g: [g * cos(op._inputs[0])])
-cos = _unary("Cos", "cos", FLOATS_COMPLEX, lambda op, g: [-g * sin(op._inputs[0])])
+exp = _unary("Exp", "exp", FLOATS_COMPLEX, lambda op, g: [g * conj(op._outputs[0])])
+log = _unary("Log", "log", FLOATS_COMPLEX, lambda op, g: [g / conj(op._inputs[0])])
+log1p = _unary("Log1p", "log1p", FLOATS_COMPLEX,
+               lambda op, g: [g / (1.0 + conj(op._inputs[0]))])
+expm1 = _unary("Expm1", "expm1", FLOATS_COMPLEX,
+               lambda op, g: [g * (conj(op._outputs[0]) + 1.0)])
+sin = _unary("Sin", "sin", FLOATS_COMPLEX, lambda op, g: [g * conj(cos(op._inputs[0]))])
+cos = _unary("Cos", "cos", FLOATS_COMPLEX, lambda op, g: [-g * conj(sin(op._inputs[0]))])
 tan = _unary("Tan", "tan", FLOATS_COMPLEX,
-             lambda op, g: [g * (1.0 + square(op._outputs[0]))])
+             lambda op, g: [g * (1.0 + square(conj(op._outputs[0])))])
 asin = _unary("Asin", "arcsin", FLOATS, lambda op, g: [g * rsqrt(1.0 - square(op._inputs[0]))])
 acos = _unary("Acos", "arccos", FLOATS, lambda op, g: [-g * rsqrt(1.0 - square(op._inputs[0]))])
 atan = _unary("Atan", "arctan", FLOATS, lambda op, g: [g / (1.0 + square(op._inputs[0]))])
 sinh = _unary("Sinh", "sinh", FLOATS, lambda op, g: [g * cosh(op._inputs[0])])
 cosh = _unary("Cosh", "cosh", FLOATS, lambda op, g: [g * sinh(op._inputs[0])])
 reciprocal = _unary("Reciprocal", "reciprocal", FLOATS_COMPLEX,
-                    lambda op, g: [-g * square(op._outputs[0])])
+                    lambda op, g: [-g * square(conj(op._outputs[0]))])
+# Abs of a real tensor; a complex one's modulus is ComplexAbs (below), as in TF.
+_abs_real = _unary("Abs", "abs", SIGNED - {dtypes.complex64, dtypes.complex128},
+                   lambda op, g: [g * sign(op._inputs[0])])
+
+
+def _complex_abs_infer(op):
+    x = op._inputs[0]
+    check_dtype(op, x, {dtypes.complex64, dtypes.complex128})
+    return [(x.dtype.real_dtype, x._shape)]
+
+
+def _complex_abs_grad(op, g):
+    """``d|z| = Re(conj(z) dz) / |z|``: in TF's convention ``g * z / |z|`` (0 at z = 0)."""
+    z, r = op._inputs[0], op._outputs[0]
+    return [div_no_nan(complex(g, zeros_like_t(g)) * z, complex(r, zeros_like_t(r)))]
+
+
+register_op("ComplexAbs", infer=_complex_abs_infer, kernel=xp_kernel("abs"),
+            grad=_complex_abs_grad, doc="The modulus of each complex number (a real tensor).")
+
+
+def abs(x, name=None):  # noqa: A001 - TF1 name
+    """Elementwise absolute value; of a complex tensor its modulus (op ``ComplexAbs``), real.
+
+    Example:
+        >>> tf.abs(tf.complex(3.0, 4.0))   # 5.0 (float32)
+    """
+    x = convert_to_tensor(x)
+    if x.dtype.is_complex:
+        return out("ComplexAbs", [x], name=name)
+    return _abs_real(x, name=name)
+
+
 # Rounding has no gradient in TF (tf.gradients gives None through it); Sign's is zeros.
 round = _unary("Round", "round", NUMERIC, NOT_DIFFERENTIABLE,  # noqa: A001 - TF1 name
                kernel=lambda op, ctx: (ctx.xp.round if op._inputs[0].dtype.is_floating
@@ -317,15 +357,15 @@ def _special(xp, fn_name):
 # Fused gradient ops: one kernel instead of three for the common activations.
 register_op("TanhGrad", infer=lambda op: [(op._inputs[0].dtype, op._inputs[0]._shape)],
             kernel=lambda op, ctx: lambda y, g: g * (1 - y * y),
-            grad=lambda op, gg: [gg * -2.0 * op._inputs[1] * op._inputs[0],
-                                 out("TanhGrad", [op._inputs[0], gg])])
+            grad=lambda op, gg: [gg * -2.0 * conj(op._inputs[1]) * conj(op._inputs[0]),
+                                 out("TanhGrad", [conj(op._inputs[0]), gg])])
 register_op("SigmoidGrad", infer=lambda op: [(op._inputs[0].dtype, op._inputs[0]._shape)],
             kernel=lambda op, ctx: lambda y, g: g * (y * (1 - y)),
-            grad=lambda op, gg: [gg * op._inputs[1] * (1.0 - 2.0 * op._inputs[0]),
-                                 out("SigmoidGrad", [op._inputs[0], gg])])
+            grad=lambda op, gg: [gg * conj(op._inputs[1]) * (1.0 - 2.0 * conj(op._inputs[0])),
+                                 out("SigmoidGrad", [conj(op._inputs[0]), gg])])
 
 tanh = _unary("Tanh", "tanh", FLOATS_COMPLEX,
-              lambda op, g: [out("TanhGrad", [op._outputs[0], g])])
+              lambda op, g: [out("TanhGrad", [conj(op._outputs[0]), g])])
 
 
 def _sigmoid_kernel(op, ctx):
@@ -345,7 +385,8 @@ def _sigmoid_kernel(op, ctx):
 
 
 sigmoid = _unary("Sigmoid", None, FLOATS_COMPLEX,
-                 lambda op, g: [out("SigmoidGrad", [op._outputs[0], g])], kernel=_sigmoid_kernel)
+                 lambda op, g: [out("SigmoidGrad", [conj(op._outputs[0]), g])],
+                 kernel=_sigmoid_kernel)
 
 
 def log_sigmoid(x, name=None):

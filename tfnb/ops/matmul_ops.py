@@ -15,7 +15,7 @@ from ..framework.registry import register_op
 from ..framework.tensor_shape import TensorShape, shape_str, unknown_shape
 from . import core
 from .core import convert_to_tensor, out
-from .math_ops import cast, equal, ones_like_t, sum_to_shape_of
+from .math_ops import cast, conj, equal, ones_like_t, sum_to_shape_of
 from .reduction_ops import cumsum
 from .shape_rules import FLOATS_COMPLEX, NUMERIC, broadcast_shape, check_dtype, same_dtypes
 
@@ -69,7 +69,7 @@ def _matmul_kernel(op, ctx):
 
 
 def _matmul_grad(op, g):
-    a, b = op._inputs
+    a, b = conj(op._inputs[0]), conj(op._inputs[1])  # TF's convention (no op for reals)
     ta, tb = op._attrs["transpose_a"], op._attrs["transpose_b"]
     if not ta and not tb:
         return [matmul(g, b, transpose_b=True), matmul(a, g, transpose_a=True)]
@@ -108,7 +108,12 @@ def _batch_matmul_infer(op):
 def _batch_matmul_kernel(op, ctx):
     ax, ay = op._attrs["adj_x"], op._attrs["adj_y"]
     xp = ctx.xp
-    mm, t = xp.matmul, xp.swapaxes
+    mm = xp.matmul
+    if op._inputs[0].dtype.is_complex:  # adj_x/adj_y: the conjugate transpose
+        def t(m, i, j):
+            return xp.conj(xp.swapaxes(m, i, j))
+    else:
+        t = xp.swapaxes
     if not ax and not ay:
         return mm
     if ax and ay:
@@ -142,7 +147,7 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
     Args:
         a, b: tensors of one dtype; batch dimensions (all but the last two) broadcast.
         transpose_a, transpose_b: use the transpose of the last two dims of ``a``/``b``.
-        adjoint_a, adjoint_b: the same for real types (conjugate transpose).
+        adjoint_a, adjoint_b: use the conjugate transpose (the transpose for real types).
         a_is_sparse, b_is_sparse: hints, ignored.
         name: op name.
 
@@ -160,6 +165,10 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
     a, b = core.convert_binary(a, b)
     ra, rb = a._shape.ndims, b._shape.ndims
     if ra is not None and rb is not None and 0 < ra <= 2 and 0 < rb <= 2:
+        if adjoint_a:  # MatMul only transposes: conjugate first (nothing for real types)
+            a = conj(a)
+        if adjoint_b:
+            b = conj(b)
         return out("MatMul", [a, b], {"transpose_a": bool(transpose_a or adjoint_a),
                                       "transpose_b": bool(transpose_b or adjoint_b)}, name=name)
     return out("BatchMatMul", [a, b], {"adj_x": bool(transpose_a or adjoint_a),
@@ -315,7 +324,7 @@ def _einsum_grad(op, g):
     ins, rhs, bcast = _einsum_spec(op)
     grads = []
     for i, (spec, x) in enumerate(zip(ins, op._inputs)):
-        others = [t for j, t in enumerate(op._inputs) if j != i]
+        others = [conj(t) for j, t in enumerate(op._inputs) if j != i]  # TF's convention
         other_specs = [s for j, s in enumerate(ins) if j != i]
         present = set(rhs).union(*other_specs)
         kept = [p for p, c in enumerate(spec) if c in present and spec.index(c) == p]

@@ -15,8 +15,8 @@ from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..framework.tensor_shape import TensorShape, unknown_shape
 from . import core
 from .core import convert_to_tensor, out
-from .math_ops import (cast, div_no_nan, equal, exp, is_finite, log, not_equal, ones_like_t, sqrt,
-                       square, where, zeros_like_t)
+from .math_ops import (cast, conj, div_no_nan, equal, exp, is_finite, log, not_equal,
+                       ones_like_t, sqrt, square, where, zeros_like_t)
 from .shape_rules import BOOL, NUMERIC, REAL, check_dtype, normalize_axes, reduced_shape
 
 __all__ = [
@@ -222,7 +222,7 @@ def _prod_grad(op, g):
         others = reshape_like(_prod_others(reshape(x, [-1]), (0,)), x)
     else:
         others = _prod_others(x, axes)
-    return [_expand_reduced(op, g) * others]
+    return [_expand_reduced(op, g) * conj(others)]  # TF's complex convention (no op for reals)
 
 
 register_op("Sum", infer=_reduce_infer(NUMERIC), kernel=_reduce_kernel("sum"), grad=_sum_grad)
@@ -477,8 +477,8 @@ def _cumprod_grad(op, g):
     # As TF: the division by x is div_no_nan, so zeros in x get a zero gradient.
     a = op._attrs
     x, y = op._inputs[0], op._outputs[0]
-    s = cumsum(g * y, a["axis"], exclusive=a["exclusive"], reverse=not a["reverse"])
-    return [div_no_nan(s, x)]
+    s = cumsum(g * conj(y), a["axis"], exclusive=a["exclusive"], reverse=not a["reverse"])
+    return [div_no_nan(s, conj(x))]  # complex: the conjugate derivative, as every rule
 
 
 register_op("Cumsum", infer=_cum_infer, kernel=_cum_kernel("cumsum", 0), grad=_cumsum_grad)

@@ -45,7 +45,8 @@ def _compare(fetches, feed=None, setup=None, config_on=None, **tol):
 
 # --- options -----------------------------------------------------------------------------
 def test_default_options_enable_every_pass():
-    assert enabled_passes(None) == ("shape_folding", "arithmetic", "cse", "identity", "dead_code")
+    assert enabled_passes(None) == ("shape_folding", "arithmetic", "cse", "identity", "dead_code",
+                                    "fusion")
     assert enabled_passes(tf.GraphOptions()) == enabled_passes(None)
 
 
@@ -63,7 +64,7 @@ def test_tf1_switches_map_to_passes():
     g = tf.GraphOptions(rewrite_options=RewriterConfig(arithmetic_optimization=OFF,
                                                        dependency_optimization=OFF,
                                                        disable_model_pruning=True))
-    assert enabled_passes(g) == ("shape_folding", "cse")
+    assert enabled_passes(g) == ("shape_folding", "cse", "fusion")
     g = tf.GraphOptions(rewrite_options=RewriterConfig(optimizers=["arithmetic"]))
     assert enabled_passes(g) == ("arithmetic", "cse")
 

@@ -192,6 +192,22 @@ def _bind(op, ctx, members, fetch_set, read_elsewhere=()):
         ctx.live_outputs = None
 
 
+def _bind_fused(fused, ctx, members, fetch_set, read_elsewhere, names, env, counter):
+    """The body entry of a fused group: its kernel reads the group's outside inputs and
+    gives the values of its members read outside it."""
+    from .passes.fusion import FusedKernel
+    from . import threads
+    fop, refs, outs = fused
+    kernels = [_bind(m, ctx, members, fetch_set, read_elsewhere) for m in fop.ops]
+    k = "k%d" % next(counter)
+    env[k] = FusedKernel(fop, refs, outs, kernels, _wrap_error, threads)
+    out_names = []
+    for t in fop._outputs:
+        names[t] = n = "v%d" % next(counter)
+        out_names.append(n)
+    return (fop, k, out_names, [names[t] for t in fop._inputs])
+
+
 def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, contexts=None,
                  options=None):
     """Builds a :class:`Plan` computing ``fetch_tensors`` and running ``target_ops``.
@@ -284,6 +300,13 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
                     names[t] = n
                     out_names.append(n)
             body.append((op, None, out_names, [names[t] for t in op._inputs]))
+            continue
+        fused = rewrites.fused.get(op) if rewrites is not None else None
+        if fused is not None:  # a group of elementwise ops: one generated kernel (passes/fusion)
+            body.append(_bind_fused(fused, op_ctx, members, fetch_set, read_elsewhere, names,
+                                    env, counter))
+            if placement is not None:  # the group runs where its ops were placed
+                placement.assignment[fused[0]] = placement.device_of(op)
             continue
         kernel = _bind(op, op_ctx, members, fetch_set, read_elsewhere)
         ins = op._inputs if rewrites is None else rewrites.inputs(op)
@@ -510,6 +533,9 @@ def map_runtime_error(plan, exc):
     if op is None:
         return exc if isinstance(exc, errors.OpError) else errors.UnknownError(
             None, None, "%s: %s" % (type(exc).__name__, exc))
+    if getattr(op, "fused_member_errors", False) and isinstance(exc, errors.OpError) \
+            and exc.op is not None:
+        return exc  # a fused kernel's error already names the member op that failed
     # The kernel's arguments, to report their shapes and dtypes.
     args = next(e[3] for e in plan.body if e[0] is op)
     input_values = [frame_locals.get(a, plan.env.get(a)) for a in args]

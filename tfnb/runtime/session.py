@@ -33,6 +33,8 @@ from .passes.config import GraphOptions, OptimizerOptions, RewriterConfig  # noq
 from .plan import compile_plan, describe_feed_mismatch, map_runtime_error
 from .state import KernelContext, SessionState, VariableSlot
 from .step_stats import DeviceStepStats, NodeExecStats, NodeOutput, StepStats, TensorDescription
+from . import threads as _threads
+from .threads import on_step as _threads_on_step
 
 __all__ = ["Session", "InteractiveSession", "get_default_session", "ConfigProto", "RunOptions",
            "RunMetadata"]
@@ -117,8 +119,9 @@ class ConfigProto:
         self.allow_soft_placement = allow_soft_placement
         self.log_device_placement = log_device_placement
         self.device_count = dict(device_count or {})
-        self.inter_op_parallelism_threads = inter_op_parallelism_threads
-        self.intra_op_parallelism_threads = intra_op_parallelism_threads
+        # Checked here (TypeError/ValueError naming the field); sized in tfnb/runtime/threads.
+        self.intra_op_parallelism_threads, self.inter_op_parallelism_threads = _threads.validate(
+            intra_op_parallelism_threads, inter_op_parallelism_threads)
         self.gpu_options = gpu_options
         if graph_options is not None and not isinstance(graph_options, GraphOptions):
             raise TypeError("ConfigProto.graph_options must be a tf.GraphOptions, got %r"
@@ -196,6 +199,7 @@ class BaseSession:
         self._graph = graph if graph is not None else get_default_graph()
         self._target = target
         self._config = config if config is not None else ConfigProto()
+        _threads.configure_for(self._config)
         self._state = SessionState()
         from .devices import make_devices
         from .executor import DeviceExecutors
@@ -276,13 +280,24 @@ class BaseSession:
     def close(self):
         """Releases the session's state. Running a closed session raises RuntimeError.
 
+        Its resources are closed at once (``SessionState.close``): iterators' worker threads
+        stop and ops waiting on its queues or accumulators end with ``CancelledError``. The
+        kernel contexts and cached plans let go of the old state, so it is freed even while
+        the session object lives on.
+
         A cluster session only lets go of its connections: variables live on the tasks."""
         self._closed = True
-        self._executors.shutdown()
+        old, self._state = self._state, SessionState()
+        for ctx in set(self._contexts.values()) | {self._ctx}:
+            ctx.state = self._state
         self._cache.clear()
-        self._state = SessionState()
-        if self._master is not None:
-            self._master.close()
+        self._last_plan = None
+        try:
+            old.close()  # wakes steps blocked on its resources, so the executors can stop
+        finally:
+            self._executors.shutdown()
+            if self._master is not None:
+                self._master.close()
 
     def __enter__(self):
         if self._default_ctx is None:
@@ -326,6 +341,7 @@ class BaseSession:
         """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
+        _threads_on_step()
         if feed_dict:
             feed_keys = tuple(feed_dict)
             feed_vals = feed_dict.values()

@@ -6,7 +6,9 @@ The passes never change the user's graph. Each is a function ``fn(pg)`` over a
 * ``pg.replace(op, tensors)``: the op's outputs are the given tensors' values (it is not
   run; its consumers read those tensors instead);
 * ``pg.fold(op, values)``: the op's outputs are constants known at compile time;
-* ``pg.rewire(op, inputs)``: the op runs on other inputs with the same values' meaning.
+* ``pg.rewire(op, inputs)``: the op runs on other inputs with the same values' meaning;
+* ``pg.fuse(fused_op, refs, outputs)``: a group of elementwise ops runs as one generated
+  kernel (:mod:`.fusion`) at the place of its last op.
 
 The plan compiler then binds and emits only the ops left, so the emitted plan has fewer
 kernel calls. What no pass may do: remove or merge an op that is stateful, has side
@@ -17,7 +19,7 @@ ops as before (a merged op's error names the op that was kept).
 Passes run in the order of :data:`PASSES`; which run is decided by the session's
 ``ConfigProto.graph_options`` (see :mod:`.config`).
 """
-from . import arithmetic, cse, dead_code, identity, shape_folding
+from . import arithmetic, cse, dead_code, fusion, identity, shape_folding
 from .config import GraphOptions, OptimizerOptions, RewriterConfig, enabled_passes
 
 __all__ = ["PlanGraph", "PASSES", "register_pass", "run_passes", "GraphOptions",
@@ -37,6 +39,7 @@ register_pass("arithmetic", arithmetic.run)
 register_pass("identity", identity.run)
 register_pass("cse", cse.run)
 register_pass("dead_code", dead_code.run)
+register_pass("fusion", fusion.run)
 
 
 class PlanGraph:
@@ -48,6 +51,7 @@ class PlanGraph:
         constants: {Tensor: ndarray} -- values known at compile time.
         rewired: {Operation: tuple of Tensors} -- inputs replacing ``op.inputs``.
         removed: ops the plan does not run.
+        fused: {last op of a group: (FusedOp, refs, output member indices)}.
         fired: {pass name: number of rewrites}.
     """
 
@@ -65,6 +69,7 @@ class PlanGraph:
         self.constants = {}
         self.rewired = {}
         self.removed = set()
+        self.fused = {}
         self.fired = {}
         self.current = None  # the pass running (for ``fired``)
 
@@ -137,6 +142,13 @@ class PlanGraph:
     def rewire(self, op, inputs):
         """Records that ``op`` reads ``inputs`` instead of its own."""
         self.rewired[op] = tuple(inputs)
+        self._count()
+
+    def fuse(self, fused_op, refs, outputs):
+        """Records that ``fused_op.ops`` run as one kernel where the last of them runs."""
+        members = fused_op.ops
+        self.fused[members[-1]] = (fused_op, refs, outputs)
+        self.removed.update(members[:-1])
         self._count()
 
     def drop(self, op):

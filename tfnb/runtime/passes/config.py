@@ -12,6 +12,8 @@ pass                 runs unless
 ``cse``              ``opt_level=L0`` and ``do_common_subexpression_elimination=False``
 ``identity``         ``rewrite_options.dependency_optimization=OFF``
 ``dead_code``        ``rewrite_options.disable_model_pruning=True``
+``fusion``           ``rewrite_options.remapping=OFF`` (TF's remapper fuses ops too); it
+                     needs numba (``tfnb[fast]``), else the ops run unfused
 ===================  ========================================================================
 
 As in TF1, ``opt_level=L1`` (the default) turns CSE and constant folding on whatever the
@@ -87,9 +89,9 @@ def _message(cls_name):
 # grappler's optimizer names that ``RewriterConfig.optimizers`` may list.
 GRAPPLER_OPTIMIZERS = {
     "constfold": "shape_folding", "arithmetic": "arithmetic", "dependency": "identity",
-    "pruning": "dead_code", "common_subgraph_elimination": "cse",
+    "pruning": "dead_code", "common_subgraph_elimination": "cse", "remap": "fusion",
     # known to TF, no tfnb pass (yet): accepted, nothing runs for them
-    "layout": None, "memory": None, "remap": None, "loop": None, "function": None,
+    "layout": None, "memory": None, "loop": None, "function": None,
     "debug_stripper": None, "shape": None, "autoparallel": None, "scoped_allocator": None,
     "pin_to_host": None, "implementation_selector": None, "auto_mixed_precision": None,
 }
@@ -183,7 +185,7 @@ class GraphOptions(_Options):
 
 _CLASSES = {"OptimizerOptions": OptimizerOptions, "RewriterConfig": RewriterConfig}
 
-_ALL_PASSES = ("shape_folding", "arithmetic", "cse", "identity", "dead_code")
+_ALL_PASSES = ("shape_folding", "arithmetic", "cse", "identity", "dead_code", "fusion")
 
 
 def enabled_passes(graph_options):
@@ -209,6 +211,8 @@ def enabled_passes(graph_options):
             on.add("identity")
         if not rw.disable_model_pruning:
             on.add("dead_code")
+        if rw.remapping != RewriterConfig.OFF:
+            on.add("fusion")
         if rw.optimizers:
             named = {GRAPPLER_OPTIMIZERS[n] for n in rw.optimizers}
             on = {p for p in on if p in named or p == "cse"}

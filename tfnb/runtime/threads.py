@@ -1,0 +1,214 @@
+"""Threads of the CPU kernels: ``ConfigProto.intra_op_parallelism_threads`` and the load.
+
+Three pools do tfnb's intra-op work on the CPU: the BLAS library's (GEMMs, convolutions as
+GEMMs), numba's (fused elementwise kernels, :mod:`tfnb.runtime.passes.fusion`) and
+:func:`parallel_blocks`' (NumPy elementwise work split into row blocks; NumPy releases the
+GIL inside its loops). :func:`configure` sizes all three, process-wide as TF's intra-op
+pool is: ``intra_op_parallelism_threads=N`` caps them at N; 0 lets tfnb pick the cores this
+process may run on (its CPU affinity, and ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/
+``MKL_NUM_THREADS`` where set).
+
+Under load, fewer threads: OpenBLAS's worker threads busy-wait for work, and a GEMM split
+in N equal parts waits for its slowest part, so when another process keeps a core busy an
+N-thread GEMM runs at the pace of a thread that gets half a core -- slower than one thread
+(measured: the matrix products of a W4 step take 86 ms on 2 threads and 154 ms on 1 when
+quiet, but 256 ms on 2 threads and 155 ms on 1 beside one busy process). So :func:`on_step`
+(called when a session runs a step, at most every :data:`CHECK_INTERVAL_S`) measures the
+CPU time other processes used since the last check (``/proc/stat`` minus this process's
+own) and uses only the cores they leave free, never more than the cap. Set
+``TFNB_ADAPTIVE_THREADS=0`` to keep the cap fixed. BLAS's pool is sized through
+threadpoolctl when it is installed (``tfnb[fast]``), else left as the library set it.
+"""
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+__all__ = ["configure", "intra_op_threads", "active_threads", "on_step", "parallel_blocks",
+           "numba_threads", "system_threads", "MIN_PARALLEL_ELEMENTS"]
+
+#: How often (seconds) :func:`on_step` looks at the machine's load.
+CHECK_INTERVAL_S = 0.5
+
+#: Elementwise work splits across threads only above this many elements (measured: below
+#: ~256K float32 elements a NumPy pass is cache-resident and the pool's hand-off costs more).
+MIN_PARALLEL_ELEMENTS = 1 << 18
+
+_lock = threading.Lock()
+_cap = None          # intra-op threads asked for (None: not configured; 0: tfnb picks)
+_active = None       # threads in use now (<= the cap; fewer under load)
+_blas = None         # threadpoolctl's BLAS controllers, or () when unavailable
+_pool = None
+_pool_size = 0
+_last_check = None   # (monotonic time, system busy jiffies, own cpu seconds)
+
+
+def system_threads():
+    """The cores this process may use, within the thread limits set in its environment."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        v = os.environ.get(var, "")
+        if v.isdigit() and int(v) > 0:
+            n = min(n, int(v))
+    return max(1, n)
+
+
+def _check(name, value, allow_negative):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("ConfigProto.%s must be an int, got %r" % (name, value))
+    if value < 0 and not allow_negative:
+        raise ValueError("ConfigProto.%s must be >= 0 (0: the system picks), got %d"
+                         % (name, value))
+    if value > 4096:
+        raise ValueError("ConfigProto.%s=%d is more threads than any machine has cores; use 0 "
+                         "to let the system pick" % (name, value))
+    return value
+
+
+def validate(intra_op, inter_op):
+    """Checks the two ConfigProto thread fields; returns them.
+
+    Raises:
+        TypeError: a field is not an int.
+        ValueError: ``intra_op`` is negative, or either is absurdly large. (A negative
+            ``inter_op`` is TF's "run ops in the caller's thread".)
+    """
+    return (_check("intra_op_parallelism_threads", intra_op, False),
+            _check("inter_op_parallelism_threads", inter_op, True))
+
+
+def configure(intra_op=0, inter_op=0):
+    """Sizes the CPU thread pools for ``intra_op`` threads (0: the system picks).
+
+    Process-wide, as TF's pools: the latest session created with a setting wins."""
+    intra_op, inter_op = validate(intra_op, inter_op)
+    global _cap, _last_check
+    with _lock:
+        _cap = intra_op
+        _last_check = None
+    _apply(intra_op_threads())
+
+
+def intra_op_threads():
+    """The cap: ``intra_op_parallelism_threads`` if set, else :func:`system_threads`."""
+    return _cap if _cap else system_threads()
+
+
+def active_threads():
+    """Threads the CPU kernels use now (the cap, or fewer while other processes load the
+    machine)."""
+    return _active if _active is not None else intra_op_threads()
+
+
+def _blas_controllers():
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas = tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+        except Exception:  # noqa: BLE001 - threadpoolctl missing or a library it cannot drive
+            _blas = ()
+    return _blas
+
+
+def _apply(n):
+    global _active
+    if n == _active:
+        return
+    _active = n
+    for lib in _blas_controllers():
+        try:
+            lib.set_num_threads(n)
+        except Exception:  # noqa: BLE001 - a library that refuses keeps its own count
+            pass
+    numba_threads()
+
+
+def numba_threads():
+    """Makes numba's parallel loops in this thread use :func:`active_threads` threads."""
+    import sys
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return
+    n = min(active_threads(), numba.config.NUMBA_NUM_THREADS)
+    if numba.get_num_threads() != n:
+        numba.set_num_threads(n)
+
+
+def _busy_jiffies():
+    """(busy, total) jiffies of all CPUs, from /proc/stat (None where there is none)."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = f.readline().split()[1:]
+    except OSError:
+        return None
+    vals = [int(v) for v in fields[:8]]
+    idle = vals[3] + vals[4]  # idle + iowait
+    return sum(vals) - idle
+
+
+def on_step():
+    """Adapts the threads in use to the load, at most every :data:`CHECK_INTERVAL_S`.
+
+    Cheap when called often (one clock read); a check reads /proc/stat."""
+    global _last_check
+    now = time.monotonic()
+    last = _last_check
+    if last is not None and now - last[0] < CHECK_INTERVAL_S:
+        return
+    if os.environ.get("TFNB_ADAPTIVE_THREADS", "1") == "0":
+        _apply(intra_op_threads())
+        return
+    busy = _busy_jiffies()
+    if busy is None:
+        return
+    own = time.process_time()
+    _last_check = (now, busy, own)
+    if last is None:
+        return
+    hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    elapsed = now - last[0]
+    others = max(0.0, (busy - last[1]) / hz - (own - last[2])) / elapsed  # cores they used
+    cap = intra_op_threads()
+    free = system_threads() - others
+    _apply(max(1, min(cap, int(free + 0.5))))
+
+
+def parallel_blocks(fn, n, min_rows=1):
+    """Calls ``fn(a, b)`` over row blocks covering ``range(n)``, on :func:`active_threads`
+    threads (in this thread when there is one); the blocks must write disjoint memory."""
+    global _pool, _pool_size
+    k = min(active_threads(), max(1, n // max(1, min_rows)))
+    if k < 2:
+        fn(0, n)
+        return
+    with _lock:
+        if _pool is None or _pool_size < k:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool, _pool_size = ThreadPoolExecutor(k, thread_name_prefix="tfnb-intra-op"), k
+        pool = _pool
+    step = -(-n // k)
+    futures = [pool.submit(fn, a, min(n, a + step)) for a in range(step, n, step)]
+    fn(0, min(n, step))  # this thread does the first block
+    for f in futures:
+        f.result()
+
+
+def _forget_pool():
+    """A forked child has none of the parent's threads."""
+    global _pool, _pool_size, _lock
+    _pool, _pool_size, _lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def configure_for(config):
+    """Applies a session's ConfigProto: its ``intra_op_parallelism_threads`` when set, else
+    tfnb's pick if nothing was configured before (a later default session keeps the pools)."""
+    intra = getattr(config, "intra_op_parallelism_threads", 0) or 0
+    inter = getattr(config, "inter_op_parallelism_threads", 0) or 0
+    if intra or _cap is None:
+        configure(intra, inter)

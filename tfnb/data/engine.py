@@ -15,13 +15,15 @@ call goes on with the following element, as in TensorFlow.
 Threads: ``prefetch`` runs its input in a background thread, and ``map`` with
 ``num_parallel_calls`` runs its function on a pool of threads, so input work overlaps the
 training step (NumPy kernels release the GIL for large arrays). Worker threads never
-outlive their iterator: re-initializing an iterator closes the old one, and every wait
-looks, a few times a second, whether the session is still open.
+outlive their iterator: re-initializing an iterator closes the old one, closing the session
+closes the current one (``SessionState.close``), and every wait looks, a few times a second,
+whether the session is still open (a cluster task's step may be aborted under it).
 """
 import collections
 import threading
 import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError as _FutureCancelled
 from concurrent.futures import TimeoutError as _FutureTimeout
 
 import numpy as np
@@ -170,6 +172,8 @@ class PrefetchIterator(ElementIterator):
                                                 daemon=True)
                 self._thread.start()
             while not self._buf:
+                if self._stop:
+                    raise errors.CancelledError(None, None, "Prefetch: the iterator was closed")
                 self._env.check_open("Prefetch")
                 if not self._thread.is_alive() and not self._buf:
                     raise errors.CancelledError(None, None, "Prefetch: the input thread stopped")
@@ -207,9 +211,11 @@ class ParallelMapIterator(ElementIterator):
         self._pool = None
         self._inflight = collections.deque()
         self._input_done = False
+        self._closed = False
+        self._lock = threading.Lock()
 
     def _fill(self):
-        while not self._input_done and len(self._inflight) < self._n:
+        while not self._input_done and not self._closed and len(self._inflight) < self._n:
             try:
                 e = self._source.get_next()
             except Exception as exc:  # noqa: BLE001 - raised in order by get_next
@@ -220,26 +226,37 @@ class ParallelMapIterator(ElementIterator):
             if e is None:
                 self._input_done = True
                 break
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self._n,
-                                                thread_name_prefix="tfnb-parallel-map")
-            self._inflight.append(self._pool.submit(_guarded, self._fn, e))
+            with self._lock:  # never start a pool after close() (another thread) took it
+                if self._closed:
+                    break
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=self._n,
+                                                    thread_name_prefix="tfnb-parallel-map")
+                self._inflight.append(self._pool.submit(_guarded, self._fn, e))
 
     def get_next(self):
+        if self._closed:
+            raise errors.CancelledError(None, None, "ParallelMap: the iterator was closed")
         self._fill()
         if not self._inflight:
             return None
         fut = self._inflight.popleft()
         self._fill()
         while True:
+            if self._closed:
+                raise errors.CancelledError(None, None, "ParallelMap: the iterator was closed")
             self._env.check_open("ParallelMap")
             try:
                 return fut.result(timeout=_POLL_SECONDS)
             except _FutureTimeout:
                 continue
+            except _FutureCancelled:  # close() cancelled it; the check above says so
+                continue
 
     def close(self):
-        pool, self._pool = self._pool, None
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         self._inflight.clear()

@@ -62,8 +62,9 @@ class IteratorResource:
         self.shapes = shapes  # flat component TensorShapes
         self._lock = threading.Lock()
         self._held = [None]   # the element iterator (held apart, for the finalizer)
-        # When the session's state goes, worker threads stop and files close.
-        weakref.finalize(self, _close_held, self._held)
+        # Closed with the session (SessionState.close); should the state be dropped
+        # without closing (a task's reset), the finalizer still stops threads, closes files.
+        self._finalizer = weakref.finalize(self, _close_held, self._held)
 
     @property
     def initialized(self):
@@ -86,6 +87,10 @@ class IteratorResource:
         if e is None:
             raise errors.OutOfRangeError(None, None, "End of sequence")
         return e
+
+    def close(self):
+        """Stops the current iteration's worker threads and closes its files (idempotent)."""
+        self._finalizer()
 
     def string_handle(self):
         return _HANDLE_PREFIX + self.name.encode()

@@ -108,6 +108,7 @@ class SessionAccumulator:
         self._indices = None     # sparse: sorted unique int64 row indices
         self._counts = None      # sparse: gradients per row
         self._takes = collections.deque()
+        self._released = False  # the session closed: waiting takes end with CancelledError
 
     @property
     def kind(self):
@@ -281,7 +282,7 @@ class SessionAccumulator:
     def _wait(self, deadline, num_required):
         """One wait on the condition (its lock held); raises when the wait must end."""
         session = self._session
-        if session is not None and session._closed:
+        if self._released or (session is not None and session._closed):
             raise errors.CancelledError(
                 None, None, "TakeGrad operation was cancelled: the session was closed while it "
                 "waited on %s '%s'" % (self.kind, self.name))
@@ -294,6 +295,13 @@ class SessionAccumulator:
                     "needs were accumulated" % (self.kind, self.name, self.counter, num_required))
             timeout = min(timeout, left)
         self._cond.wait(timeout)
+
+    def close(self):
+        """The session closed (``SessionState.close``): wakes the waiting takes, which fail
+        with ``CancelledError``."""
+        with self._cond:
+            self._released = True
+            self._cond.notify_all()
 
     def cancel_pending_takes(self):
         """Fails the takes waiting now with CancelledError; later takes wait as usual."""

@@ -89,6 +89,7 @@ class SessionQueue:
         self._dequeuers = collections.deque()
         self._session = session
         self._timeout = timeout_ms / 1000.0 if timeout_ms and timeout_ms > 0 else None
+        self._released = False  # the session closed: every wait ends with CancelledError
 
     def __len__(self):
         return len(self._items)
@@ -141,7 +142,7 @@ class SessionQueue:
     def _wait(self, deadline):
         """One wait on the condition (its lock held); raises when the wait must end."""
         session = self._session
-        if session is not None and session._closed:
+        if self._released or (session is not None and session._closed):
             raise errors.CancelledError(
                 None, None, "%s '%s': the session was closed while an operation waited on it"
                 % (self.kind, self.name))
@@ -231,8 +232,16 @@ class SessionQueue:
         else:
             self._items.extend(taken)
 
-    def close(self, cancel_pending_enqueues):
-        """Closes the queue; a plain close waits for the enqueues that came before it."""
+    def close(self):
+        """The session closed (``SessionState.close``): wakes every waiting op, which fails
+        with ``CancelledError``; the elements are dropped with the session's state."""
+        with self._cond:
+            self._released = True
+            self._cond.notify_all()
+
+    def close_queue(self, cancel_pending_enqueues):
+        """Closes the queue (``QueueCloseV2``); a plain close waits for the enqueues that
+        came before it."""
         with self._cond:
             if cancel_pending_enqueues:
                 self._closed = True
@@ -504,7 +513,7 @@ def _close_kernel(op, ctx):
     cancel = bool(op._attrs["cancel_pending_enqueues"])
 
     def queue_close(queue):
-        queue.close(cancel)
+        queue.close_queue(cancel)
     return queue_close
 
 

@@ -280,13 +280,24 @@ class BaseSession:
     def close(self):
         """Releases the session's state. Running a closed session raises RuntimeError.
 
+        Its resources are closed at once (``SessionState.close``): iterators' worker threads
+        stop and ops waiting on its queues or accumulators end with ``CancelledError``. The
+        kernel contexts and cached plans let go of the old state, so it is freed even while
+        the session object lives on.
+
         A cluster session only lets go of its connections: variables live on the tasks."""
         self._closed = True
-        self._executors.shutdown()
+        old, self._state = self._state, SessionState()
+        for ctx in set(self._contexts.values()) | {self._ctx}:
+            ctx.state = self._state
         self._cache.clear()
-        self._state = SessionState()
-        if self._master is not None:
-            self._master.close()
+        self._last_plan = None
+        try:
+            old.close()  # wakes steps blocked on its resources, so the executors can stop
+        finally:
+            self._executors.shutdown()
+            if self._master is not None:
+                self._master.close()
 
     def __enter__(self):
         if self._default_ctx is None:

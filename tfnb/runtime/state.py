@@ -239,12 +239,21 @@ _journals = contextvars.ContextVar("tfnb_journals", default=None)
 
 
 class SessionState:
-    """All mutable state of one session."""
+    """All mutable state of one session.
+
+    ``resources`` maps a key (``("queue", name)``, ``("iterator", name)``, ...) to an op's
+    per-session object. :meth:`close` (run by ``Session.close()``) closes every resource
+    that has a ``close()`` method taking no arguments: an iterator stops its prefetch and
+    parallel-map threads, a queue or accumulator fails its waiting ops with
+    ``CancelledError``. This happens when the session closes, not when the garbage
+    collector finds the state.
+    """
 
     def __init__(self):
         self.variables = {}
         self.resources = {}
         self._resource_lock = threading.RLock()
+        self.closed = False
 
     @property
     def journal(self):
@@ -285,14 +294,46 @@ class SessionState:
             slot.undo(entries)
 
     def resource(self, key, factory):
-        """The resource stored under ``key`` (e.g. an op's RNG), created on first use."""
+        """The resource stored under ``key`` (e.g. an op's RNG), created on first use.
+
+        Raises:
+            CancelledError: the state was closed (a plan compiled while its session closed).
+        """
         r = self.resources.get(key)
         if r is None:
             with self._resource_lock:  # two threads compiling plans must get one resource
                 r = self.resources.get(key)
                 if r is None:
+                    if self.closed:
+                        raise errors.CancelledError(
+                            None, None, "Session state closed: cannot create resource %r"
+                            % (key,))
                     r = self.resources[key] = factory()
         return r
+
+    def close(self):
+        """Closes the resources that have a ``close()`` and drops all state (idempotent).
+
+        Each resource is closed once, outside the lock (closing one may wait briefly for
+        its threads); an error closing one does not keep the others open.
+        """
+        with self._resource_lock:
+            self.closed = True
+            resources = list(self.resources.values())
+            self.resources = {}
+            self.variables = {}
+        first_error = None
+        for r in resources:
+            close = getattr(type(r), "close", None)
+            if close is None:
+                continue
+            try:
+                r.close()
+            except Exception as e:  # noqa: BLE001 - close the rest, then report the first
+                if first_error is None:
+                    first_error = e
+        if first_error is not None:
+            raise first_error
 
 
 class KernelContext:

@@ -519,19 +519,53 @@ def test_no_pickle_in_the_module(monkeypatch):
 # Files and meta graphs
 # ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("as_text", [True, False])
-def test_write_graph(tmp_path, as_text):
+def test_write_graph_in_tfnbs_format(tmp_path, as_text):
     g, _ = _original_graph()
     logdir = tmp_path / "new" / "dir"
-    path = write_graph(g, str(logdir), "graph.pbtxt" if as_text else "graph.pb", as_text=as_text)
-    assert path == os.path.join(str(logdir), "graph.pbtxt" if as_text else "graph.pb")
+    name = "graph.pbtxt" if as_text else "graph.pb"
+    path = write_graph(g, str(logdir), name, as_text=as_text, format="tfnb")
+    assert path == os.path.join(str(logdir), name)
     assert os.listdir(logdir) == [os.path.basename(path)]  # no temp files left behind
     with open(path, "rb") as f:
         data = f.read()
     assert data.startswith(b"{") if as_text else data.startswith(graph_io.MAGIC)
     assert GraphDef.FromString(data) == g.as_graph_def()
     # a GraphDef is accepted too, and rewriting replaces the file
-    assert write_graph(g.as_graph_def(), str(logdir), os.path.basename(path), as_text) == path
+    assert write_graph(g.as_graph_def(), str(logdir), os.path.basename(path), as_text,
+                       format="tfnb") == path
     assert os.listdir(logdir) == [os.path.basename(path)]
+
+
+@pytest.mark.parametrize("as_text", [True, False])
+def test_write_graph_defaults_to_tensorflows_format_when_it_holds_the_graph(tmp_path, as_text):
+    g, m = _original_graph()
+    name = "graph.pbtxt" if as_text else "graph.pb"
+    for source in (g, g.as_graph_def()):  # a Graph, or tfnb's GraphDef of it
+        path = write_graph(source, str(tmp_path), name, as_text=as_text)
+        assert os.listdir(tmp_path) == [name]
+        with open(path, "rb") as f:
+            data = f.read()
+        assert data.startswith(b"node {") if as_text else data[:1] == b"\n"  # GraphDef field 1
+        gd = GraphDef.FromString(data)
+        assert type(gd).DESCRIPTOR.full_name == "tensorflow.GraphDef"
+    with tf.Session(graph=g) as sess:
+        sess.run(g.get_operation_by_name("init"))
+        expected = _train(sess, g)
+    with tf.Graph().as_default() as g2:
+        import_graph_def(gd)
+    with tf.Session(graph=g2) as sess:
+        sess.run(g2.get_operation_by_name("import/init"))
+        np.testing.assert_allclose(_train(sess, g2, "import/"), expected, rtol=1e-6)
+
+
+def test_write_graph_keeps_tfnbs_format_for_graphs_tensorflows_cannot_hold(tmp_path):
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, [], name="x")
+        tf.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * x), [0, x], name="loop")
+    path = write_graph(g, str(tmp_path), "loop.pb", as_text=False)
+    with open(path, "rb") as f:
+        assert f.read().startswith(graph_io.MAGIC)  # While's function graphs: tfnb's format
 
 
 def test_meta_graph_dict_round_trip():

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import tfnb as tf
-from tfnb.io import sstable, tensor_bundle
+from checkpoint_helpers import rewrite_bundle_entry
+from tfnb.io import crc32c, sstable, tensor_bundle
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures",
                         "tf")
@@ -35,15 +36,16 @@ def _copy_checkpoint(src, directory, name="m"):
 # CRC32C and tables
 # ----------------------------------------------------------------------------------------------
 def test_crc32c_matches_the_standard_and_the_byte_loop():
-    assert sstable.crc32c(b"123456789") == 0xE3069283
+    assert crc32c.crc32c(b"123456789") == 0xE3069283
     rng = np.random.RandomState(0)
-    for n in (0, 1, 255, 1 << 16, (1 << 16) + 12345, 1 << 20):
+    for n in (0, 1, 255, 5999, 6000, 1 << 16, (1 << 16) + 12345, 1 << 20):
         data = rng.randint(0, 256, n).astype(np.uint8).tobytes()
-        want = sstable._register_bytes(0xFFFFFFFF, data) ^ 0xFFFFFFFF
-        assert sstable.crc32c(data) == want
-        assert sstable.crc32c(data[n // 3:], sstable.crc32c(data[:n // 3])) == want
+        want = crc32c._update_bytes(0xFFFFFFFF, data) ^ 0xFFFFFFFF
+        assert crc32c._numpy_crc32c(data) == want
+        assert crc32c.crc32c(data) == want
+        assert crc32c.crc32c(data[n // 3:], crc32c.crc32c(data[:n // 3])) == want
     for c in (0, 1, 0xFFFFFFFF, 0x12345678):
-        assert sstable.unmask_crc(sstable.mask_crc(c)) == c
+        assert crc32c.unmask(crc32c.mask(c)) == c
 
 
 def test_table_round_trip_with_many_blocks_and_prefix_compression():
@@ -86,16 +88,16 @@ def test_damaged_tables_are_table_errors():
 def _block_table(contents, kind=0):
     """A table whose only data block has ``contents`` (checksum right)."""
     trailer = bytes([kind])
-    crc = struct.pack("<I", sstable.mask_crc(sstable.crc32c(contents + trailer)))
+    crc = struct.pack("<I", crc32c.mask(crc32c.crc32c(contents + trailer)))
     out = bytearray(contents + trailer + crc)
     handle = sstable.encode_varint(0) + sstable.encode_varint(len(contents))
     empty = struct.pack("<II", 0, 1)
     meta = sstable.encode_varint(len(out)) + sstable.encode_varint(len(empty))
-    out += empty + b"\0" + struct.pack("<I", sstable.mask_crc(sstable.crc32c(empty + b"\0")))
+    out += empty + b"\0" + struct.pack("<I", crc32c.mask(crc32c.crc32c(empty + b"\0")))
     index = sstable.encode_varint(0) + sstable.encode_varint(1) + \
         sstable.encode_varint(len(handle)) + b"z" + handle + struct.pack("<II", 0, 1)
     index_handle = sstable.encode_varint(len(out)) + sstable.encode_varint(len(index))
-    out += index + b"\0" + struct.pack("<I", sstable.mask_crc(sstable.crc32c(index + b"\0")))
+    out += index + b"\0" + struct.pack("<I", crc32c.mask(crc32c.crc32c(index + b"\0")))
     footer = (meta + index_handle).ljust(40, b"\0") + struct.pack("<Q", sstable.TABLE_MAGIC)
     return bytes(out + footer)
 
@@ -197,16 +199,16 @@ def test_each_saver_restores_the_other_format(tmp_path):
         w = tf.Variable(np.ones((2, 2), np.float32), name="w")
         with tf.Session() as sess:
             sess.run(w.initializer)
-            tfnb_path = tf.train.Saver().save(sess, str(tmp_path / "a"), write_meta_graph=False)
-            tf_path = tf.train.Saver(write_version=tf.train.SaverDef.V2).save(
-                sess, str(tmp_path / "b"), write_meta_graph=False)
+            tfnb_path = tf.train.Saver(format="tfnb").save(sess, str(tmp_path / "a"),
+                                                           write_meta_graph=False)
+            tf_path = tf.train.Saver().save(sess, str(tmp_path / "b"), write_meta_graph=False)
     assert not tensor_bundle.is_tensor_bundle(tfnb_path) and \
         tensor_bundle.is_tensor_bundle(tf_path)
-    for version, path in ((None, tf_path), (tf.train.SaverDef.V2, tfnb_path)):
+    for fmt, path in (("tfnb", tf_path), ("tf", tfnb_path), (None, tfnb_path)):
         with tf.Graph().as_default():
             v = tf.Variable(np.zeros((2, 2), np.float32), name="w")
             with tf.Session() as sess:
-                tf.train.Saver(write_version=version).restore(sess, path)
+                tf.train.Saver(format=fmt).restore(sess, path)
                 np.testing.assert_array_equal(sess.run(v), np.ones((2, 2)))
 
 
@@ -243,6 +245,15 @@ def test_saving_again_replaces_the_files_and_deletion_removes_v2_shards(tmp_path
             sess.run(w.initializer)
             saver.save(sess, str(tmp_path / "m"), global_step=1, write_meta_graph=False)
             saver.save(sess, str(tmp_path / "m"), global_step=2, write_meta_graph=False)
+            # Again to the same prefix: the new data goes to other names (2 shards, the
+            # second empty) and the old data file goes only after the new index is in place.
+            sess.run(w.assign([5.0, 6.0, 7.0]))
+            saver.save(sess, str(tmp_path / "m"), global_step=2, write_meta_graph=False)
+            assert sorted(os.listdir(tmp_path)) == ["checkpoint", "m-2.data-00000-of-00002",
+                                                    "m-2.data-00001-of-00002", "m-2.index"]
+            assert (tmp_path / "m-2.data-00001-of-00002").stat().st_size == 0
+            np.testing.assert_array_equal(tf.train.load_variable(str(tmp_path / "m-2"), "w"),
+                                          [5.0, 6.0, 7.0])
             saver.save(sess, str(tmp_path / "m"), global_step=2, write_meta_graph=False)
     assert sorted(os.listdir(tmp_path)) == ["checkpoint", "m-2.data-00000-of-00001", "m-2.index"]
 
@@ -296,24 +307,6 @@ def test_bit_flips_in_data_and_index_are_data_loss(tmp_path):
         tf.train.NewCheckpointReader(prefix)
 
 
-def _rewrite_entry(prefix, name, **fields):
-    """Rewrites the index so tensor ``name``'s entry has the given fields (valid table)."""
-    with open(prefix + ".index", "rb") as f:
-        items = sstable.read_table(f.read())
-    out = []
-    for key, value in items:
-        if key == name.encode():
-            e = tensor_bundle._Entry.decode(value)
-            shape = fields.get("shape", e.shape[0])
-            value = tensor_bundle._encode_entry(fields.get("dtype", e.dtype), shape,
-                                                fields.get("offset", e.offset),
-                                                fields.get("size", e.size), e.crc32c,
-                                                fields.get("shard", e.shard_id))
-        out.append((key, value))
-    with open(prefix + ".index", "wb") as f:
-        f.write(sstable.write_table(out))
-
-
 @pytest.mark.parametrize("fields,error,match", [
     ({"size": 1 << 40, "shape": [1 << 38]}, tf.errors.DataLossError, "truncated"),
     ({"shape": [3, 5]}, tf.errors.DataLossError, "holds 48 bytes; it needs 60"),
@@ -324,7 +317,7 @@ def _rewrite_entry(prefix, name, **fields):
 ])
 def test_entries_that_lie_are_refused_before_allocation(tmp_path, fields, error, match):
     prefix = _copy_checkpoint(_fixture("dtypes.ckpt"), tmp_path)
-    _rewrite_entry(prefix, "dtypes/float32", **fields)
+    rewrite_bundle_entry(prefix, "dtypes/float32", **fields)
     with pytest.raises(error, match=match):
         tf.train.NewCheckpointReader(prefix).get_tensor("dtypes/float32")
 

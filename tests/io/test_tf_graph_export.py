@@ -75,11 +75,14 @@ def test_write_graph_in_tensorflows_format(tmp_path, as_text):
     with tf.Graph().as_default() as g2:
         tf.import_graph_def(gd, name="")
     np.testing.assert_allclose(_run(g2)[1], _run(g)[1], rtol=1e-6)
-    # a TensorFlow proto is written in TensorFlow's format without asking; tfnb's by default
+    # a TensorFlow proto is written as such; a graph TensorFlow's format holds is by default
     assert tf.train.write_graph(gd, str(tmp_path), "again.pb", as_text=False)
     with open(os.path.join(str(tmp_path), "again.pb"), "rb") as f:
         assert f.read() == gd.SerializeToString()
-    tfnb_path = tf.train.write_graph(g, str(tmp_path), "tfnb.json")
+    default = tf.train.write_graph(g, str(tmp_path), "default.pb", as_text=as_text)
+    with open(default, "rb") as f:
+        assert f.read() == data
+    tfnb_path = tf.train.write_graph(g, str(tmp_path), "tfnb.json", format="tfnb")
     with open(tfnb_path, "rb") as f:
         assert f.read().startswith(b"{")
 

@@ -1,8 +1,12 @@
 """Checkpoints that came from someone else, and saves that crash.
 
-A checkpoint directory may be received from another person: its index names the data file, the
-tensors, their dtypes and shapes, and the data file is a zip archive whose members may be
-compressed. Reading one must never leave its directory, block on a FIFO, read a device, allocate
+A checkpoint directory may be received from another person. In tfnb's format
+(``Saver(format="tfnb")``) its index names the data file, the tensors, their dtypes and shapes,
+and the data file is a zip archive whose members may be compressed; in TensorFlow's V2 format
+(the default) shard names come from the prefix, entries give offsets and sizes, and table
+blocks may claim snappy compression (tests/io/test_tensor_bundle.py has the rest of the V2
+cases: truncation, bit flips, lying entries, shards that are FIFOs or links out). Reading one
+must never leave its directory, block on a FIFO, read a device, allocate
 what a lying header declares or inflate a bomb: each gives a typed error naming the checkpoint
 and changes no variable. Saves order their steps as TF1 (checkpoint, then the ``checkpoint``
 state file, then deleting old checkpoints) and clean up what killed saves left behind.
@@ -12,6 +16,7 @@ import io
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -25,6 +30,8 @@ import numpy as np
 import pytest
 
 import tfnb as tf
+from checkpoint_helpers import rewrite_bundle_entry
+from tfnb.io import crc32c, sstable
 from tfnb.train import checkpoint_bundle
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -34,14 +41,14 @@ W = np.arange(6, dtype=np.float32).reshape(3, 2)
 # ----------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------
-def _save(directory, name="m"):
+def _save(directory, name="m", fmt="tfnb"):
     """Saves variable ``w`` (= W) as checkpoint ``directory/name``; returns the prefix."""
     with tf.Graph().as_default():
         w = tf.Variable(W, name="w")
         with tf.Session() as sess:
             sess.run(w.initializer)
-            return tf.train.Saver().save(sess, os.path.join(str(directory), name),
-                                         write_meta_graph=False)
+            return tf.train.Saver(format=fmt).save(sess, os.path.join(str(directory), name),
+                                                   write_meta_graph=False)
 
 
 def _index(prefix):
@@ -357,18 +364,80 @@ def test_default_inflation_limit_refuses_a_1_5_mb_file_declaring_1_5_gb(tmp_path
 
 
 # ----------------------------------------------------------------------------------------------
+# TensorFlow's V2 format: what its files can claim is checked too
+# ----------------------------------------------------------------------------------------------
+def test_v2_shard_names_come_from_the_prefix_never_from_the_index(tmp_path):
+    prefix = _save(tmp_path, fmt="tf")
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint", "m.data-00000-of-00001", "m.index"]
+    # an index cannot name a path: only shard numbers, checked against the header's count
+    os.rename(prefix + ".data-00000-of-00001", tmp_path / "elsewhere")
+    os.symlink(os.path.join("..", os.path.basename(tmp_path), "elsewhere"),
+               prefix + ".data-00000-of-00001")  # a link that stays inside is followed
+    _assert_restores(prefix)
+    os.remove(prefix + ".data-00000-of-00001")
+    os.symlink("/dev/zero", prefix + ".data-00000-of-00001")
+    _assert_rejected(prefix, tf.errors.DataLossError, r"data-00000-of-00001.*outside")
+
+
+def test_v2_data_shard_that_is_a_fifo_is_rejected_without_blocking(tmp_path):
+    prefix = _save(tmp_path, fmt="tf")
+    os.remove(prefix + ".data-00000-of-00001")
+    os.mkfifo(prefix + ".data-00000-of-00001")
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(_raises(
+        lambda: tf.train.load_variable(prefix, "w"))), daemon=True)
+    reader.start()
+    reader.join(20)
+    assert not reader.is_alive(), "reading a FIFO shard blocked"
+    assert isinstance(outcome[0], tf.errors.DataLossError) and \
+        "not a regular file" in str(outcome[0])
+
+
+def _raises(fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - the caller checks it
+        return e
+    return None
+
+
+def test_v2_sizes_are_checked_against_the_shard_before_allocating(tmp_path, peak_memory):
+    prefix = _save(tmp_path, fmt="tf")
+    rewrite_bundle_entry(prefix, "w", shape=[1000000000], size=4000000000)
+    with peak_memory:
+        _assert_rejected(prefix, tf.errors.DataLossError,
+                         r"data-00000-of-00001.*has 24 bytes.*truncated")
+    assert peak_memory.value < 16 << 20
+
+
+def test_v2_index_blocks_claiming_compression_are_refused(tmp_path):
+    """Table blocks may claim snappy compression: tfnb inflates nothing (no snappy, no bomb)."""
+    prefix = _save(tmp_path, fmt="tf")
+    data = bytearray(Path(prefix + ".index").read_bytes())
+    footer = len(data) - sstable.FOOTER_SIZE
+    (offset, size), _ = sstable._decode_handle(bytes(data), footer, len(data) - 8)
+    end = offset + size  # the metaindex block's trailer: compression byte, masked CRC
+    data[end] = sstable.SNAPPY_COMPRESSION
+    data[end + 1:end + 5] = struct.pack(
+        "<I", crc32c.mask(crc32c.crc32c(bytes(data[offset:end + 1]))))
+    Path(prefix + ".index").write_bytes(bytes(data))
+    _assert_rejected(prefix, tf.errors.UnimplementedError, r"m\.index.*snappy")
+
+
+# ----------------------------------------------------------------------------------------------
 # Saves: TF1's order, and no temp files left behind by killed saves
 # ----------------------------------------------------------------------------------------------
 _STEP_SCRIPT = textwrap.dedent("""
-    import os, sys, numpy as np
+    import importlib, os, sys, numpy as np
     sys.path.insert(0, %r)
     import tfnb as tf
-    from tfnb.train import saver as saver_mod
-    directory, fail_at, how = sys.argv[1], sys.argv[2], sys.argv[3]
+    directory, fail_at, how, fmt = sys.argv[1:5]
+    module_name, fail_at = fail_at.split(":")
+    saver_mod = importlib.import_module(module_name)
     w = tf.Variable(np.zeros((50, 50), np.float32), name="w")
     step = tf.Variable(0, name="step", trainable=False)
     bump = tf.group(w.assign_add(tf.ones([50, 50])), step.assign_add(1))
-    saver = tf.train.Saver(max_to_keep=1)
+    saver = tf.train.Saver(max_to_keep=1, format=fmt)
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         sess.run(bump)
@@ -386,17 +455,22 @@ _STEP_SCRIPT = textwrap.dedent("""
             print(type(e).__name__, e)
 """)
 
-STEPS = ["write_checkpoint", "_write_meta_graph", "update_checkpoint_state", "_delete_checkpoint"]
+_SAVER = "tfnb.train.saver:"
+STEPS = [("tfnb", "tfnb.train.saver:write_checkpoint"),
+         ("tf", "tfnb.io.tensor_bundle:write_bundle")] + [
+    (fmt, _SAVER + step) for fmt in ("tf", "tfnb")
+    for step in ("_write_meta_graph", "update_checkpoint_state", "_delete_checkpoint")]
 
 
 @pytest.mark.parametrize("how", ["raise", "exit"])
-@pytest.mark.parametrize("fail_at", STEPS)
-def test_a_failure_between_save_steps_keeps_latest_checkpoint_complete(tmp_path, fail_at, how):
+@pytest.mark.parametrize("fmt, fail_at", STEPS)
+def test_a_failure_between_save_steps_keeps_latest_checkpoint_complete(tmp_path, fmt, fail_at,
+                                                                       how):
     script = tmp_path / "steps.py"
     script.write_text(_STEP_SCRIPT % ROOT)
     ckpt_dir = tmp_path / "ckpt"
     ckpt_dir.mkdir()
-    run = subprocess.run([sys.executable, str(script), str(ckpt_dir), fail_at, how],
+    run = subprocess.run([sys.executable, str(script), str(ckpt_dir), fail_at, how, fmt],
                          capture_output=True, timeout=120)
     assert run.returncode == (3 if how == "exit" else 0), run.stderr.decode()[-2000:]
     latest = tf.train.latest_checkpoint(str(ckpt_dir))
@@ -405,7 +479,7 @@ def test_a_failure_between_save_steps_keeps_latest_checkpoint_complete(tmp_path,
     assert step in (1, 2) and latest.endswith("model.ckpt-%d" % step)
     np.testing.assert_array_equal(tf.train.load_variable(latest, "w"), np.full((50, 50), step))
     assert os.path.exists(latest + ".meta")  # the meta graph is written before the state file
-    if fail_at == "_delete_checkpoint":
+    if fail_at.endswith("_delete_checkpoint"):
         assert step == 2  # the state file was updated before anything was deleted
 
 
@@ -416,7 +490,7 @@ _LOOP_SCRIPT = textwrap.dedent("""
     w = tf.Variable(np.zeros((1000, 1000), np.float32), name="w")
     step = tf.Variable(0, name="step", trainable=False)
     bump = tf.group(w.assign_add(tf.ones([1000, 1000])), step.assign_add(1))
-    saver = tf.train.Saver(max_to_keep=1)
+    saver = tf.train.Saver(max_to_keep=1, format=sys.argv[3])
     with tf.Session() as sess:
         latest = tf.train.latest_checkpoint(sys.argv[1])
         if latest:
@@ -437,14 +511,15 @@ def _temp_files(directory):
     return sorted(f for f in os.listdir(directory) if ".tfnb-tmp-" in f or ".tmp-" in f)
 
 
-def test_kill_9_during_saves_with_max_to_keep_1(tmp_path):
+@pytest.mark.parametrize("fmt", ["tf", "tfnb"])
+def test_kill_9_during_saves_with_max_to_keep_1(tmp_path, fmt):
     script = tmp_path / "loop.py"
     script.write_text(_LOOP_SCRIPT % ROOT)
     ckpt_dir = tmp_path / "ckpt"
     ckpt_dir.mkdir()
     last_step = 0
     for delay in (0.02, 0.07, 0.15, 0.31):
-        p = subprocess.Popen([sys.executable, str(script), str(ckpt_dir), "1000"],
+        p = subprocess.Popen([sys.executable, str(script), str(ckpt_dir), "1000", fmt],
                              stdout=subprocess.PIPE)
         assert p.stdout.readline().strip() == b"saved"
         time.sleep(delay)
@@ -460,8 +535,8 @@ def test_kill_9_during_saves_with_max_to_keep_1(tmp_path):
         last_step = step
     # The next save (here: one more run that restores, saves twice and exits) removes the
     # temporary files the killed saves left.
-    run = subprocess.run([sys.executable, str(script), str(ckpt_dir), "1"], capture_output=True,
-                         timeout=120)
+    run = subprocess.run([sys.executable, str(script), str(ckpt_dir), "1", fmt],
+                         capture_output=True, timeout=120)
     assert run.returncode == 0, run.stderr.decode()[-2000:]
     assert _temp_files(ckpt_dir) == []
     assert int(tf.train.load_variable(tf.train.latest_checkpoint(str(ckpt_dir)), "step")) == \
@@ -481,7 +556,8 @@ def test_stale_temp_rule_spares_live_savers(tmp_path):
     dead = _dead_pid()
     stale = ["m.data-0123456789abcdef.tfnb-tmp-%d-%s-0badc0de" % (dead, host),
              "other.ckpt-7.index.tfnb-tmp-%d-%s-00000001" % (dead, host),
-             "m.index.tmp-%d-123456789" % dead]  # the naming of earlier tfnb versions
+             "m.index.tmp-%d-123456789" % dead,  # the naming of earlier tfnb versions
+             "m.data-00000-of-00001.tfnb-tmp-%d-%s-0badc0de" % (dead, host)]  # a V2 save's
     live = ["m.index.tfnb-tmp-%d-%s-0000beef" % (os.getpid(), host),   # this process: live
             "m.index.tfnb-tmp-%d-otherhost-0000beef" % dead,  # another host: not known dead
             "m.index.tmp-%d-987654321" % dead,  # old naming, but recent
@@ -490,7 +566,7 @@ def test_stale_temp_rule_spares_live_savers(tmp_path):
         (tmp_path / name).write_bytes(b"partial")
     old = time.time() - checkpoint_bundle.STALE_TEMP_SECONDS - 60
     os.utime(tmp_path / stale[2], (old, old))
-    _save(tmp_path)
+    _save(tmp_path, fmt="tf")  # either format's save cleans up
     left = set(os.listdir(tmp_path))
     assert not left & set(stale)
     assert set(live) <= left

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import tfnb as tf
+from tfnb.framework import graph_io
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -43,9 +44,39 @@ def test_round_trip_state_file_and_readers(tmp_path):
         assert sess.run(step) == 3
     assert dict(tf.train.list_variables(str(tmp_path))) == {"b": [2], "step": [], "w": [3, 2]}
     np.testing.assert_array_equal(tf.train.load_variable(paths[-1], "b"), [1.0, 1.0])
-    index = json.loads((tmp_path / "model.ckpt-3.index").read_text())
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint"] + [
+        "model.ckpt-%d.%s" % (i, ext) for i in (2, 3)
+        for ext in ("data-00000-of-00001", "index", "meta")]  # TensorFlow's V2 layout
+
+
+def test_tfnb_format_on_request_round_trips_and_plain_numpy_reads_it(tmp_path):
+    w, b, step = _model()
+    saver = tf.train.Saver(format="tfnb")
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        path = saver.save(sess, str(tmp_path / "model.ckpt"), global_step=7)
+        sess.run(w.assign(tf.zeros([3, 2])))
+        tf.train.Saver().restore(sess, path)  # a default (TensorFlow-format) Saver reads it
+        np.testing.assert_array_equal(sess.run(w), np.arange(6).reshape(3, 2))
+    index = json.loads((tmp_path / "model.ckpt-7.index").read_text())
+    assert index["format"] == "tfnb.checkpoint"
     with np.load(tmp_path / index["data_file"], allow_pickle=False) as z:  # plain numpy reads it
         np.testing.assert_array_equal(z["w"], np.arange(6).reshape(3, 2))
+    meta = (tmp_path / "model.ckpt-7.meta").read_bytes()
+    assert meta.startswith(graph_io.MAGIC)  # tfnb's meta graph
+    with pytest.raises(ValueError, match="format must be"):
+        tf.train.Saver(format="v1")
+
+
+def test_write_version_v1_writes_v2_with_a_warning(tmp_path, caplog):
+    w, b, step = _model()
+    saver = tf.train.Saver(write_version=tf.train.SaverDef.V1)
+    assert "deprecated V1" in caplog.text
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        path = saver.save(sess, str(tmp_path / "m"), write_meta_graph=False)
+    assert (tmp_path / "m.data-00000-of-00001").exists()
+    assert tf.train.load_variable(path, "step") == 0
 
 
 def test_restore_errors_change_nothing(tmp_path):
@@ -80,16 +111,17 @@ def test_corrupted_or_truncated_data_is_data_loss(tmp_path):
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         path = saver.save(sess, str(tmp_path / "m"))
-        data = tmp_path / json.loads((tmp_path / "m.index").read_text())["data_file"]
+        data = tmp_path / "m.data-00000-of-00001"
         blob = data.read_bytes()
         data.write_bytes(blob[: len(blob) // 2])
         sess.run(w.assign(tf.ones([3, 2])))
         with pytest.raises(tf.errors.DataLossError):
             saver.restore(sess, path)
         np.testing.assert_array_equal(sess.run(w), np.ones((3, 2)))
-        (tmp_path / "m.index").write_text("not json")
+        (tmp_path / "m.index").write_text("not a table")
         with pytest.raises(tf.errors.DataLossError):
             saver.restore(sess, path)
+        np.testing.assert_array_equal(sess.run(w), np.ones((3, 2)))
 
 
 def test_var_list_dict_maps_names(tmp_path):
@@ -111,7 +143,7 @@ _KILL_SCRIPT = textwrap.dedent("""
     import tfnb as tf
     v = tf.Variable(np.zeros((2000, 2000), np.float32), name="big")
     inc = v.assign_add(tf.ones([2000, 2000]))
-    saver = tf.train.Saver()
+    saver = tf.train.Saver(format=sys.argv[2])
     with tf.Session() as sess:
         sess.run(v.initializer)
         saver.save(sess, sys.argv[1], write_meta_graph=False)
@@ -122,12 +154,15 @@ _KILL_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_killed_during_save_never_destroys_previous_checkpoint(tmp_path):
+@pytest.mark.parametrize("fmt", ["tf", "tfnb"])
+def test_killed_during_save_never_destroys_previous_checkpoint(tmp_path, fmt):
+    """Saves to one prefix again and again: killed at any moment, the prefix holds a whole
+    checkpoint (a V2 re-save alternates shard counts so its data never replaces live data)."""
     prefix = str(tmp_path / "ckpt")
     script = tmp_path / "saver_loop.py"
     script.write_text(_KILL_SCRIPT % ROOT)
-    for delay in (0.05, 0.13, 0.29):
-        p = subprocess.Popen([sys.executable, str(script), prefix], stdout=subprocess.PIPE)
+    for delay in (0.05, 0.13, 0.29, 0.41, 0.53):
+        p = subprocess.Popen([sys.executable, str(script), prefix, fmt], stdout=subprocess.PIPE)
         assert p.stdout.readline().strip() == b"first"
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)

@@ -697,19 +697,22 @@ def import_meta_graph_dict(meta_graph, import_scope=None, input_map=None, clear_
 def write_graph(graph_or_graph_def, logdir, name, as_text=True, format=None):  # noqa: A002
     """Writes a graph to ``logdir/name`` atomically (a reader never sees a partial file).
 
-    Which format: tfnb's own (JSON text, or its binary form) unless ``format="tf"`` or
-    ``graph_or_graph_def`` is TensorFlow's ``GraphDef`` proto: then TensorFlow's GraphDef
-    (text format, or binary protobuf) that TensorFlow's ``import_graph_def`` reads (ops
-    TensorFlow lacks are written as tfnb-native nodes; see :mod:`tfnb.io.tf_graph_export`).
-    tfnb's format stays the default: it holds every graph exactly (function graphs
-    included) and is what earlier tfnb versions wrote.
+    Which format (``format=None``): TensorFlow's GraphDef (protobuf text format, or binary)
+    whenever TensorFlow's format can hold the graph -- protobuf is installed, every op has a
+    TensorFlow counterpart and every attr a TensorFlow form
+    (:func:`tfnb.io.tf_graph_export.tf_graph_def_or_none`); otherwise tfnb's own (JSON text,
+    or its binary form), which holds every graph exactly: function graphs (``While``/``If``
+    bodies, ``Defun``), tfnb's own ops, collections, colocation and recorded shapes.
+    TensorFlow's GraphDef proto is always written as such.
 
     Args:
         graph_or_graph_def: a Graph, a :class:`GraphDef`, or TensorFlow's GraphDef proto.
         logdir: directory to write into (created if missing).
         name: file name.
         as_text: text if True, else binary.
-        format: None or ``"tfnb"`` (tfnb's format, for a Graph or tfnb GraphDef) or ``"tf"``.
+        format: tfnb's keyword: None (as above), ``"tf"`` (TensorFlow's GraphDef; ops
+            TensorFlow lacks become tfnb-native nodes that only tfnb imports, see
+            :mod:`tfnb.io.tf_graph_export`) or ``"tfnb"`` (tfnb's form).
 
     Returns:
         The path of the file written.
@@ -717,14 +720,15 @@ def write_graph(graph_or_graph_def, logdir, name, as_text=True, format=None):  #
     if format not in (None, "tfnb", "tf"):
         raise ValueError("format must be 'tfnb' or 'tf', got %r" % (format,))
     proto = _tensorflow_proto(graph_or_graph_def)
-    if proto is None and format == "tf":
+    if proto is None and format != "tfnb":
         graph = graph_or_graph_def
         if not isinstance(graph, Graph):
             graph = Graph()
             with graph.as_default():
                 import_graph_def(graph_or_graph_def, name="")
-        from ..io.tf_graph_export import graph_to_tf_graph_def
-        proto = graph_to_tf_graph_def(graph)
+        from ..io import tf_graph_export
+        proto = tf_graph_export.graph_to_tf_graph_def(graph) if format == "tf" else \
+            tf_graph_export.tf_graph_def_or_none(graph)
     if proto is not None:
         from ..io import protos
         data = protos.load().text_format.MessageToString(proto).encode("utf-8") if as_text \

@@ -1,4 +1,4 @@
-"""CRC-32C (Castagnoli), as TFRecord framing uses it, with NumPy only.
+"""CRC-32C (Castagnoli), as TFRecord framing and TensorFlow's checkpoints use it, with NumPy only.
 
 A CRC register is updated byte by byte (``crc = T[(crc ^ b) & 0xff] ^ (crc >> 8)``), which
 is slow in Python. The update is linear over GF(2), so a long buffer is cut into K equal
@@ -8,17 +8,19 @@ and the lanes' registers are then combined pairwise: the register after ``A + B`
 register -- is a 32x32 bit matrix applied with four 256-entry tables. Short buffers take the
 plain byte loop.
 
-``masked_crc32c`` is TFRecord's masking: rotate right by 15 bits and add 0xa282ead8.
+``mask`` is TensorFlow's ``crc32c::Mask`` (rotate right by 15 bits, add 0xa282ead8), the form
+TFRecord framing and tensor bundles store; ``masked_crc32c(data)`` is ``mask(crc32c(data))``.
 Where the ``google_crc32c`` package is installed, its C implementation is used instead.
+This is tfnb's one CRC-32C (``tfnb.io.sstable`` and ``tfnb.io.tensor_bundle`` use it too).
 """
 import numpy as np
 
-__all__ = ["crc32c", "masked_crc32c", "unmask"]
+__all__ = ["crc32c", "masked_crc32c", "mask", "unmask"]
 
 _POLY = 0x82F63B78
 _MASK_DELTA = 0xA282EAD8
-_SMALL = 512          # below this many bytes the byte loop is faster
-_MAX_LANES = 1 << 14
+_SMALL = 6000         # below this many bytes the byte loop is faster (measured)
+_MAX_LANES = 1 << 16
 
 
 def _make_table():
@@ -160,10 +162,14 @@ def crc32c(data, crc=0):
     return _numpy_crc32c(data, crc)
 
 
+def mask(crc):
+    """The stored (masked) form of a CRC: a CRC of data that holds CRCs would be degenerate."""
+    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
+
+
 def masked_crc32c(data):
     """TFRecord's masked CRC-32C of ``data``."""
-    c = crc32c(data)
-    return ((((c >> 15) | (c << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
+    return mask(crc32c(data))
 
 
 def unmask(masked):

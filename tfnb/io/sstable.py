@@ -1,4 +1,4 @@
-"""Sorted string tables in LevelDB's format (TensorFlow's ``lib/io/table``), and CRC32C.
+"""Sorted string tables in LevelDB's format (TensorFlow's ``lib/io/table``).
 
 TensorFlow's V2 checkpoint index (``PREFIX.index``) is such a table: sorted keys (tensor
 names) mapping to values (serialized ``BundleEntryProto``). The file is::
@@ -22,16 +22,13 @@ be strictly increasing; anything else is :class:`TableError` (a ValueError) sayi
 is wrong. TensorFlow writes checkpoint indexes uncompressed; a snappy-compressed block is
 refused with :class:`UnsupportedTableError` (snappy is no dependency of tfnb).
 
-CRC32C (Castagnoli) is computed with ``google_crc32c`` or ``crc32c`` where installed, else
-with NumPy: the data is cut into lanes whose CRCs advance together, one byte of every lane
-per step, and are then combined (CRCs are linear), so large tensors cost seconds, not minutes.
+Checksums are masked CRC32C (:mod:`tfnb.io.crc32c`).
 """
 import struct
 
-import numpy as np
+from .crc32c import crc32c, mask, unmask
 
-__all__ = ["crc32c", "mask_crc", "unmask_crc", "TableError", "UnsupportedTableError",
-           "read_table", "write_table", "TABLE_MAGIC"]
+__all__ = ["TableError", "UnsupportedTableError", "read_table", "write_table", "TABLE_MAGIC"]
 
 TABLE_MAGIC = 0xdb4775248b80fb57
 FOOTER_SIZE = 48  # two handles of at most 20 bytes each, zero padded, then the 8-byte magic
@@ -39,100 +36,6 @@ TRAILER_SIZE = 5
 BLOCK_SIZE = 256 << 10  # TensorFlow's table::Options::block_size
 RESTART_INTERVAL = 16  # TensorFlow's table::Options::block_restart_interval
 NO_COMPRESSION, SNAPPY_COMPRESSION = 0, 1
-_MASK_DELTA = 0xa282ead8
-
-
-# ----------------------------------------------------------------------------------------------
-# CRC32C
-# ----------------------------------------------------------------------------------------------
-def _make_table():
-    table = np.zeros(256, dtype=np.uint32)
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
-        table[i] = c
-    return table
-
-
-_TABLE = _make_table()
-_TABLE_LIST = [int(x) for x in _TABLE]
-_SMALL = 1 << 16  # below this many bytes, the plain byte loop is fast enough
-_LANES = 4096
-
-
-def _fast_backend():
-    try:
-        import google_crc32c
-        return lambda data, crc: google_crc32c.extend(crc, bytes(data))
-    except ImportError:
-        pass
-    try:
-        import crc32c as _crc32c_module
-        return lambda data, crc: _crc32c_module.crc32c(bytes(data), crc)
-    except ImportError:
-        return None
-
-
-_BACKEND = _fast_backend()
-
-
-def _register_bytes(reg, data):
-    """The CRC register after feeding ``data`` byte by byte (no pre/post inversion)."""
-    table = _TABLE_LIST
-    for b in data:
-        reg = table[(reg ^ b) & 0xff] ^ (reg >> 8)
-    return reg
-
-
-def _register_lanes(reg, data):
-    """The same for large ``data``: lanes advance together, then combine linearly."""
-    n = len(data)
-    lanes = min(_LANES, n // 256)
-    width = n // lanes
-    body = np.frombuffer(data, dtype=np.uint8, count=lanes * width).reshape(lanes, width)
-    # Column j holds byte j of every lane; 32 extra zero lanes start at the unit vectors, so
-    # they end as the images of the basis under "advance by `width` zero bytes".
-    columns = np.zeros((width, lanes + 32), dtype=np.uint32)
-    columns[:, :lanes] = body.T
-    regs = np.zeros(lanes + 32, dtype=np.uint32)
-    regs[lanes:] = np.left_shift(np.uint32(1), np.arange(32, dtype=np.uint32))
-    table = _TABLE
-    for j in range(width):
-        regs = table[(regs ^ columns[j]) & 0xff] ^ (regs >> 8)
-    basis = [int(x) for x in regs[lanes:]]
-    shift = []  # four 256-entry tables: shift(r) = S0[r & 255] ^ S1[r >> 8 & 255] ^ ...
-    for k in range(4):
-        t = [0] * 256
-        for v in range(1, 256):
-            low = v & -v
-            t[v] = t[v ^ low] ^ basis[8 * k + low.bit_length() - 1]
-        shift.append(t)
-    s0, s1, s2, s3 = shift
-    for r in regs[:lanes].tolist():
-        reg = s0[reg & 255] ^ s1[(reg >> 8) & 255] ^ s2[(reg >> 16) & 255] ^ s3[reg >> 24] ^ r
-    return _register_bytes(reg, memoryview(data)[lanes * width:])
-
-
-def crc32c(data, crc=0):
-    """The CRC32C of ``data`` (bytes-like), continuing from ``crc`` (TF's ``crc32c::Extend``)."""
-    if _BACKEND is not None:
-        return _BACKEND(data, crc)
-    data = memoryview(data).cast("B")
-    reg = crc ^ 0xFFFFFFFF
-    reg = _register_bytes(reg, data) if len(data) < _SMALL else _register_lanes(reg, data)
-    return reg ^ 0xFFFFFFFF
-
-
-def mask_crc(crc):
-    """TensorFlow's ``crc32c::Mask``: the form stored in files (a CRC of data holding CRCs
-    would be degenerate otherwise)."""
-    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
-
-
-def unmask_crc(masked):
-    rot = (masked - _MASK_DELTA) & 0xFFFFFFFF
-    return ((rot >> 17) | (rot << 15)) & 0xFFFFFFFF
 
 
 # ----------------------------------------------------------------------------------------------
@@ -194,10 +97,10 @@ def _block(data, handle, limit, what):
     kind = data[offset + size]
     stored = struct.unpack_from("<I", data, offset + size + 1)[0]
     actual = crc32c(data[offset:offset + size + 1])
-    if unmask_crc(stored) != actual:
+    if unmask(stored) != actual:
         raise TableError("the %s block at offset %d fails its checksum (stored %08x, computed "
                          "%08x): the file is corrupted"
-                         % (what, offset, unmask_crc(stored), actual))
+                         % (what, offset, unmask(stored), actual))
     if kind == SNAPPY_COMPRESSION:
         raise UnsupportedTableError("the %s block at offset %d is snappy-compressed; tfnb reads "
                                     "uncompressed tables (as TensorFlow writes checkpoint indexes)"
@@ -343,7 +246,7 @@ def write_table(items, block_size=BLOCK_SIZE):
     def emit(contents):
         handle = encode_varint(len(out)) + encode_varint(len(contents))
         trailer = bytes([NO_COMPRESSION])
-        out.extend(contents + trailer + struct.pack("<I", mask_crc(crc32c(contents + trailer))))
+        out.extend(contents + trailer + struct.pack("<I", mask(crc32c(contents + trailer))))
         return handle
 
     for key, value in items:

@@ -26,13 +26,15 @@ What is wrong gives ``DataLossError`` naming the file and tensor; what is well-f
 supported (partitioned tensors, bfloat16, a big-endian bundle of strings) ``UnimplementedError``.
 
 Writing (:func:`write_bundle`) is atomic as tfnb's own format is: the data and the index are
-written and synced under temporary names, the old index (if any) is removed, then the data
-and the new index are renamed into place, so no index ever points at data of another save.
+written and synced under temporary names, then renamed into place, the index last; saving
+again to the same prefix writes its data under other shard names (see :func:`write_bundle`),
+so no index ever points at data of another save and a crash leaves the old or the new
+checkpoint whole.
 
 The ops TensorFlow's ``Saver`` uses -- ``SaveV2``, ``RestoreV2``, ``MergeV2Checkpoints``
-and, for sharded savers, ``ShardedFilename``, ``StringJoin``, ``StaticRegexFullMatch`` -- are
-defined at the end, so graphs imported from TensorFlow save and restore, and tfnb's
-``Saver(write_version=tf.train.SaverDef.V2)`` builds the same graph TensorFlow does.
+and, for sharded savers, ``ShardedFilename``, ``StaticRegexFullMatch`` and ``StringJoin``
+(defined in :mod:`tfnb.ops.string_ops`) -- are defined at the end, so graphs imported from
+TensorFlow save and restore, and tfnb's ``Saver()`` builds the same graph TensorFlow does.
 """
 import math
 import os
@@ -45,8 +47,9 @@ import numpy as np
 from ..framework import dtypes, errors
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..framework.tensor_shape import TensorShape
+from ..ops import string_ops  # noqa: F401 - StringJoin, which sharded savers use
 from ..train import checkpoint_bundle as _files
-from . import sstable
+from . import crc32c, sstable
 
 __all__ = ["BundleReader", "write_bundle", "open_checkpoint", "is_tensor_bundle", "data_path",
            "merge_bundles"]
@@ -388,11 +391,11 @@ class BundleReader:
         raw, where = self._read_bytes(name, t)
         if t.dtype is dtypes.string:
             return self._strings(raw, name, t, where)
-        crc = sstable.crc32c(raw)
-        if crc != sstable.unmask_crc(t.crc):
+        crc = crc32c.crc32c(raw)
+        if crc != crc32c.unmask(t.crc):
             raise errors.DataLossError(
                 None, None, "%s: the bytes of tensor %s fail their checksum (stored %08x, "
-                "computed %08x): the file is corrupted" % (where, name, sstable.unmask_crc(t.crc),
+                "computed %08x): the file is corrupted" % (where, name, crc32c.unmask(t.crc),
                                                            crc))
         order = ">" if self._big_endian else "<"
         arr = np.frombuffer(raw, dtype=t.dtype.np.newbyteorder(order)).astype(t.dtype.np)
@@ -437,10 +440,10 @@ class BundleReader:
             raise errors.DataLossError(None, None, "%s: string tensor %s holds %d bytes; its "
                                        "lengths need %d" % (where, name, len(raw),
                                                             pos + 4 + sum(lengths)))
-        length_crc = sstable.crc32c(_packed_lengths(lengths))
+        length_crc = crc32c.crc32c(_packed_lengths(lengths))
         stored = struct.unpack_from("<I", raw, pos)[0]
-        crc = sstable.crc32c(raw[pos + 4:], sstable.crc32c(raw[pos:pos + 4], length_crc))
-        if sstable.unmask_crc(stored) != length_crc or crc != sstable.unmask_crc(t.crc):
+        crc = crc32c.crc32c(raw[pos + 4:], crc32c.crc32c(raw[pos:pos + 4], length_crc))
+        if crc32c.unmask(stored) != length_crc or crc != crc32c.unmask(t.crc):
             raise errors.DataLossError(None, None, "%s: string tensor %s fails its checksum: the "
                                        "file is corrupted" % (where, name))
         out = np.empty(count, dtype=object)
@@ -473,19 +476,20 @@ def _tensor_bytes(name, value):
     if dt is dtypes.string:
         items = [s.encode("utf-8") if isinstance(s, str) else bytes(s) for s in arr.reshape(-1)]
         lengths = [len(s) for s in items]
-        length_crc = sstable.crc32c(_packed_lengths(lengths))
-        masked = struct.pack("<I", sstable.mask_crc(length_crc))
+        length_crc = crc32c.crc32c(_packed_lengths(lengths))
+        masked = struct.pack("<I", crc32c.mask(length_crc))
         body = b"".join(items)
         data = b"".join(sstable.encode_varint(n) for n in lengths) + masked + body
-        crc = sstable.crc32c(body, sstable.crc32c(masked, length_crc))
+        crc = crc32c.crc32c(body, crc32c.crc32c(masked, length_crc))
     else:
         data = np.ascontiguousarray(arr, dtype=dt.np.newbyteorder("<")).tobytes()
-        crc = sstable.crc32c(data)
+        crc = crc32c.crc32c(data)
     return dt, arr.shape, data, crc
 
 
-def _bundle_files(prefix, tensors):
-    """(index bytes, data bytes) of a one-shard bundle of ``tensors`` ({name: array})."""
+def _bundle_files(prefix, tensors, num_shards=1):
+    """(index bytes, data bytes) of a bundle of ``tensors`` ({name: array}), all in shard 0
+    of ``num_shards``."""
     entries, chunks, offset = [], [], 0
     for name in sorted(tensors):
         if not name:
@@ -493,16 +497,18 @@ def _bundle_files(prefix, tensors):
                                               "(the empty key holds the header)")
         dt, shape, data, crc = _tensor_bytes(name, tensors[name])
         entries.append((name.encode("utf-8"), _encode_entry(
-            dt.as_datatype_enum, shape, offset, len(data), sstable.mask_crc(crc))))
+            dt.as_datatype_enum, shape, offset, len(data), crc32c.mask(crc))))
         chunks.append(data)
         offset += len(data)
-    index = sstable.write_table([(b"", _encode_header(1))] + entries)
+    index = sstable.write_table([(b"", _encode_header(num_shards))] + entries)
     return index, b"".join(chunks)
 
 
-def _replace_bundle(prefix, renames):
-    """Puts a bundle's files in place: the old index goes first, the new one last."""
-    _files.remove_quietly(prefix + ".index")
+def _replace_bundle(prefix, renames, remove_old_index=True):
+    """Puts a bundle's files in place, the index last, then removes data shards of earlier
+    saves; the old index goes first unless the new data files have other names."""
+    if remove_old_index:
+        _files.remove_quietly(prefix + ".index")
     _files._commit(renames)
     directory = os.path.dirname(os.path.abspath(prefix))
     keep = {os.path.basename(path) for _, path in renames}
@@ -515,6 +521,14 @@ def _replace_bundle(prefix, renames):
 def write_bundle(prefix, tensors):
     """Writes ``tensors`` ({name: array}) as TensorFlow V2 checkpoint ``prefix``, atomically.
 
+    A first save writes one data shard. Saving again to the same prefix must not rename new
+    data over the file the old index points at (a crash before the new index is in place
+    would leave an index naming other data), so it alternates: while
+    ``PREFIX.data-00000-of-00001`` exists the new bundle declares two shards (all tensors in
+    ``data-00000-of-00002``, ``data-00001-of-00002`` empty), else one. The new index replaces
+    the old one in one rename, and only then are the old data files removed: at every moment
+    ``PREFIX.index`` is a complete checkpoint, old or new.
+
     Raises:
         NotFoundError: the directory does not exist.
         UnimplementedError: a tensor of a dtype a checkpoint cannot hold.
@@ -523,15 +537,20 @@ def write_bundle(prefix, tensors):
     if not os.path.isdir(directory):
         raise errors.NotFoundError(None, None, "Parent directory of %s doesn't exist, can't save."
                                    % prefix)
-    index, data = _bundle_files(prefix, tensors)
-    shard = data_path(prefix, 0, 1)
-    data_tmp = _files._write_temp(shard, data)
+    num_shards = 2 if os.path.lexists(data_path(prefix, 0, 1)) else 1
+    index, data = _bundle_files(prefix, tensors, num_shards)
+    shards = [(data_path(prefix, i, num_shards), data if i == 0 else b"")
+              for i in range(num_shards)]
+    temps = []
     try:
-        index_tmp = _files._write_temp(prefix + ".index", index)
+        for path, blob in shards:
+            temps.append((_files._write_temp(path, blob), path))
+        temps.append((_files._write_temp(prefix + ".index", index), prefix + ".index"))
     except BaseException:
-        _files.remove_quietly(data_tmp)
+        for tmp, _ in temps:
+            _files.remove_quietly(tmp)
         raise
-    _replace_bundle(prefix, [(data_tmp, shard), (index_tmp, prefix + ".index")])
+    _replace_bundle(prefix, temps, remove_old_index=False)
     return prefix
 
 
@@ -669,34 +688,6 @@ register_op("ShardedFilename", infer=_scalar_string,
             kernel=lambda op, ctx: lambda base, shard, num: np.asarray(
                 ("%s-%05d-of-%05d" % (_text(base), int(shard), int(num))).encode(), dtype=object),
             grad=NOT_DIFFERENTIABLE, doc="basename-SSSSS-of-NNNNN, a shard's file name.")
-
-
-def _join_infer(op):
-    shape = TensorShape([])
-    for t in op._inputs:
-        if t.dtype is not dtypes.string:
-            raise TypeError("StringJoin joins strings, got an input of dtype %s" % t.dtype.name)
-        if t.shape.ndims != 0:
-            shape = t.shape if shape.ndims == 0 else shape.merge_with(t.shape)
-    return [(dtypes.string, shape)]
-
-
-def _join_kernel(op, ctx):
-    sep = op._attrs.get("separator", "")
-    sep = sep.encode() if isinstance(sep, str) else bytes(sep)
-
-    def string_join(*inputs):
-        arrays = np.broadcast_arrays(*[np.asarray(x, dtype=object) for x in inputs])
-        out = np.empty(arrays[0].shape, dtype=object)
-        for idx in np.ndindex(out.shape):
-            out[idx] = sep.join(a[idx] if isinstance(a[idx], bytes) else str(a[idx]).encode()
-                                for a in arrays)
-        return out
-    return string_join
-
-
-register_op("StringJoin", infer=_join_infer, kernel=_join_kernel, grad=NOT_DIFFERENTIABLE,
-            doc="Joins strings element-wise with a separator (scalars broadcast).")
 
 
 def _regex_kernel(op, ctx):

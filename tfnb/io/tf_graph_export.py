@@ -14,10 +14,14 @@ function graphs) is written under its tfnb type with its attrs as JSON in the at
 tfnb's importer rebuilds it). :func:`unsupported_ops` lists the op types of a graph that
 TensorFlow could not run; ``strict=True`` refuses them.
 
-When tfnb writes which format: ``graph.as_graph_def()``, ``tf.train.write_graph`` and
-``Saver().save`` keep tfnb's JSON form (it holds everything, functions included, and reads
-back exactly); ``tf.train.write_graph(..., format="tf")``, ``Saver(write_version=SaverDef.V2)``
-(its ``.meta``) and ``tf.saved_model`` write TensorFlow's.
+When tfnb writes which format: ``tf.train.write_graph`` writes TensorFlow's GraphDef when
+:func:`tf_graph_def_or_none` gives one (protobuf installed, no tfnb-native node, every attr
+expressible), else tfnb's JSON form; ``Saver().save`` (its ``.meta``),
+``tf.train.export_meta_graph`` and ``tf.saved_model`` write TensorFlow's ``MetaGraphDef``,
+which carries tfnb's exact GraphDef too when the graph has tfnb-native nodes. In memory,
+``graph.as_graph_def()`` stays tfnb's GraphDef object: it is what tfnb ships to replicas and
+re-imports exactly (functions, colocation, collections); :func:`graph_to_tf_graph_def` gives
+TensorFlow's proto.
 """
 import json
 
@@ -29,7 +33,8 @@ from ..framework.graph_format import _encode_attrs
 from ..framework.tensor_shape import TensorShape
 from . import protos
 
-__all__ = ["graph_to_tf_graph_def", "unsupported_ops", "tensor_proto", "NATIVE_ATTR",
+__all__ = ["graph_to_tf_graph_def", "tf_graph_def_or_none", "unsupported_ops", "tensor_proto",
+           "NATIVE_ATTR",
            "GRAPH_DEF_VERSION"]
 
 NATIVE_ATTR = "_tfnb_attrs"
@@ -537,3 +542,15 @@ def graph_to_tf_graph_def(graph, strict=False, clear_devices=False):
             raise TypeError("Cannot write node %r (op %s) in TensorFlow's GraphDef: %s"
                             % (op.name, op.type, e)) from None
     return gd
+
+
+def tf_graph_def_or_none(graph, clear_devices=False):
+    """TensorFlow's GraphDef of ``graph`` if TensorFlow's format holds it whole, else None:
+    protobuf is installed, every op has a TensorFlow counterpart (so no tfnb-native node and
+    no function graph) and every attr a TensorFlow form."""
+    if not protos.available() or unsupported_ops(graph):
+        return None
+    try:
+        return graph_to_tf_graph_def(graph, strict=True, clear_devices=clear_devices)
+    except TypeError:
+        return None

@@ -8,8 +8,8 @@ arrays would drop trailing NUL bytes, which TF strings may hold. They run on the
 (``device_types``), as TF's string kernels do. None is differentiable.
 
 ``string_to_hash_bucket_fast`` computes FarmHash's Fingerprint64 exactly, so its buckets
-match TF's. ``StringJoin`` is defined in ``tfnb.io.tensor_bundle`` (the checkpoint writer
-builds shard names with it); :func:`string_join` adds that op.
+match TF's. ``StringJoin`` is also what a sharded checkpoint saver builds its shard names with
+(``tfnb.io.tensor_bundle``).
 """
 import base64
 import binascii
@@ -76,13 +76,42 @@ def _register(name, infer, kernel, doc):
 # ----------------------------------------------------------------------------------------------
 # string_join / ReduceJoin
 # ----------------------------------------------------------------------------------------------
+def _string_join_infer(op):
+    shape = TensorShape([])
+    for i, t in enumerate(op._inputs):
+        check_dtype(op, t, _STRING, "inputs[%d]" % i)
+        if t.shape.ndims != 0:  # TF: all inputs have one shape, or are scalars
+            shape = t.shape if shape.ndims == 0 else shape.merge_with(t.shape)
+    return [(dtypes.string, shape)]
+
+
+def _string_join_kernel(op, ctx):
+    sep = _as_bytes(op._attrs.get("separator", ""))
+
+    def string_join_(*inputs):
+        arrays = [np.asarray(x, dtype=object) for x in inputs]
+        shapes = {a.shape for a in arrays if a.ndim}
+        if len(shapes) > 1:
+            raise _invalid("%s: StringJoin inputs must be scalars or have one shape, got %s"
+                           % (op.name, sorted(shapes)))
+        arrays = np.broadcast_arrays(*arrays)
+        out_ = np.empty(arrays[0].shape, dtype=object)
+        for idx in np.ndindex(out_.shape):
+            out_[idx] = sep.join(_as_bytes(a[idx]) for a in arrays)
+        return out_
+    return string_join_
+
+
+_register("StringJoin", _string_join_infer, _string_join_kernel,
+          "joins strings element-wise with a separator (scalars broadcast)")
+
+
 def string_join(inputs, separator="", name=None):
     """Joins string tensors elementwise with ``separator`` (scalars broadcast).
 
     Example:
         >>> tf.string_join(["ab", ["c", "d"]], separator="-")      # [b"ab-c", b"ab-d"]
     """
-    from ..io import tensor_bundle  # noqa: F401 - defines the StringJoin op
     ts = [convert_to_tensor(x) for x in inputs]
     if not ts:
         raise ValueError("string_join needs at least one input")

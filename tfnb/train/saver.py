@@ -2,14 +2,19 @@
 
 A checkpoint ``PREFIX`` (e.g. ``/tmp/model.ckpt-100``) is written in one of two formats:
 
-* tfnb's own (the default): ``PREFIX.index`` (JSON) and ``PREFIX.data-<hash>`` (format, atomic
-  writes and defensive reading in :mod:`tfnb.train.checkpoint_bundle`), plus ``PREFIX.meta``,
-  the graph and collections in tfnb's JSON GraphDef (``tfnb.framework.graph_format``);
-* TensorFlow's V2 format, with ``Saver(write_version=tf.train.SaverDef.V2)``: ``PREFIX.index``
-  (a table of ``BundleEntryProto``), ``PREFIX.data-00000-of-00001`` (:mod:`tfnb.io.tensor_bundle`)
-  and ``PREFIX.meta``, a TensorFlow ``MetaGraphDef`` (:mod:`tfnb.io.tf_meta_graph`; needs
-  protobuf). The Saver then builds TensorFlow's own save/restore ops (``SaveV2``,
-  ``RestoreV2``), so TensorFlow restores the checkpoint and runs the meta graph's saver.
+* TensorFlow's V2 format (the default, as TF1's ``write_version=SaverDef.V2``):
+  ``PREFIX.index`` (a table of ``BundleEntryProto``), ``PREFIX.data-00000-of-00001``
+  (:mod:`tfnb.io.tensor_bundle`, NumPy only) and ``PREFIX.meta``, TensorFlow's
+  ``MetaGraphDef`` (:mod:`tfnb.io.tf_meta_graph`). The Saver builds TensorFlow's own
+  save/restore ops (``SaveV2``, ``RestoreV2``), so TensorFlow restores the checkpoint and runs
+  the meta graph's saver. Writing a ``MetaGraphDef`` needs protobuf: without it the ``.meta``
+  is tfnb's (a warning says so) and the checkpoint itself is still TensorFlow's;
+* tfnb's own, with ``Saver(format="tfnb")``: ``PREFIX.index`` (JSON) and
+  ``PREFIX.data-<hash>`` (a ``.npz``; :mod:`tfnb.train.checkpoint_bundle`), plus
+  ``PREFIX.meta`` in tfnb's JSON GraphDef (``tfnb.framework.graph_format``). Earlier tfnb
+  versions wrote it by default. ``format`` is tfnb's flag: TF1's ``write_version=SaverDef.V1``
+  means TensorFlow's deprecated V1 format, which tfnb does not write (it writes V2 instead,
+  with a warning).
 
 Every reader here takes both formats (``NewCheckpointReader``, ``list_variables``,
 ``Saver.restore``...): which one a checkpoint is shows in its index. ``checkpoint`` in the
@@ -17,7 +22,11 @@ directory is TF1's text state file naming the latest checkpoints.
 
 A save runs as TF1's: the checkpoint (data, index, meta graph), then the ``checkpoint``
 state file, and only then the deletion of checkpoints beyond ``max_to_keep``; so a crash or
-Ctrl-C at any point leaves ``latest_checkpoint`` naming a complete checkpoint. Every save
+Ctrl-C at any point leaves ``latest_checkpoint`` naming a complete checkpoint. In both formats
+each file is written and synced under a temporary name and renamed into place, the index
+last, and new data never replaces the data an existing index names (a V2 re-save of the same
+prefix alternates shard counts, see ``tensor_bundle.write_bundle``): killed at any moment, a
+prefix holds its old checkpoint or its new one, whole. Every save
 first removes the temporary files that killed saves left in its directory
 (:func:`~tfnb.train.checkpoint_bundle.remove_stale_temp_files` says which are stale).
 A restore first reads and checks every tensor (presence, dtype, shape, checksum) and only
@@ -46,14 +55,26 @@ from .checkpoint_bundle import (atomic_write, read_small_file, remove_quietly,
 __all__ = ["Saver", "latest_checkpoint", "get_checkpoint_state", "checkpoint_exists",
            "list_variables", "load_variable", "load_checkpoint", "CheckpointState",
            "update_checkpoint_state", "NewCheckpointReader", "import_meta_graph",
-           "export_meta_graph", "SaverDef"]
+           "export_meta_graph", "SaverDef", "init_from_checkpoint"]
 
 _LOG = logging.getLogger("tfnb.train")
 
 
 class SaverDef:
+    """TF1's checkpoint format versions (``tf.train.SaverDef.V2``...)."""
+    LEGACY = 0
     V1 = 1
     V2 = 2
+
+
+FORMATS = ("tf", "tfnb")
+
+
+def _check_format(format):  # noqa: A002 - tfnb's keyword, as write_graph's
+    if format not in (None,) + FORMATS:
+        raise ValueError("format must be 'tf' (TensorFlow's) or 'tfnb' (tfnb's own), got %r"
+                         % (format,))
+    return format or "tf"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -99,6 +120,83 @@ def load_variable(ckpt_dir_or_file, name):
 
 def checkpoint_exists(checkpoint_prefix):
     return os.path.exists(checkpoint_prefix + ".index")
+
+
+def init_from_checkpoint(ckpt_dir_or_file, assignment_map):
+    """Makes variables' initializers load them from a checkpoint (either format), as TF1.
+
+    ``assignment_map`` maps checkpoint names to current variables (TF1's rules):
+
+    * ``"ckpt/name": var`` (a Variable) or ``"ckpt/name": "current/name"`` (a variable made
+      with ``tf.get_variable``) loads that one tensor;
+    * ``"old_scope/": "new_scope/"`` loads every ``get_variable`` variable under
+      ``new_scope/`` from the same name under ``old_scope/``;
+    * ``"/": "new_scope/"`` (or ``"/": "/"``) loads them from the checkpoint's root.
+
+    Each variable's initializer becomes a ``RestoreV2`` of its tensor assigned to it (its
+    ``initial_value`` the restored tensor), so run ``tf.global_variables_initializer()``
+    (made after this call) to load them.
+
+    Raises:
+        ValueError: a tensor missing from the checkpoint, shapes that differ, or a scope
+            mapped to a single name.
+    """
+    from ..ops import variable_scope
+    reader = load_checkpoint(ckpt_dir_or_file)
+    prefix = _resolve(ckpt_dir_or_file)
+    shapes = reader.get_variable_to_shape_map()
+    store = variable_scope._store().vars
+    for ckpt_name, current in assignment_map.items():
+        if isinstance(current, (list, tuple)):
+            raise errors.UnimplementedError(None, None, "init_from_checkpoint: partitioned "
+                                            "variables (a list for %r) are not supported"
+                                            % ckpt_name)
+        var = current if isinstance(current, Variable) else store.get(current)
+        if var is not None:
+            _check_in_checkpoint(var, ckpt_name, shapes, ckpt_dir_or_file)
+            _set_checkpoint_initializer(var, prefix, ckpt_name)
+            continue
+        scope = current[:current.rindex("/")] if "/" in current else ""
+        if not ckpt_name.endswith("/"):
+            raise ValueError("Assignment map with scope only name %s should map to scope only "
+                             "%s. Should be 'scope/': 'other_scope/'." % (current, ckpt_name))
+        for name in sorted(n for n in store if not scope or n.startswith(scope + "/")):
+            tensor = name[len(scope):]
+            if current != "/":
+                tensor = tensor[1:]
+            if ckpt_name != "/":
+                tensor = ckpt_name + tensor
+            tensor = tensor[:-1] if tensor.endswith("/") else tensor
+            if tensor not in shapes:
+                raise ValueError("Tensor %s (%s in %s) is not found in %s checkpoint"
+                                 % (tensor, name[len(scope) + 1:], ckpt_name, ckpt_dir_or_file))
+            _check_in_checkpoint(store[name], tensor, shapes, ckpt_dir_or_file)
+            _set_checkpoint_initializer(store[name], prefix, tensor)
+
+
+def _check_in_checkpoint(var, tensor, shapes, where):
+    if tensor not in shapes:
+        raise ValueError("Tensor %s is not found in %s checkpoint %s" % (tensor, where, shapes))
+    if not var.shape.is_compatible_with(TensorShape(shapes[tensor])):
+        raise ValueError("Shape of variable %s (%s) doesn't match with shape of tensor %s (%s) "
+                         "from checkpoint reader." % (var.name, var.shape, tensor, shapes[tensor]))
+
+
+def _set_checkpoint_initializer(var, prefix, tensor):
+    """``var``'s initializer (and initial value) restores ``tensor`` of checkpoint ``prefix``."""
+    graph = var.graph
+    with graph.as_default(), graph.control_dependencies(None), \
+            graph.device(var.device or None), name_scope(var.op.name + "/"):
+        restored = core.op("RestoreV2", [
+            core.constant(prefix, dtype=dtypes.string, name="prefix"),
+            core.constant([tensor], dtype=dtypes.string, name="tensor_names"),
+            core.constant([""], dtype=dtypes.string, name="shape_and_slices")],
+            {"dtypes": (var.dtype,), "_shapes": (tuple(var.shape.as_list())
+                                                 if var.shape.ndims is not None else None,)},
+            name="checkpoint_initializer")._outputs[0]
+        var._initializer_op = var._assign_op("AssignVariableOp", restored,
+                                             "checkpoint_initializer_assign").op
+        var._initial_value = restored
 
 
 # ----------------------------------------------------------------------------------------------
@@ -281,14 +379,15 @@ class Saver:
         saver_def: a ``SaverDef`` (proto or the dict ``to_proto`` gives) naming the filename
             tensor, save tensor and restore op already in the graph (as an imported meta
             graph has them): the Saver runs those instead of building ops.
-        write_version: None (the default) writes tfnb's own checkpoint format;
-            ``tf.train.SaverDef.V2`` TensorFlow's V2 format with a TensorFlow ``MetaGraphDef``
-            as ``.meta`` (see the module docstring). ``SaverDef.V1`` (TensorFlow's deprecated
-            format) is not written: it gives tfnb's format. Either format is restored.
+        write_version: ``tf.train.SaverDef.V2`` (the default) for TensorFlow's V2 format.
+            ``SaverDef.V1`` asks for TensorFlow's deprecated V1 format, which tfnb does not
+            write: it logs a warning and writes V2 (which TensorFlow reads as well).
+        format: tfnb's own keyword: ``"tf"`` (the default: TensorFlow's V2 checkpoint and
+            ``MetaGraphDef``) or ``"tfnb"`` (tfnb's JSON index, ``.npz`` data and JSON meta
+            graph, the default of earlier tfnb versions). Either format is restored.
 
-    tfnb's format stays the default so that programs and files of earlier tfnb versions
-    behave as before; TensorFlow's is there for files meant for TensorFlow (Serving,
-    converters) and is as robust (checksums on every tensor and block, bounded reading).
+    Both formats are read as defensively: checksums on every tensor (and table block),
+    sizes checked before allocation, data files confined to the checkpoint's directory.
 
     Example:
         >>> saver = tf.train.Saver()
@@ -299,13 +398,16 @@ class Saver:
     def __init__(self, var_list=None, reshape=False, sharded=False, max_to_keep=5,
                  keep_checkpoint_every_n_hours=10000.0, name=None, restore_sequentially=False,
                  saver_def=None, builder=None, defer_build=False, allow_empty=False,
-                 write_version=None, pad_step_number=False, save_relative_paths=False,
-                 filename=None):
+                 write_version=SaverDef.V2, pad_step_number=False, save_relative_paths=False,
+                 filename=None, format=None):  # noqa: A002 - tfnb's keyword
         if sharded:
             raise NotImplementedError("sharded=True checkpoints are not supported yet")
-        self._tf_format = write_version == SaverDef.V2
+        self._tf_format = _check_format(format) == "tf"
+        if self._tf_format and write_version == SaverDef.V1:
+            _LOG.warning("tfnb does not write TensorFlow's deprecated V1 checkpoint format; "
+                         "writing V2")
         if saver_def is not None:
-            self._init_from_saver_def(saver_def, pad_step_number)
+            self._init_from_saver_def(saver_def, pad_step_number, format)
             return
         self._vars = _var_dict(var_list)
         if not self._vars and not allow_empty:
@@ -379,7 +481,7 @@ class Saver:
                                 "AssignVariableOp").op for v, t in zip(variables, restored)]
         self._restore_op = group(*assigns, name="restore_all")
 
-    def _init_from_saver_def(self, saver_def, pad_step_number):
+    def _init_from_saver_def(self, saver_def, pad_step_number, format):  # noqa: A002
         """Uses the save/restore ops a SaverDef names (an imported meta graph's)."""
         get = (lambda k: saver_def.get(k)) if isinstance(saver_def, dict) else \
             (lambda k: getattr(saver_def, k))
@@ -389,8 +491,8 @@ class Saver:
         save_name, restore_name = get("save_tensor_name"), get("restore_op_name")
         self._save_t = self._graph.as_graph_element(save_name) if save_name else None
         self._restore_op = self._graph.as_graph_element(restore_name) if restore_name else None
-        self._tf_format = self._tf_format or get("version") == SaverDef.V2 and \
-            not isinstance(saver_def, dict)
+        # tfnb's meta graphs hold their SaverDef as a dict (and tfnb's save ops)
+        self._tf_format = format == "tf" if format else not isinstance(saver_def, dict)
         self._max_to_keep = get("max_to_keep")
         self._keep_every = get("keep_checkpoint_every_n_hours") or 10000.0
         self._next_keep_time = time.time() + self._keep_every * 3600
@@ -431,10 +533,7 @@ class Saver:
         else:
             write_checkpoint(save_path, {})
         if write_meta_graph:  # before the state file names the checkpoint (TF1: after)
-            if self._tf_format:
-                _write_tf_meta_graph(save_path + "." + meta_graph_suffix, sess.graph, self)
-            else:
-                _write_meta_graph(save_path + "." + meta_graph_suffix, sess.graph)
+            _write_meta_graph(save_path + "." + meta_graph_suffix, sess.graph, self)
         if write_state:
             last, doomed, next_keep_time = self._recorded(save_path)
             update_checkpoint_state(save_dir, save_path, [p for p, _ in last], latest_filename)
@@ -479,19 +578,29 @@ class Saver:
     def export_meta_graph(self, filename=None, collection_list=None, as_text=False,
                           export_scope=None, clear_devices=False, clear_extraneous_savers=False,
                           strip_default_attrs=False, save_debug_info=False):
-        """The meta graph: TensorFlow's MetaGraphDef (with this Saver's SaverDef) for a
-        TensorFlow-format Saver, else tfnb's (as ``tf.train.export_meta_graph``)."""
-        if self._tf_format:
-            from ..io import tf_meta_graph
-            return tf_meta_graph.export_meta_graph(filename, self._graph, self.to_proto(),
-                                                   collection_list, as_text, clear_devices)
-        return export_meta_graph(filename, graph=self._graph, as_text=as_text)
+        """The meta graph with this Saver's SaverDef: TensorFlow's MetaGraphDef for a
+        TensorFlow-format Saver (where protobuf is installed), else tfnb's."""
+        return export_meta_graph(filename, saver_def=self.to_proto(),
+                                 collection_list=collection_list, as_text=as_text,
+                                 graph=self._graph, clear_devices=clear_devices,
+                                 format=self._meta_format())
+
+    def _meta_format(self):
+        """The format of this Saver's meta graphs: TensorFlow's needs protobuf."""
+        from ..io import protos
+        if not self._tf_format:
+            return "tfnb"
+        if protos.available():
+            return "tf"
+        _LOG.warning("protobuf is not installed: the meta graph is written in tfnb's format (%s)",
+                     protos.INSTALL_HINT)
+        return "tfnb"
 
     def to_proto(self, export_scope=None):
-        """The SaverDef: a ``tensorflow.SaverDef`` proto for a TensorFlow-format Saver, else
-        a dict with the same fields."""
-        if self._tf_format:
-            from ..io import protos
+        """The SaverDef: a ``tensorflow.SaverDef`` proto for a TensorFlow-format Saver (where
+        protobuf is installed), else a dict with the same fields."""
+        from ..io import protos
+        if self._tf_format and protos.available():
             p = protos.load()
             return p.SaverDef(
                 filename_tensor_name=self._filename_t.name,
@@ -522,25 +631,56 @@ def _delete_checkpoint(prefix, meta_graph_suffix="meta"):
     remove_quietly(prefix + "." + meta_graph_suffix)
 
 
-def _write_meta_graph(filename, graph):
-    export_meta_graph(filename, graph=graph)
-
-
-def _write_tf_meta_graph(filename, graph, saver):
-    """``.meta`` as TensorFlow's MetaGraphDef, with the saver's SaverDef."""
-    from ..io import tf_meta_graph
-    meta = tf_meta_graph.export_meta_graph(graph=graph, saver_def=saver.to_proto())
-    atomic_write(filename, meta.SerializeToString())
+def _write_meta_graph(filename, graph, saver):
+    """``.meta`` (atomically): the graph, its collections and ``saver``'s SaverDef."""
+    export_meta_graph(filename, saver_def=saver.to_proto(), graph=graph,
+                      format=saver._meta_format())
 
 
 # ----------------------------------------------------------------------------------------------
 # Meta graphs
 # ----------------------------------------------------------------------------------------------
-def export_meta_graph(filename=None, graph=None, as_text=False, **kwargs):
-    """Writes the graph with its collections (graph_io format); returns the dict written."""
+def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_def=None,
+                      collection_list=None, as_text=False, graph=None, export_scope=None,
+                      clear_devices=False, clear_extraneous_savers=False,
+                      strip_default_attrs=False, save_debug_info=False, format=None,
+                      **kwargs):  # noqa: A002 - tfnb's keyword
+    """The graph with its collections (and ``saver_def``) as a meta graph; written to
+    ``filename`` (atomically) if given.
+
+    Args:
+        graph: the graph (default: the default graph, or one rebuilt from ``graph_def``).
+        saver_def: a SaverDef (``Saver.as_saver_def()``) to record.
+        collection_list: the collections to write (default: all).
+        as_text: write the text form.
+        clear_devices: leave out device placements.
+        format: tfnb's keyword: ``"tf"`` (the default where protobuf is installed, else
+            ``"tfnb"``) gives TensorFlow's ``MetaGraphDef`` proto (:mod:`tfnb.io.tf_meta_graph`:
+            a graph with ops TensorFlow lacks also carries tfnb's exact GraphDef in it);
+            ``"tfnb"`` tfnb's GraphDef with collections (what earlier versions wrote).
+
+    Returns:
+        The MetaGraphDef proto, or tfnb's GraphDef.
+    """
     from ..framework import graph_io
+    from ..io import protos
+    if format is None:
+        format = "tf" if protos.available() else "tfnb"  # noqa: A001
+    _check_format(format)
+    if graph is None and graph_def is not None:
+        from ..framework.graph import Graph
+        graph = Graph()
+        with graph.as_default():
+            graph_io.import_graph_def(graph_def, name="", import_collections=True)
     graph = graph or get_default_graph()
+    if format == "tf":
+        from ..io import tf_meta_graph
+        return tf_meta_graph.export_meta_graph(filename, graph, saver_def, collection_list,
+                                               as_text, clear_devices)
     gd = graph_io.graph_to_def(graph)
+    if clear_devices:
+        for n in gd.node:
+            n.device = ""
     if filename:
         data = gd.to_text().encode() if as_text else gd.SerializeToString()
         atomic_write(filename, data)
@@ -565,8 +705,8 @@ def _file_head(path):
 def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
     """Rebuilds a saved graph (and its collections) in the default graph; returns a Saver.
 
-    Reads tfnb's meta graphs and TensorFlow's ``MetaGraphDef`` (a ``.meta`` file TensorFlow or
-    ``Saver(write_version=SaverDef.V2)`` wrote, binary or text, or the proto itself); for
+    Reads TensorFlow's ``MetaGraphDef`` (a ``.meta`` file TensorFlow or tfnb's Saver wrote,
+    binary or text, or the proto itself) and tfnb's own meta graphs (``format="tfnb"``); for
     TensorFlow's, the Saver runs the meta graph's own save/restore ops (its SaverDef).
     """
     from ..framework import graph_io

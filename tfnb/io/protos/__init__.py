@@ -20,7 +20,7 @@ import functools
 import os
 import types
 
-__all__ = ["load", "INSTALL_HINT", "coerce"]
+__all__ = ["load", "available", "INSTALL_HINT", "coerce"]
 
 INSTALL_HINT = ("Reading or writing TensorFlow's file formats needs protobuf: "
                 "pip install 'tfnb[tf]'  (or: pip install protobuf)")
@@ -80,6 +80,15 @@ def load():
         setattr(ns, short, _message_class(pool, full))
     ns.DataType = {v.name: v.number for v in pool.FindEnumTypeByName("tensorflow.DataType").values}
     return ns
+
+
+def available():
+    """Whether protobuf is installed, so TensorFlow's formats can be written (never raises)."""
+    try:
+        load()
+    except ImportError:
+        return False
+    return True
 
 
 def coerce(message, short_name):

@@ -48,8 +48,10 @@ How it works:
 
 The chief (this process) initializes the variables -- from the notebook session's values when
 it has them, else by their initializers, or from the latest checkpoint in ``checkpoint_dir``
--- writes checkpoints (the save op runs on the first replica's task, as TF1's did: on a real
-cluster ``checkpoint_dir`` must be a shared file system) and watches the cluster:
+-- writes checkpoints (its session targets ps task 0, or the first replica's task without a
+ps job, and the save and restore ops run there, as TF1's ran on a task of the cluster: on a
+real cluster ``checkpoint_dir`` must be a file system that task and this process share) and
+watches the cluster:
 
 * a replica whose task dies (kill -9, lost Dask worker) is reported and dropped; the others
   go on (async), or the synchronous step is retried without its tower (sync); when its task

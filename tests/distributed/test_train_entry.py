@@ -387,3 +387,24 @@ def test_sync_trace_gives_the_placement_view_and_a_timeline_across_tasks(cluster
     timeline = r.timeline()
     assert len(timeline.lanes) >= 3 and len(timeline.arrows) > 0  # network Send/Recv
     assert "/job:ps" in r.placement.to_html(use_dot=False)
+
+
+def test_two_ps_tasks_share_the_variables_by_bytes():
+    c = LocalCluster(ps=2, worker=2)
+    try:
+        X, Y = _data(40)
+        with tf.Graph().as_default():
+            x, y, w, b, loss, step = _linear()
+            big = tf.Variable(np.zeros((50, 50), np.float32), name="big")
+            loss2 = loss + tf.reduce_sum(big) * 0.0
+            step2 = tf.train.GradientDescentOptimizer(0.1).minimize(loss2)
+            _, job = training.make_job(step2, loss2, c.cluster, feeds={x: X, y: Y})
+            assert job["ps"]["big"] != job["ps"]["w"] and set(job["ps"].values()) == {0, 1}
+            for mode in ("async", "sync"):
+                r = train(step2, loss=loss2, feeds={x: X, y: Y}, cluster=c.cluster, mode=mode,
+                          steps=10, batch_size=4, monitor=False, trace=(mode == "sync"))
+                assert r.global_step >= 10
+            used = {row["assigned"].split("/device:")[0] for row in r.placement.rows}
+            assert {"/job:ps/replica:0/task:0", "/job:ps/replica:0/task:1"} <= used
+    finally:
+        c.stop()

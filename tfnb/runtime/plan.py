@@ -309,6 +309,8 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
                 placement.assignment[fused[0]] = placement.device_of(op)
             continue
         kernel = _bind(op, op_ctx, members, fetch_set, read_elsewhere)
+        if rewrites is not None and op in rewrites.kernels:  # a compiled kernel (passes/fusion)
+            kernel = rewrites.kernels[op](op, op_ctx, kernel)
         ins = op._inputs if rewrites is None else rewrites.inputs(op)
         if odef.foldable and all(t in folded for t in ins) and \
                 all(t not in feed_set for t in op._outputs) and op_ctx.xp is np:

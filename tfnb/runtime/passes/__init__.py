@@ -52,6 +52,7 @@ class PlanGraph:
         rewired: {Operation: tuple of Tensors} -- inputs replacing ``op.inputs``.
         removed: ops the plan does not run.
         fused: {last op of a group: (FusedOp, refs, output member indices)}.
+        kernels: {op: factory(op, ctx, own kernel) -> compiled kernel used instead}.
         fired: {pass name: number of rewrites}.
     """
 
@@ -70,6 +71,7 @@ class PlanGraph:
         self.rewired = {}
         self.removed = set()
         self.fused = {}
+        self.kernels = {}
         self.fired = {}
         self.current = None  # the pass running (for ``fired``)
 
@@ -149,6 +151,11 @@ class PlanGraph:
         members = fused_op.ops
         self.fused[members[-1]] = (fused_op, refs, outputs)
         self.removed.update(members[:-1])
+        self._count()
+
+    def compile_kernel(self, op, factory):
+        """Records that ``op`` runs a compiled kernel, ``factory(op, ctx, own_kernel)``."""
+        self.kernels[op] = factory
         self._count()
 
     def drop(self, op):

@@ -32,9 +32,11 @@ NaN-propagating max without ``where``; numba's generated loops win 3-9x. First c
 kernel takes ~0.1 s (serial) to ~0.7 s (parallel, first use of the threading layer); the
 disk cache makes later processes load it in milliseconds.
 """
+import functools
+
 import numpy as np
 
-from . import fusion_codegen as cg
+from . import fusion_apply, fusion_codegen as cg
 
 __all__ = ["run", "FusedKernel", "FusedOp", "MIN_ELEMENTS"]
 
@@ -212,6 +214,11 @@ def run(pg):
     """Finds the fusible groups of ``pg`` and records them (``pg.fuse``)."""
     if not cg.available():
         return
+    for op in pg.ops:  # optimizer updates with a compiled kernel
+        factory = fusion_apply.COMPILED.get(op._op_def.name)
+        if factory is not None and pg.on_host(op) and op not in pg.removed and \
+                op._inputs[-1].dtype.name in ("float32", "float64"):
+            pg.compile_kernel(op, functools.partial(factory, min_elements=MIN_ELEMENTS))
     pos = {op: i for i, op in enumerate(pg.ops)}
     candidates = set()
     static = set()  # tensors the plan compiler folds to constants (all inputs constant)

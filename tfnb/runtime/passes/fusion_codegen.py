@@ -178,6 +178,8 @@ def generate_source(name, members, n_inputs, in_dtypes, kinds, mode, outputs):
 
 _kernels = {}
 _lock = threading.Lock()
+#: Bumped when generated files change meaning (old cache files are then never read).
+_FORMAT = 2
 
 
 def compile_kernel(key, source_fn):
@@ -192,7 +194,7 @@ def compile_kernel(key, source_fn):
         fn = _kernels.get(key)
         if fn is not None:
             return fn
-        digest = hashlib.sha1(repr(key).encode()).hexdigest()[:20]
+        digest = hashlib.sha1(repr((_FORMAT, key)).encode()).hexdigest()[:20]
         name = "fused_" + digest
         src = source_fn(name)
         folder = cache_dir()
@@ -203,11 +205,12 @@ def compile_kernel(key, source_fn):
             with open(tmp, "w") as f:
                 f.write(src)
             os.replace(tmp, path)  # atomic: a concurrent process reads the old or new file
-        mod_name = "tfnb_fusion_cache.%s" % name
+        # Registered under its file's name: numba's disk cache finds the module by name.
+        mod_name = "tfnb_" + name
         spec = importlib.util.spec_from_file_location(mod_name, path)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[mod_name] = module
         spec.loader.exec_module(module)
-        sys.modules.pop(mod_name, None)
         fn = getattr(module, name)
         _kernels[key] = fn
         return fn

@@ -61,6 +61,7 @@ from . import ragged  # noqa: F401 - tf.ragged (constant, ...)
 from .summary import Event, SessionLog, Summary, SummaryMetadata  # noqa: F401 - binds tf.summary
 from .framework.graph_io import GraphDef, NodeDef, import_graph_def  # noqa: F401
 from . import saved_model  # noqa: F401 - tf.saved_model (TensorFlow's layout; protobuf on use)
+from . import compat, graph_util  # noqa: F401 - tf.compat.v1 (tfnb itself), tf.graph_util
 from .runtime.devices import list_local_devices as list_devices  # noqa: F401
 from .runtime.eager import disable_eager_execution, enable_eager_execution, executing_eagerly
 from .runtime.session import (ConfigProto, InteractiveSession, RunMetadata, RunOptions, Session,

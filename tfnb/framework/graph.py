@@ -25,7 +25,7 @@ import threading
 
 from . import dtypes as _dtypes
 from . import errors
-from .device_spec import merge_device
+from .device_spec import DeviceSpec, merge_device
 from .registry import get_op_def
 from .tensor_shape import TensorShape, as_shape, shape_str
 
@@ -446,6 +446,71 @@ def _describe_value(v):
 
 
 # ----------------------------------------------------------------------------------------------
+# Device scopes and colocation (used by Graph.device / Graph.colocate_with)
+# ----------------------------------------------------------------------------------------------
+_merged_devices = {}  # (scope string, op's device so far) -> merged device; scopes are few
+
+
+def _device_scope_entry(device_name_or_function):
+    """What ``Graph.device`` keeps for a scope: a canonical string, a function, or None.
+
+    Strings are parsed here, so a malformed one fails where the scope is entered (TF1).
+    """
+    d = device_name_or_function
+    if d is None or (callable(d) and not isinstance(d, DeviceSpec)):
+        return d
+    if isinstance(d, (str, bytes, DeviceSpec)):
+        return DeviceSpec.from_string(d).to_string()
+    raise TypeError("tf.device expects a device string, a DeviceSpec, a function or None, "
+                    "got %r" % (d,))
+
+
+def _merged_scope_device(scope, device):
+    """``device`` with the fields it lacks filled from the enclosing scope string ``scope``."""
+    key = (scope, device)
+    merged = _merged_devices.get(key)
+    if merged is None:
+        if len(_merged_devices) > 4096:
+            _merged_devices.clear()
+        merged = _merged_devices[key] = DeviceSpec.from_string(scope).make_merged_spec(
+            DeviceSpec.from_string(device)).to_string()
+    return merged
+
+
+def _device_function_result(fn, op, result):
+    """The canonical device string a device function returned for ``op``."""
+    if isinstance(result, DeviceSpec):
+        return result.to_string()
+    if not isinstance(result, (str, bytes)):
+        raise TypeError("Device function %s returned %r for %s: a device function must return "
+                        "a device string or a DeviceSpec" % (getattr(fn, "__qualname__", fn),
+                                                             result, op.describe()))
+    try:
+        return DeviceSpec.from_string(result).to_string()
+    except ValueError as e:
+        raise ValueError("Device function %s returned a malformed device for %s: %s"
+                         % (getattr(fn, "__qualname__", fn), op.describe(), e)) from None
+
+
+def _colocation_target(value):
+    """The Operation that ``colocate_with(value)`` colocates with (a variable's handle op)."""
+    if isinstance(value, Operation):
+        return value
+    if isinstance(value, (Tensor, IndexedSlices)):
+        return value.op
+    handle = getattr(value, "handle", None)  # a variable: colocate with the op holding it
+    if isinstance(handle, Tensor):
+        return handle.op
+    conv = getattr(value, "_as_graph_element", None)
+    if conv is not None:
+        element = conv()
+        if isinstance(element, (Tensor, Operation)):
+            return element.op if isinstance(element, Tensor) else element
+    raise TypeError("colocate_with expects an Operation, a Tensor or a Variable, got %r"
+                    % (value,))
+
+
+# ----------------------------------------------------------------------------------------------
 # Graph
 # ----------------------------------------------------------------------------------------------
 class GraphKeys:
@@ -507,7 +572,7 @@ class Graph:
         self._names_in_use = {}
         self._name_stack = ""
         self._control_dependencies_stack = []
-        self._device_stack = []  # list of (spec string or function)
+        self._device_stack = []  # outermost first: canonical device strings, functions, None
         self._colocation_stack = []
         self._collections = {}
         self._finalized = False
@@ -655,8 +720,6 @@ class Graph:
             if mapped is not None:  # as TF1: the override is recorded on the op at creation
                 attrs = dict(attrs, _gradient_op_type=mapped)
         op = Operation(self, op_def, name, inputs, attrs, "", location, len(self._ops))
-        if self._device_stack:
-            op._device = self._current_device(op)
         try:
             specs = op_def.infer(op)
         except (ValueError, TypeError) as e:
@@ -666,10 +729,12 @@ class Graph:
         ctrl = self._current_control_dependencies(inputs)
         if ctrl:
             op._control_inputs = ctrl
-            for c in ctrl:
-                c._control_outputs.append(op)
+        # As TF1, device functions see the whole op (type, attrs, outputs, control inputs);
+        # nothing outside the op changes until they have all succeeded.
+        if self._device_stack:
+            op._device = self._apply_device_functions(op)
         if self._colocation_stack:
-            op._colocation = self._colocation_stack[-1]
+            self._apply_colocation(op)
         with self._lock:
             if name in self._ops_by_name:
                 raise ValueError("Duplicate node name in graph: '%s'" % name)
@@ -677,6 +742,8 @@ class Graph:
             self._ops.append(op)
             for t in inputs:
                 t._consumers.append(op)
+            for c in ctrl:
+                c._control_outputs.append(op)
         if self._eager_evaluator is not None:
             self._eager_evaluator._on_op_created(op)
         return op
@@ -778,45 +845,106 @@ class Graph:
     # --- devices ---
     @contextlib.contextmanager
     def device(self, device_name_or_function):
-        """Ops created inside get this device constraint; inner fields override outer ones."""
-        self._device_stack.append(device_name_or_function)
+        """Ops created inside get a device from this scope and the ones around it.
+
+        Each new op goes through the device scopes innermost first, as in TF1:
+
+        * a device string (or ``DeviceSpec``) fills only the fields the op does not have yet
+          from inner scopes, so inner fields win (``/job:ps`` around ``/gpu:0`` gives
+          ``/job:ps/device:GPU:0``); ``''`` changes nothing;
+        * a function is called with the new :class:`Operation` (its outputs exist and
+          ``op.device`` is what the inner scopes gave it) and its result, a device string or
+          ``DeviceSpec``, replaces the op's device;
+        * ``None`` stops: scopes outside it are ignored.
+
+        Ops created inside ``colocate_with`` do not see the scopes around it (see there).
+
+        Example:
+            >>> with g.device("/job:worker/task:1"):
+            ...     with g.device(tf.train.replica_device_setter(ps_tasks=2)):
+            ...         v = tf.Variable(1.0)    # /job:ps/task:0: the setter's job wins
+            ...         y = v * 2.0             # /job:worker/task:1: task from the outer scope
+
+        Raises:
+            ValueError: a malformed device string (when the scope is entered).
+            TypeError: something that is not a string, DeviceSpec, function or None.
+            RuntimeError: device scopes exited out of order.
+        """
+        entry = _device_scope_entry(device_name_or_function)
+        stack = self._device_stack
+        stack.append(entry)
+        depth = len(stack)
         try:
             yield
         finally:
-            self._device_stack.pop()
+            if len(stack) != depth or stack[-1] is not entry:
+                raise RuntimeError("Exiting device scope without proper scope nesting.")
+            stack.pop()
 
-    def _current_device(self, op):
-        """The device of ``op`` from the device scopes; device functions see the new op."""
-        dev = ""
-        for d in self._device_stack:
-            if d is None:
-                dev = ""
-            elif callable(d):
-                op._device = dev
-                dev = merge_device(dev, d(op) or "")
-            else:
-                dev = merge_device(dev, d)
+    def _apply_device_functions(self, op):
+        """The device of ``op`` from the device scopes, innermost first (TF1's order)."""
+        dev = op._device
+        for scope in reversed(self._device_stack):
+            if scope is None:
+                break
+            if isinstance(scope, str):
+                if scope:
+                    dev = _merged_scope_device(scope, dev)
+                continue
+            op._device = dev  # the function sees what the inner scopes decided
+            dev = _device_function_result(scope, op, scope(op))
         return dev
+
+    def _apply_colocation(self, op):
+        """Colocates a new op with the targets of the enclosing ``colocate_with`` scopes.
+
+        As TF 1.15: the op takes the device of the outermost target that has one (over any
+        device its own scopes gave it), and joins the target's colocation group (recorded
+        as its root, the ``loc:@`` name a TF1 ``_class`` attr would hold). With nested
+        targets of different groups only the innermost group is recorded.
+        """
+        for target in self._colocation_stack:
+            if target._device:
+                op._device = target._device
+                break
+        inner = self._colocation_stack[-1]
+        op._colocation = inner._colocation if inner._colocation is not None else inner
 
     @contextlib.contextmanager
     def colocate_with(self, op, ignore_existing=False):
-        if op is None:
-            saved = self._colocation_stack
-            self._colocation_stack = []
-            try:
-                yield
-            finally:
-                self._colocation_stack = saved
-            return
-        if isinstance(op, Tensor):
-            op = op.op
-        elif hasattr(op, "_as_graph_element") and not isinstance(op, Operation):
-            op = op._as_graph_element().op
-        self._colocation_stack.append(op)
+        """Ops created inside are placed on the device of ``op``, whatever it turns out to be.
+
+        As TF1, colocation is stronger than device scopes: inside, the enclosing
+        ``device()`` scopes and functions (a ``replica_device_setter``) are not applied, and
+        each new op takes ``op``'s device if it has one; ``device()`` scopes opened inside
+        still apply when ``op`` has none. A Variable stands for the op that holds it.
+
+        Args:
+            op: an Operation, Tensor or Variable; None (with ``ignore_existing=True``)
+                clears colocation and device scopes alike.
+            ignore_existing: forget the enclosing colocation scopes instead of adding to them.
+
+        Raises:
+            ValueError: ``op`` is None but ``ignore_existing`` is False.
+            TypeError: ``op`` is not an Operation, Tensor or Variable.
+        """
+        if op is None and not ignore_existing:
+            raise ValueError("Trying to reset colocation (op is None) but ignore_existing is "
+                             "not True")
+        target = None if op is None else _colocation_target(op)
+        saved_devices, saved_colocation = self._device_stack, self._colocation_stack
+        self._device_stack = []
+        stack = [] if ignore_existing else saved_colocation
+        self._colocation_stack = stack + [target] if target is not None else list(stack)
         try:
             yield
         finally:
-            self._colocation_stack.pop()
+            self._device_stack, self._colocation_stack = saved_devices, saved_colocation
+
+    def _colocate_with_for_gradient(self, op, gradient_uid, ignore_existing=False):
+        """``colocate_with`` for gradient ops (TF1's name; tfnb has no gradient contexts)."""
+        del gradient_uid
+        return self.colocate_with(op, ignore_existing)
 
     # --- collections ---
     def add_to_collection(self, name, value):

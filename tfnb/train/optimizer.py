@@ -11,7 +11,7 @@ no update; without it concurrent updates may overwrite each other ("Hogwild").
 """
 import numpy as np
 
-from ..framework.graph import GraphKeys, IndexedSlices, get_default_graph, name_scope
+from ..framework.graph import GraphKeys, IndexedSlices, name_scope
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..ops import core
 from ..ops.control_flow_ops import group
@@ -76,6 +76,18 @@ register_op("ResourceApplyGradientDescent", infer=_no_outputs, kernel=_apply_gd_
 register_op("ResourceSparseApplyGradientDescent", infer=_no_outputs,
             kernel=_sparse_apply_gd_kernel, grad=NOT_DIFFERENTIABLE, stateful=True,
             side_effects=True, doc="var[indices] -= lr * values (duplicates summed)")
+
+
+def _read_where_held(variable):
+    """A read of ``variable`` on its own device, outside any colocation (TF1's ``value()``).
+
+    An update colocated with one variable may read another that lives elsewhere (Adam's
+    ``beta1_power``, a learning rate held in a variable): the read stays with the variable
+    it reads and its value travels, instead of tying the two variables to one device.
+    """
+    graph = variable.graph
+    with graph.colocate_with(None, ignore_existing=True), graph.device(variable.device):
+        return variable.value()
 
 
 class Optimizer:
@@ -167,7 +179,9 @@ class Optimizer:
             for g, v in converted:
                 if g is None:
                     continue
-                with name_scope("update_" + v.op.name):
+                # As TF1: the update (and the constants it makes) lives with its variable, so
+                # with variables on ps tasks it runs there, whatever the device functions say.
+                with name_scope("update_" + v.op.name), graph.colocate_with(v):
                     if isinstance(g, IndexedSlices):
                         update_ops.append(self._apply_sparse_duplicate_indices(g, v))
                     else:
@@ -176,7 +190,8 @@ class Optimizer:
             if global_step is None:
                 apply_op = self._finish(update_ops, scope or "update")
             else:
-                with graph.control_dependencies([self._finish(update_ops, "update")]):
+                with graph.control_dependencies([self._finish(update_ops, "update")]), \
+                        graph.colocate_with(global_step):
                     apply_op = global_step.assign_add(
                         core.constant(1, dtype=global_step.dtype), name=scope or None).op
         train_ops = graph.get_collection_ref(GraphKeys.TRAIN_OP)
@@ -203,9 +218,16 @@ class Optimizer:
                                       slot_name, op_name)
 
     def _get_or_make_slot(self, var, value, slot_name, op_name):
+        """The slot ``slot_name`` of ``var``, created if missing from ``value`` (a tensor or a
+        function making one) as ``<var>/<op_name>``.
+
+        As TF1's ``slot_creator``, the slot (with its initializer) is colocated with ``var``:
+        it lives on ``var``'s device, wherever device functions would put a new variable.
+        """
         d = self._slots.setdefault(slot_name, {})
         if var not in d:
-            with get_default_graph().name_scope(None):
+            graph = var.graph
+            with graph.as_default(), graph.name_scope(None), graph.colocate_with(var):
                 d[var] = Variable(value, trainable=False, name="%s/%s" % (var.op.name, op_name),
                                   dtype=var.dtype)
         return d[var]
@@ -231,8 +253,11 @@ class Optimizer:
 
     def _lr(self, var, value):
         """A hyper-parameter as a tensor of the variable's dtype."""
-        t = core.convert_to_tensor(value) if not isinstance(value, (int, float)) else \
-            core.constant(value, dtype=var.dtype)
+        if isinstance(value, Variable):
+            t = _read_where_held(value)
+        else:
+            t = core.convert_to_tensor(value) if not isinstance(value, (int, float)) else \
+                core.constant(value, dtype=var.dtype)
         if not (t.dtype.is_floating or t.dtype.is_integer):
             raise TypeError("Hyper-parameter %s of %s must be numeric, got %s"
                             % (t.name, self._name, t.dtype.name))

@@ -35,7 +35,7 @@ from ..ops.gradients import gradients
 from ..ops.math_ops import cast
 from ..ops.variables import Variable, trainable_variables
 from ..runtime.state import hold_locks
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _read_where_held
 
 __all__ = ["MomentumOptimizer", "AdagradOptimizer", "AdadeltaOptimizer", "RMSPropOptimizer",
            "AdamOptimizer", "FtrlOptimizer", "ExternalOptimizerInterface",
@@ -539,8 +539,11 @@ class AdamOptimizer(_FusedOptimizer):
     @staticmethod
     def _power_factor(beta, power):
         beta = beta() if callable(beta) and not isinstance(beta, Variable) else beta
-        t = core.convert_to_tensor(beta, dtype=power.dtype) \
-            if isinstance(beta, (numbers.Real, np.ndarray)) else core.convert_to_tensor(beta)
+        if isinstance(beta, Variable):
+            t = _read_where_held(beta)
+        else:
+            t = core.convert_to_tensor(beta, dtype=power.dtype) \
+                if isinstance(beta, (numbers.Real, np.ndarray)) else core.convert_to_tensor(beta)
         return t if t.dtype is power.dtype else cast(t, power.dtype)
 
 

@@ -79,6 +79,25 @@ def test_write_version_v1_writes_v2_with_a_warning(tmp_path, caplog):
     assert tf.train.load_variable(path, "step") == 0
 
 
+def test_without_protobuf_the_checkpoint_is_v2_and_the_meta_graph_tfnbs(tmp_path, monkeypatch,
+                                                                         caplog):
+    from tfnb.io import protos
+    monkeypatch.setattr(protos, "available", lambda: False)
+    w, b, step = _model()
+    saver = tf.train.Saver()
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        path = saver.save(sess, str(tmp_path / "m"))
+    assert "protobuf is not installed" in caplog.text
+    assert (tmp_path / "m.data-00000-of-00001").exists()
+    assert (tmp_path / "m.meta").read_bytes().startswith(graph_io.MAGIC)
+    with tf.Graph().as_default():
+        restorer = tf.train.import_meta_graph(path + ".meta")
+        with tf.Session() as sess:
+            restorer.restore(sess, path)
+            np.testing.assert_array_equal(sess.run("w:0"), np.arange(6).reshape(3, 2))
+
+
 def test_restore_errors_change_nothing(tmp_path):
     w, b, step = _model()
     saver = tf.train.Saver()

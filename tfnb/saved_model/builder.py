@@ -98,7 +98,7 @@ class SavedModelBuilder:
                                      clear_devices=False, main_op=None, strip_default_attrs=False,
                                      saver=None):
         """Saves the variables of ``sess`` and the meta graph of its graph under ``tags``."""
-        from ..train.saver import Saver, SaverDef
+        from ..train.saver import Saver
         if self._has_saved_variables:
             raise AssertionError("Graph state including variables and assets has already been "
                                  "saved. Please invoke `add_meta_graph()` instead.")
@@ -106,10 +106,10 @@ class SavedModelBuilder:
         graph = sess.graph
         with graph.as_default():
             if saver is None:
-                saver = Saver(write_version=SaverDef.V2, allow_empty=True)
+                saver = Saver(allow_empty=True)
             elif not saver._tf_format:
                 raise ValueError("The saver of a SavedModel must write TensorFlow's format: "
-                                 "tf.train.Saver(write_version=tf.train.SaverDef.V2)")
+                                 "tf.train.Saver() (not format='tfnb')")
         folder = os.path.join(self._export_dir, constants.VARIABLES_DIRECTORY)
         os.makedirs(folder, exist_ok=True)
         saver.save(sess, os.path.join(folder, constants.VARIABLES_FILENAME),

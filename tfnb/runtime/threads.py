@@ -30,9 +30,12 @@ __all__ = ["configure", "intra_op_threads", "active_threads", "on_step", "parall
 #: How often (seconds) :func:`on_step` looks at the machine's load.
 CHECK_INTERVAL_S = 0.5
 
-#: Elementwise work splits across threads only above this many elements (measured: below
-#: ~256K float32 elements a NumPy pass is cache-resident and the pool's hand-off costs more).
-MIN_PARALLEL_ELEMENTS = 1 << 18
+#: Elements from which a fused group's NumPy ops (no numba) run as row blocks on
+#: :func:`parallel_blocks`; None: never. Measured (bias + ReLU, float32, 2 blocks on 2 threads
+#: vs the ops on one, min of 30, load average 3.3 on 2 cores): 1M elements 1074 vs 738 us,
+#: 4M 6605 vs 4683 us, 16M 32.8 vs 30.1 ms -- the split never paid here, so it is off; set a
+#: size where it pays on a machine with idle cores.
+MIN_PARALLEL_ELEMENTS = None
 
 _lock = threading.Lock()
 _cap = None          # intra-op threads asked for (None: not configured; 0: tfnb picks)
@@ -82,10 +85,12 @@ def configure(intra_op=0, inter_op=0):
 
     Process-wide, as TF's pools: the latest session created with a setting wins."""
     intra_op, inter_op = validate(intra_op, inter_op)
-    global _cap, _last_check
+    global _cap, _last_check, _active, _blas
     with _lock:
         _cap = intra_op
         _last_check = None
+        _active = None  # apply again: libraries loaded since then (scipy's BLAS) get it too
+        _blas = None
     _apply(intra_op_threads())
 
 
@@ -124,13 +129,14 @@ def _apply(n):
     numba_threads()
 
 
-def numba_threads():
-    """Makes numba's parallel loops in this thread use :func:`active_threads` threads."""
+def numba_threads(n=None):
+    """Makes numba's parallel loops in this thread use ``n`` (default
+    :func:`active_threads`) threads."""
     import sys
     numba = sys.modules.get("numba")
     if numba is None:
         return
-    n = min(active_threads(), numba.config.NUMBA_NUM_THREADS)
+    n = max(1, min(n or active_threads(), numba.config.NUMBA_NUM_THREADS))
     if numba.get_num_threads() != n:
         numba.set_num_threads(n)
 

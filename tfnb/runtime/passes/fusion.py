@@ -43,6 +43,9 @@ __all__ = ["run", "FusedKernel", "FusedOp", "MIN_ELEMENTS"]
 #: Below this many output elements a fused group runs its NumPy ops (no compile either).
 MIN_ELEMENTS = 1 << 14
 
+#: From this many elements a fused loop runs on the intra-op threads (below, on one).
+PARALLEL_ELEMENTS = 1 << 17
+
 FUSED_TYPE = "_FusedElementwise"
 
 
@@ -115,34 +118,28 @@ class FusedKernel:
         self.members = [(op._op_def.name, op._attrs, op._outputs[0].dtype.name)
                         for op in fop.ops]
         self.out_dtypes = [np.dtype(fop.ops[m]._outputs[0].dtype.name) for m in out_members]
-        self._shapes = {}  # input shapes -> output shape, or None where the group must not fuse
-        self._broken = set()  # structural keys numba failed on: NumPy from then on
+        self._calls = {}  # ((shape, dtype) of each input) -> how to run them (``_prepare``)
 
     def __call__(self, *xs):
-        shape = self._shape(xs)
-        if shape is not None:
-            if cg.available():
+        try:
+            sig = tuple((x.shape, x.dtype) for x in xs)
+        except AttributeError:  # a non-array value: NumPy's kernels take it
+            return self.unfused(*xs)
+        call = self._calls.get(sig)
+        if call is None:
+            call = self._prepare(xs, sig)
+        if call is not None:
+            if call[0] is not None:
                 try:
-                    return self._fused(xs, shape)
+                    return self._fused(xs, call)
                 except Exception:  # noqa: BLE001 - the NumPy ops below give the op's own error
-                    pass
-            if self.threads is not None and len(shape) and shape[0] > 1 and \
-                    np.prod(shape) >= self.threads.MIN_PARALLEL_ELEMENTS:
+                    self._calls[sig] = call = (None,) + call[1:]
+            shape = call[1]
+            at_least = self.threads.MIN_PARALLEL_ELEMENTS if self.threads is not None else None
+            if at_least is not None and len(shape) and shape[0] > 1 and \
+                    call[2] >= at_least and self.threads.active_threads() > 1:
                 return self._blocked(xs, shape)
         return self.unfused(*xs)
-
-    def _blocked(self, xs, shape):
-        """The NumPy ops on blocks of rows, on the intra-op threads (NumPy drops the GIL)."""
-        outs = [np.empty(shape, d) for d in self.out_dtypes]
-        r = len(shape)
-        cut = [x.ndim == r and x.shape[0] == shape[0] for x in xs]
-
-        def block(a, b):
-            vals = self.unfused(*[x[a:b] if c else x for x, c in zip(xs, cut)])
-            for o, v in zip(outs, vals if len(outs) != 1 else (vals,)):
-                o[a:b] = v
-        self.threads.parallel_blocks(block, shape[0])
-        return tuple(outs) if len(outs) != 1 else outs[0]
 
     def unfused(self, *xs):
         """The members' NumPy kernels one after another (what the plan ran before fusion)."""
@@ -156,57 +153,70 @@ class FusedKernel:
         outs = tuple(vals[m] for m in self.out_members)
         return outs if len(outs) != 1 else outs[0]
 
-    def _shape(self, xs):
-        """The output shape if every member computes the full shape, else None."""
-        key = tuple(getattr(x, "shape", None) for x in xs)
-        if key in self._shapes:
-            return self._shapes[key]
-        out = None
+    def _prepare(self, xs, sig):
+        """How to run inputs of signature ``sig``: (compiled fn or None, output shape, size,
+        mode, (M, K), kinds), or None where the NumPy ops must run (a member would not have
+        the full shape, a broadcast error, too few elements). Cached per signature."""
+        call = None
         if all(isinstance(x, np.ndarray) for x in xs):
             try:
                 shapes = []
                 for refs in self.refs:
                     shapes.append(np.broadcast_shapes(
-                        *[key[r[1]] if r[0] == "in" else shapes[r[1]] for r in refs]))
+                        *[sig[r[1]][0] if r[0] == "in" else shapes[r[1]] for r in refs]))
                 full = shapes[-1]
-                if all(s == full for s in shapes) and \
-                        np.prod(full, dtype=np.int64) >= MIN_ELEMENTS:
-                    out = full
+                size = int(np.prod(full, dtype=np.int64))
+                if all(s == full for s in shapes) and size >= MIN_ELEMENTS:
+                    call = (None, full, size) + cg.layout([x.shape for x in xs], full)
             except ValueError:
-                out = None
-        if len(self._shapes) < 64:
-            self._shapes[key] = out
-        return out
+                call = None
+        if call is not None and cg.available():
+            mode, kinds = call[3], ["f" if c == "b" else c for c in call[5]]
+            in_dtypes = tuple(x.dtype.name for x in xs)
+            key = (tuple((n, d, tuple(r)) for (n, _, d), r in zip(self.members, self.refs)),
+                   tuple(self.out_members), in_dtypes, tuple(kinds), mode)
+            try:
+                fn = cg.compile_kernel(key, lambda name: cg.generate_source(
+                    name, [(n, a, d, r) for (n, a, d), r in zip(self.members, self.refs)],
+                    len(xs), in_dtypes, kinds, mode, self.out_members))
+            except Exception:  # noqa: BLE001 - numba cannot build it: NumPy for this signature
+                fn = None
+            call = (fn,) + call[1:]
+        if len(self._calls) < 64:
+            self._calls[sig] = call
+        return call
 
-    def _fused(self, xs, shape):
-        mode, (m, k), kinds = cg.layout([x.shape for x in xs], shape)
+    def _fused(self, xs, call):
+        fn, shape, size, mode, (m, k), kinds = call
+        view = (m,) if mode == "flat" else (m, k)
         args = []
         for x, kind in zip(xs, kinds):
-            if kind == "b":
-                x, kind = np.broadcast_to(x, shape), "f"
             if kind == "f":
-                x = np.ascontiguousarray(x).reshape((m,) if mode == "flat" else (m, k))
+                x = x.reshape(view) if x.flags.c_contiguous else \
+                    np.ascontiguousarray(x).reshape(view)
+            elif kind == "b":
+                x = np.ascontiguousarray(np.broadcast_to(x, shape)).reshape(view)
             else:
-                x = np.ascontiguousarray(x).reshape(-1)
+                x = x.reshape(-1)
             args.append(x)
-        kinds = ["f" if c == "b" else c for c in kinds]
-        in_dtypes = tuple(x.dtype.name for x in args)
-        key = (tuple((n, d, tuple(r)) for (n, _, d), r in zip(self.members, self.refs)),
-               tuple(self.out_members), in_dtypes, tuple(kinds), mode)
-        if key in self._broken:
-            raise RuntimeError("no fused kernel")
-        try:
-            fn = cg.compile_kernel(key, lambda name: cg.generate_source(
-                name, [(n, a, d, r) for (n, a, d), r in zip(self.members, self.refs)],
-                len(args), in_dtypes, kinds, mode, self.out_members))
-        except Exception:
-            self._broken.add(key)
-            raise
         outs = [np.empty(shape, d) for d in self.out_dtypes]
-        views = [o.reshape((m,) if mode == "flat" else (m, k)) for o in outs]
         if self.threads is not None:
-            self.threads.numba_threads()
-        fn(m, k, *args, *views)
+            # Small loops on one thread: waking the pool costs more than it saves there.
+            self.threads.numba_threads(1 if size < PARALLEL_ELEMENTS else None)
+        fn(m, k, *args, *[o.reshape(view) for o in outs])
+        return tuple(outs) if len(outs) != 1 else outs[0]
+
+    def _blocked(self, xs, shape):
+        """The NumPy ops on blocks of rows, on the intra-op threads (NumPy drops the GIL)."""
+        outs = [np.empty(shape, d) for d in self.out_dtypes]
+        r = len(shape)
+        cut = [x.ndim == r and x.shape[0] == shape[0] for x in xs]
+
+        def block(a, b):
+            vals = self.unfused(*[x[a:b] if c else x for x, c in zip(xs, cut)])
+            for o, v in zip(outs, vals if len(outs) != 1 else (vals,)):
+                o[a:b] = v
+        self.threads.parallel_blocks(block, shape[0])
         return tuple(outs) if len(outs) != 1 else outs[0]
 
 

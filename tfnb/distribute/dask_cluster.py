@@ -21,12 +21,32 @@ One Dask worker hosts one task (pinning is by worker address). A cluster with fe
 workers than tasks is waited for up to ``timeout`` seconds, then :class:`NotEnoughWorkersError`
 (a ``tf.errors.UnavailableError``) says how many were needed and how many were there.
 
+Re-hosting. When a task's Dask worker leaves the Dask cluster (its process killed, its machine
+gone) the task is ``"lost"``; as soon as a free Dask worker is there -- the nanny's restart of
+the same worker (which comes back at a new address; preferred, it has the same name) or any new
+worker -- ``DaskCluster`` hosts the task on it, updates ``cluster.spec`` with the task's new
+address and tells the surviving tasks, so every session created from then on (by any client)
+reaches the task at its new address. A thread of the ``DaskCluster`` asks the scheduler for
+its workers every ``rehost_interval`` seconds (one small ``identity`` call): polling works
+with any Dask cluster as it is, while a scheduler plugin would need tfnb installed in the
+scheduler's process and a channel back to this process anyway.
+
+What a move means, as for a TF1 task restarted by its cluster manager: the task's state
+(variables, queues placed on it) is gone -- the new task starts empty and its variables must
+be initialized again (recovery is checkpoints and the chief: ``MonitoredTrainingSession``,
+``Supervisor``, ``tfnb.distribute.train``). A session created before the move keeps the
+addresses it resolved when it was created: its steps that need the lost task fail with
+``tf.errors.UnavailableError`` within the session's bound (never a hang); a new session
+reaches the task at its new address (``tfnb.distribute.train`` relaunches the replica of a
+moved worker task there).
+
 This module needs the ``distributed`` extra; ``import tfnb`` does not import it.
 """
 import asyncio
 import html
 import logging
 import os
+import threading
 import time
 import uuid
 
@@ -112,15 +132,20 @@ class _TaskHost(WorkerPlugin):
         key = self.assignment.get(worker.address)
         if key is None:
             return
-        job, index = key
+        await self.host(worker, key[0], key[1], self.spec)
+
+    async def host(self, worker, job, index, spec):
+        """Starts ``/job:job/task:index`` in ``worker`` with cluster ``spec`` (``as_dict()``)."""
         hosted = getattr(worker, "_tfnb_task", None)
         if hosted is not None:
-            raise RuntimeError("Dask worker %s already hosts /job:%s/task:%d of another "
+            raise RuntimeError("Dask worker %s already hosts /job:%s/task:%d of %s "
                                "DaskCluster (%s)" % (worker.address, hosted[1], hosted[2],
-                                                     hosted[0]))
+                                                     "this" if hosted[0] == self.cluster_id
+                                                     else "another", hosted[0]))
+        self.spec = spec
         started = time.time()
         handlers = {INFO_OP: self._info_handler(worker, job, index, started)}
-        service = _start_task_service(worker, job, index, self.spec)
+        service = _start_task_service(worker, job, index, spec)
         handlers.update(service.handlers)
         clash = sorted(name for name in handlers if name in worker.handlers)
         if clash:
@@ -131,10 +156,25 @@ class _TaskHost(WorkerPlugin):
         worker.handlers.update(handlers)
         self._handlers = handlers
         worker._tfnb_task = (self.cluster_id, job, index)
-        if _scheme(worker.address) == "tls":  # its peers are reached with its own credentials
-            for address in self.assignment:
-                _SECURITY_BY_ADDRESS[_host_port(address)] = worker.security
+        self._register_security(worker)
         _log.info("Dask worker %s hosts /job:%s/task:%d", worker.address, job, index)
+        return handlers[INFO_OP]()
+
+    def update_spec(self, worker, spec):
+        """The cluster changed (a task moved): the task hosted here answers ``spec`` to the
+        masters that ask for the cluster from now on."""
+        self.spec = spec
+        if self._service is not None:
+            self._service.cluster = _cluster_dict(spec)
+        self._register_security(worker)
+        return self._service is not None
+
+    def _register_security(self, worker):
+        if _scheme(worker.address) == "tls":  # its peers are reached with its own credentials
+            for addresses in self.spec.values():
+                for address in (addresses.values() if isinstance(addresses, dict)
+                                else addresses):
+                    _SECURITY_BY_ADDRESS[_host_port(address)] = worker.security
 
     async def teardown(self, worker):
         for name, handler in self._handlers.items():
@@ -156,11 +196,30 @@ class _TaskHost(WorkerPlugin):
         return tfnb_task_info
 
 
+async def _adopt_task(plugin_name, job, index, spec, dask_worker=None):
+    """Run on a free Dask worker (``client.run``): host ``/job:job/task:index`` there. None when
+    the worker has not set the DaskCluster's plugin up yet (it just joined)."""
+    plugin = dask_worker.plugins.get(plugin_name)
+    if not isinstance(plugin, _TaskHost):
+        return None
+    return await plugin.host(dask_worker, job, index, spec)
+
+
+def _update_spec(plugin_name, spec, dask_worker=None):
+    """Run on the Dask workers hosting the other tasks (``client.run``): the new cluster."""
+    plugin = dask_worker.plugins.get(plugin_name)
+    return isinstance(plugin, _TaskHost) and plugin.update_spec(dask_worker, spec)
+
+
+def _cluster_dict(spec):
+    return {j: dict(enumerate(a)) if isinstance(a, list) else dict(a) for j, a in spec.items()}
+
+
 def _start_task_service(worker, job, index, spec):
     """The task's :class:`~tfnb.distribute.task.TaskService`, serving on ``worker``'s loop and
     reaching its peers with the worker's own security (TLS credentials)."""
     from .task import TaskService
-    cluster = {j: dict(enumerate(a)) if isinstance(a, list) else dict(a) for j, a in spec.items()}
+    cluster = _cluster_dict(spec)
     tls = _scheme(worker.address) == "tls"
     service = TaskService(job, index, cluster=cluster, protocol="tls" if tls else "grpc",
                           connection_args=worker.security.get_connection_args("worker"))
@@ -195,6 +254,8 @@ class DaskCluster:
         jobs: ``{job name: number of tasks}`` to use instead of ``ps``/``worker`` (for
             example ``{"chief": 1, "ps": 2, "worker": 4}``).
         dashboard: with a LocalCluster, serve Dask's dashboard on a free loopback port.
+        rehost: host a lost task again on a free Dask worker (see the module docstring).
+        rehost_interval: seconds between two looks at the scheduler's workers (> 0).
 
     Raises:
         NotEnoughWorkersError: fewer free Dask workers than tasks after ``timeout``.
@@ -205,9 +266,14 @@ class DaskCluster:
     """
 
     def __init__(self, ps=1, worker=2, client=None, security=None, timeout=30.0, jobs=None,
-                 dashboard=True):
+                 dashboard=True, rehost=True, rehost_interval=0.5):
         self._jobs = _check_jobs({"ps": ps, "worker": worker} if jobs is None else jobs)
         self._timeout = float(timeout)
+        if isinstance(rehost_interval, bool) or not isinstance(rehost_interval, (int, float)) \
+                or not rehost_interval > 0:
+            raise ValueError("rehost_interval must be a number of seconds > 0, got %r"
+                             % (rehost_interval,))
+        self._rehost_interval = float(rehost_interval)
         self._id = "tfnb-%s" % uuid.uuid4().hex[:12]
         self._local = None
         self._owns_client = False
@@ -216,7 +282,14 @@ class DaskCluster:
         self._plugin_name = None
         self._workers = {}  # (job, index) -> Dask worker address
         self._pids = {}  # (job, index) -> pid of the process hosting the task
+        self._names = {}  # (job, index) -> name of the Dask worker hosting the task
         self._spec = None
+        self._lock = threading.Lock()
+        self._lost_since = {}  # (job, index) -> when its Dask worker was seen gone
+        self._moves = {}  # (job, index) -> times it was hosted again
+        self._events = []  # (time.time(), text): losses and moves
+        self._stop_watching = threading.Event()
+        self._watcher = None
         tasks = [(job, i) for job, n in self._jobs.items() for i in range(n)]
         try:
             if client is None:
@@ -243,6 +316,10 @@ class DaskCluster:
                                 "address, got %r" % (type(client).__name__,))
             self._security = security if security is not None else self._client.security
             self._start_tasks(tasks)
+            if rehost:
+                self._watcher = threading.Thread(target=self._watch, daemon=True,
+                                                 name="tfnb-daskcluster-%s" % self._id)
+                self._watcher.start()
         except BaseException:
             self.close()
             raise
@@ -253,8 +330,9 @@ class DaskCluster:
     # public blocking forms have no deadline, and a bring-up must fail in bounded time.
     def _start_tasks(self, tasks):
         deadline = time.monotonic() + self._timeout
-        free = self._wait_for_free_workers(len(tasks), deadline)
+        free, names = self._wait_for_free_workers(len(tasks), deadline)
         self._workers = dict(zip(tasks, free))
+        self._names = dict(zip(tasks, names))
         schemes = {_scheme(a) for a in free}
         if not schemes <= set(_SCHEMES) or len(schemes) != 1:
             raise ValueError("DaskCluster needs Dask workers on one of tcp:// or tls://, got "
@@ -291,10 +369,10 @@ class DaskCluster:
                 hosted = self._client.sync(
                     self._client._run, _hosted_task, workers=[a for _, a in running],
                     on_error="return", callback_timeout=max(deadline - time.monotonic(), 1.0))
-                free = [a for _, a in sorted(running, key=_worker_order)
+                free = [(n, a) for n, a in sorted(running, key=_worker_order)
                         if hosted.get(a) is None]
             if len(free) >= needed:
-                return free[:needed]
+                return [a for _, a in free[:needed]], [n for n, _ in free[:needed]]
             if time.monotonic() >= deadline:
                 have = len(running)
                 raise NotEnoughWorkersError(
@@ -327,10 +405,129 @@ class DaskCluster:
         security = self._security if self._security is not None else distributed.Security()
         return security.get_connection_args("client")
 
+    # --- re-hosting lost tasks ---
+    def _watch(self):
+        """The watcher thread: every ``rehost_interval`` s, re-hosts the tasks whose Dask
+        worker left on free Dask workers."""
+        while not self._stop_watching.wait(self._rehost_interval):
+            if self._closed:
+                return
+            try:
+                self._rehost_lost(timeout=max(self._rehost_interval * 4, 5.0))
+            except Exception as e:  # noqa: BLE001 - the next look tries again
+                if not self._closed:
+                    _log.warning("DaskCluster %s: re-hosting: %s: %s", self._id,
+                                 type(e).__name__, e)
+
+    def _event(self, text):
+        self._events.append((time.time(), text))
+        del self._events[:-100]
+        _log.warning("DaskCluster %s: %s", self._id, text)
+
+    def _rehost_lost(self, timeout):
+        """One look: notes tasks whose Dask worker left and hosts each on a free worker (the
+        worker with the lost one's name first: the nanny's restart). Returns the tasks moved."""
+        client = self._client
+        if client is None or client.status != "running" or self._closed:
+            return []
+        info = client.sync(client.scheduler.identity, n_workers=-1, callback_timeout=timeout)
+        workers = info["workers"]
+        lost = sorted(t for t, a in self._workers.items() if a not in workers)
+        for task in lost:
+            if task not in self._lost_since:
+                self._lost_since[task] = time.monotonic()
+                self._event("/job:%s/task:%d lost: its Dask worker %s left the Dask cluster"
+                            % (task[0], task[1], self._workers[task]))
+        if not lost:
+            return []
+        hosting = set(self._workers.values())
+        candidates = [(w.get("name"), a) for a, w in workers.items()
+                      if w.get("status", "running") == "running" and a not in hosting]
+        if not candidates:
+            return []
+        hosted = client.sync(client._run, _hosted_task, workers=[a for _, a in candidates],
+                             on_error="return", callback_timeout=timeout)
+        free = [c for c in sorted(candidates, key=_worker_order) if c[1] in hosted and
+                hosted[c[1]] is None]
+        moved = []
+        for task in lost:
+            same = [c for c in free if c[0] == self._names.get(task)]
+            for name, address in same + [c for c in free if c not in same]:
+                if self._closed:
+                    return moved
+                if self._host_on(task, name, address, set(workers), timeout):
+                    free.remove((name, address))
+                    moved.append(task)
+                    break
+        return moved
+
+    def _host_on(self, task, name, address, present, timeout):
+        """Hosts ``task`` on the free Dask worker ``address``; True when it started there."""
+        client = self._client
+        spec = self._spec.as_dict()
+        spec[task[0]] = list(spec[task[0]])
+        spec[task[0]][task[1]] = _host_port(address)
+        if self._security is not None and self._scheme == "tls":
+            _SECURITY_BY_ADDRESS[_host_port(address)] = self._security
+        answers = client.sync(client._run, _adopt_task, self._plugin_name, task[0], task[1],
+                              spec, workers=[address], on_error="return",
+                              callback_timeout=timeout)
+        info = answers.get(address)
+        if info is None:  # the worker has not set the plugin up yet: next look
+            return False
+        if not isinstance(info, dict) or info.get("cluster") != self._id:
+            _log.warning("DaskCluster %s: /job:%s/task:%d did not start on Dask worker %s: %s",
+                         self._id, task[0], task[1], address, info)
+            return False
+        # The surviving tasks learn the new address before cluster.spec shows it: whoever
+        # reads the new spec and opens a session through any task finds the task moved.
+        others = [a for t, a in self._workers.items() if t != task and a in present]
+        if others:
+            client.sync(client._run, _update_spec, self._plugin_name, spec, workers=others,
+                        on_error="return", callback_timeout=timeout)
+        with self._lock:
+            old = self._workers[task]
+            self._workers[task] = address
+            self._names[task] = name
+            self._pids[task] = info["pid"]
+            self._spec = ClusterSpec(spec)
+            self._moves[task] = self._moves.get(task, 0) + 1
+            since = self._lost_since.pop(task, None)
+        _SECURITY_BY_ADDRESS.pop(_host_port(old), None)
+        self._event("/job:%s/task:%d hosted again on Dask worker %s (was %s%s); its state "
+                    "starts empty" % (task[0], task[1], address, old,
+                                      "" if since is None else ", lost for %.1f s"
+                                      % (time.monotonic() - since)))
+        return True
+
+    @property
+    def events(self):
+        """``[(time.time(), text)]``: tasks lost and hosted again (the last 100)."""
+        return list(self._events)
+
+    def task_info(self, job, task, timeout=5.0):
+        """What the task answers now (its ``tfnb_task_info``): ``{"cluster", "job", "task",
+        "pid", "address", "started"}``.
+
+        Raises:
+            ValueError: no such job or task.
+            tf.errors.UnavailableError: the cluster is closed, or the task does not answer
+                within ``timeout`` seconds.
+        """
+        self._check_open()
+        self._spec.task_address(job, task)
+        answer = self._ask_tasks(timeout, [(job, task)])[(job, task)]
+        if not isinstance(answer, dict) or answer.get("cluster") != self._id:
+            raise errors.UnavailableError(
+                None, None, "Task /job:%s/task:%d on Dask worker %s does not answer: %s"
+                % (job, task, self._workers[(job, task)], answer))
+        return answer
+
     # --- the TF side ---
     @property
     def spec(self):
-        """The ``tf.train.ClusterSpec`` with each task's real ``host:port``."""
+        """The ``tf.train.ClusterSpec`` with each task's real ``host:port`` (a new one after a
+        task was hosted again on another Dask worker)."""
         return self._spec
 
     @property
@@ -422,6 +619,9 @@ class DaskCluster:
             return
         self._closed = True
         timeout = self._timeout if timeout is None else timeout
+        self._stop_watching.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(max(self._rehost_interval * 4, 5.0) * 3 + 1.0)
         client = self._client
         try:
             if client is not None and self._plugin_name is not None and \
@@ -452,8 +652,15 @@ class DaskCluster:
     # --- display ---
     def _rows(self):
         states = self.status()
-        return [("/job:%s/task:%d" % task, self._workers[task], self._spec.task_address(*task),
-                 states.get(task, "?")) for task in self._workers]
+        rows = []
+        for task in self._workers:
+            state = states.get(task, "?")
+            if self._moves.get(task):
+                state += " (hosted again %d time%s)" % (self._moves[task],
+                                                        "s" if self._moves[task] > 1 else "")
+            rows.append(("/job:%s/task:%d" % task, self._workers[task],
+                         self._spec.task_address(*task), state))
+        return rows
 
     def __repr__(self):
         if self._spec is None:

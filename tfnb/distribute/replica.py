@@ -757,6 +757,8 @@ class Shards:
         self.local_data = {}  # replica -> {name: ndarray} in this process
         self.dask_data = {}  # replica -> {name: dask array} (computed where needed)
         self.futures = {}  # replica -> future of {name: ndarray} on its Dask worker
+        self.placed = {}  # replica -> the Dask worker address its futures are pinned to
+        self.input_fn = input_fn
         n_rep = len(self.replicas)
         arrays = {}
         for key, value in (feeds or {}).items():
@@ -811,6 +813,7 @@ class Shards:
                 fut = client.submit(_call_input_fn, input_fn, r, n_rep, workers=[addr],
                                     allow_other_workers=False, pure=False)
                 self.futures[r] = fut
+                self.placed[r] = addr
                 described[r] = client.submit(_describe_shard, fut, workers=[addr],
                                              allow_other_workers=False, pure=False)
             else:
@@ -849,7 +852,16 @@ class Shards:
 
     def for_dask(self, client, replica, address):
         """What to pass to a task on the Dask worker at ``address``: Dask resolves it there to
-        ``{name: ndarray}`` (scattered once, computed there, or already there)."""
+        ``{name: ndarray}`` (scattered once, computed there, or already there). When the
+        replica's task moved to another Dask worker (its data went with the old one), the
+        shard is scattered, computed or made by ``input_fn`` again, there."""
+        if replica in self.futures and self.placed.get(replica, address) != address:
+            del self.futures[replica]
+            if self.input_fn is not None:
+                self.futures[replica] = client.submit(
+                    _call_input_fn, self.input_fn, replica, len(self.replicas),
+                    workers=[address], allow_other_workers=False, pure=False)
+        self.placed[replica] = address
         if replica in self.futures:
             return self.futures[replica]
         if replica in self.dask_data:

@@ -290,6 +290,7 @@ class _Chief:
         self.last_seen = {r: time.monotonic() for r in self.replicas}
         self.threads = {}
         self.futures = {}
+        self.launched_on = {}  # replica -> the Dask worker its client program was sent to
         self.error = None
         self.topic = "tfnb-train-%s" % job["run"]
         self.config = _session_config(job, self.security)
@@ -419,6 +420,7 @@ class _Chief:
             addr = self.dask.dask_worker("worker", r)
             if self.graph_future is None:  # the GraphDef (with initial values) goes once
                 self.graph_future = client.scatter(self.text, broadcast=True, hash=False)
+            self.launched_on[r] = addr
             self.futures[r] = client.submit(
                 _dask_replica_main, job_text, self.graph_future, r, self.target("worker", r),
                 self.topic,
@@ -747,6 +749,16 @@ class _Chief:
         if self.saver is not None and now - self.last_save >= self.save_secs:
             self.save()
         if self.dask is not None and job["mode"] == "async":
+            for r in self.replicas:  # its task was hosted again on another Dask worker
+                moved_to = self.dask.dask_worker("worker", r)
+                if self.state[r] in ("starting", "running") and \
+                        self.launched_on.get(r, moved_to) != moved_to:
+                    f = self.futures.get(r)
+                    if f is not None:
+                        f.cancel()  # pinned to a worker that is gone: it would never run
+                    self.handle({"kind": "lost", "replica": r, "message": "its Dask worker %s "
+                                 "left; the task now lives on %s" % (self.launched_on[r],
+                                                                      moved_to)})
             silent = [r for r in self.replicas if self.state[r] in ("starting", "running")
                       and now - self.last_seen[r] > 2.0]
             if silent:
@@ -765,9 +777,20 @@ class _Chief:
                     if self.dask is not None and self.dask.status(timeout=1.0).get(
                             ("worker", r)) != "running":
                         continue
+                    if self.relaunching(r):
+                        continue
                     self.event("replica %d: its task answers again, rejoining" % r)
                     self.launch(r, rejoin=True)
                     self.state[r] = "lost"  # until it says it joined
+
+    def relaunching(self, r):
+        """Whether replica ``r``'s client program, launched again, is still starting there."""
+        if self.dask is not None:
+            f = self.futures.get(r)
+            return f is not None and f.status == "pending" and \
+                self.launched_on.get(r) == self.dask.dask_worker("worker", r)
+        t = self.threads.get(r)
+        return t is not None and t.is_alive()
 
     def recover(self, error):
         """The ps lost its state (killed, restarted): restore the latest checkpoint."""

@@ -16,8 +16,12 @@ quiet, but 256 ms on 2 threads and 155 ms on 1 beside one busy process). So :fun
 (called when a session runs a step, at most every :data:`CHECK_INTERVAL_S`) measures the
 CPU time other processes used since the last check (``/proc/stat`` minus this process's
 own) and uses only the cores they leave free, never more than the cap. Set
-``TFNB_ADAPTIVE_THREADS=0`` to keep the cap fixed. BLAS's pool is sized through
-threadpoolctl when it is installed (``tfnb[fast]``), else left as the library set it.
+``TFNB_ADAPTIVE_THREADS=0`` to keep the cap fixed: a GEMM's last bits may depend on how
+many threads split it, so runs are bit-for-bit repeatable only with a fixed count (W4 losses
+after 40 steps differ by ~1e-6 between adaptive runs). Measured beside one busy process (W4
+step, fusion on, 2 cores, load ~2.4): 63-71 ms median adapting, 96-117 ms on a fixed 2.
+BLAS's pool is sized through threadpoolctl when it is installed (``tfnb[fast]``), else left
+as the library set it.
 """
 import os
 import threading

@@ -1145,14 +1145,27 @@ def _install_default_graph(graph):
 
 
 def _graph_of(values):
-    """The graph that the given Tensors/Operations/Variables belong to (default if none)."""
+    """The graph ops on ``values`` (Tensors/Operations/Variables) go into.
+
+    Outside function bodies it is the graph of the first value that has one (TF1 builds
+    into the values' graph even when another is the default). While a function body (a
+    ``cond`` branch, a ``while_loop`` body) is being traced it is always the default graph,
+    as TF's ``building_function`` rule: values of enclosing graphs are captured as inputs of
+    the body, and a value of an unrelated graph fails when the op is created. A value of a
+    finished body graph never redirects ops into that body.
+    """
+    default = get_default_graph()
     for v in values:
         if isinstance(v, (Tensor, Operation)):
-            return v.graph
-        g = getattr(v, "graph", None)
-        if isinstance(g, Graph):
-            return g
-    return get_default_graph()
+            g = v.graph
+        else:
+            g = getattr(v, "graph", None)
+            if not isinstance(g, Graph):
+                continue
+        if g is default or default.outer_graph is not None or g.outer_graph is not None:
+            return default
+        return g
+    return default
 
 
 # ----------------------------------------------------------------------------------------------

@@ -16,10 +16,10 @@ Example:
 import contextlib
 
 from ..framework import dtypes
-from ..framework.graph import GraphKeys, get_default_graph
+from ..framework.graph import GraphKeys, _graph_of, get_default_graph
 from ..framework.tensor_shape import as_shape
 from .core import convert_to_tensor
-from .variables import Variable
+from .variables import Variable, _lifted_into, _outermost_graph
 
 __all__ = ["VariableScope", "variable_scope", "variable_op_scope", "get_variable",
            "get_local_variable", "get_variable_scope", "AUTO_REUSE", "no_regularizer"]
@@ -169,10 +169,13 @@ class _VariableStore:
             raise NotImplementedError("Partitioned variables (partitioner=) are not supported yet "
                                       "(variable %s)" % full)
         initializer = initializer if initializer is not None else scope.initializer
+        graph = _outermost_graph()  # in a loop body or branch: made in the outermost graph
         init_value = None
         if initializer is not None and not callable(initializer):
-            init_value = convert_to_tensor(initializer, dtype=dtype) if not isinstance(
-                initializer, Variable) else initializer.initialized_value()
+            # The initial value belongs with the variable, outside any body (TF1's init_scope).
+            with _lifted_into(graph):
+                init_value = convert_to_tensor(initializer, dtype=dtype) if not isinstance(
+                    initializer, Variable) else initializer.initialized_value()
             if shape is not None and validate_shape and \
                     not as_shape(shape).is_compatible_with(init_value.shape):
                 raise ValueError("If initializer is a constant, do not specify shape (variable %s: "
@@ -204,9 +207,6 @@ class _VariableStore:
             def init_value_fn():
                 return initializer(shape_list, dtype=dtype)
             init_value = init_value_fn
-        graph = get_default_graph()
-        while graph.outer_graph is not None:  # in a loop body or branch: made in the outermost graph
-            graph = graph.outer_graph
         with graph.as_default(), graph.control_dependencies(None), graph.name_scope(None):
             v = Variable(initial_value=init_value, trainable=trainable, collections=collections,
                          validate_shape=validate_shape, caching_device=caching_device, name=full,
@@ -311,12 +311,7 @@ def variable_scope(name_or_scope, default_name=None, values=None, initializer=No
     if not isinstance(auxiliary_name_scope, bool):
         raise TypeError("The auxiliary_name_scope must be `True` or `False`, while get %r"
                         % (auxiliary_name_scope,))
-    graph = get_default_graph()
-    for v in values or []:
-        g = getattr(v, "graph", None)
-        if g is not None and g is not graph:
-            graph = g
-            break
+    graph = _graph_of(values or [])  # inside a loop body: the body, whatever values say
     with graph.as_default():
         store = _store(graph)
         parent = store.current

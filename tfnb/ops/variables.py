@@ -17,6 +17,8 @@ Example:
     >>> with tf.Session() as sess:
     ...     sess.run(w.initializer); sess.run(inc)
 """
+import contextlib
+
 import numpy as np
 
 from ..framework import dtypes, errors
@@ -232,6 +234,40 @@ register_op("ReportUninitializedVariables",
 # ----------------------------------------------------------------------------------------------
 # The Variable object
 # ----------------------------------------------------------------------------------------------
+def _outermost_graph():
+    """The graph variables are made in: the default graph, or the graph enclosing the
+    function body (``while_loop`` body, ``cond`` branch) being traced."""
+    g = get_default_graph()
+    while g.outer_graph is not None:
+        g = g.outer_graph
+    return g
+
+
+@contextlib.contextmanager
+def _lifted_into(graph):
+    """TF1's ``init_scope`` for variables: ops go into ``graph`` (the outermost one), with no
+    control dependencies, under the name scope the code inside the bodies sees.
+
+    In a loop body ``tf.Variable(..., name="v")`` is ``while/v`` as in TF1: the name scopes
+    of the enclosing graphs and of the bodies, outermost first.
+    """
+    inner = get_default_graph()
+    if inner is graph:
+        with graph.control_dependencies(None):
+            yield
+        return
+    parts = []
+    g = inner
+    while g is not None:
+        if g.get_name_scope():
+            parts.append(g.get_name_scope())
+        g = g.outer_graph
+    scope = "/".join(reversed(parts))
+    with graph.as_default(), graph.control_dependencies(None), \
+            graph.name_scope(scope + "/" if scope else None):
+        yield
+
+
 class Variable:
     """A variable: state in the session, read and written by ops of the graph.
 
@@ -246,7 +282,9 @@ class Variable:
     The value belongs to each session: initialize it with ``sess.run(v.initializer)``
     or ``tf.global_variables_initializer()``; reading it before raises
     ``FailedPreconditionError``. In an interactive (eager) session it is initialized
-    at once.
+    at once. Made inside a ``while_loop`` body or a ``cond`` branch, the variable and its
+    initial value go into the outermost graph (TF1's ``init_scope``): an initial value
+    computed in the body is an error there, a callable one runs outside the body.
     """
 
     def __init__(self, initial_value=None, trainable=None, collections=None, validate_shape=True,
@@ -264,17 +302,23 @@ class Variable:
         collections = list(collections)
         if trainable and GraphKeys.TRAINABLE_VARIABLES not in collections:
             collections.append(GraphKeys.TRAINABLE_VARIABLES)
-        graph = get_default_graph()
+        graph = _outermost_graph()
         self._graph = graph
         self._trainable = trainable
         self._constraint = constraint
         self._save_slice_info = None
-        with graph.control_dependencies(None), name_scope(name, "Variable") as scope:
+        with _lifted_into(graph), name_scope(name, "Variable") as scope:
             handle_name = scope[:-1]
             with name_scope("Initializer"):
                 if callable(initial_value):
                     initial_value = initial_value()
                 init = convert_to_tensor(initial_value, dtype=dtype, name="initial_value")
+            if init.graph is not graph and init.graph.outer_graph is not None:
+                raise ValueError(
+                    "Initializer for variable %s is from inside a control-flow construct, such "
+                    "as a loop or conditional (tensor %s). When creating a variable inside a "
+                    "loop or conditional, use a lambda as the initializer."
+                    % (handle_name, init.name))
             if init.dtype is dtypes.resource:
                 raise TypeError("A variable cannot hold a resource handle")
             var_shape = init.shape if shape is None else as_shape(shape)

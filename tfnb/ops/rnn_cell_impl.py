@@ -8,6 +8,7 @@ variable names (``rnn/basic_lstm_cell/kernel``...).
 """
 import collections
 import hashlib
+import re
 
 from ..framework import dtypes
 from ..framework.graph import Tensor
@@ -49,10 +50,32 @@ def _zeros_for(size, batch_size, dtype):
     return array_ops.zeros([batch_size, size], dtype=dtype)
 
 
-class RNNCell:
-    """Base class: subclasses define ``state_size``, ``output_size``, ``build`` and ``call``."""
+def _to_snake_case(name):
+    """A class name as TF1 names a layer's scope: ``MyCell`` -> ``my_cell``."""
+    words = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    snake = re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
+    return snake if snake[0] != "_" else "private" + snake
 
-    _default_name = "rnn_cell"
+
+class RNNCell:
+    """Base class: subclasses define ``state_size``, ``output_size``, ``build`` and ``call``.
+
+    As TF1's cell (a layer), the first call opens the cell's variable scope (its ``name``,
+    else the class name in snake case, made unique: ``rnn/my_cell``), runs ``build`` and then
+    ``call`` there with the reuse flag the scope inherits, so ``call`` may create variables
+    (``get_variable``, ``tf.layers``); every later call re-enters that scope with
+    ``reuse=True`` and shares them. Trainable variables made in the scope are tracked in
+    ``trainable_variables``.
+
+    Example:
+        >>> class MyCell(tf.nn.rnn_cell.RNNCell):
+        ...     state_size = output_size = property(lambda self: 4)
+        ...     def call(self, inputs, state):
+        ...         w = tf.get_variable("w", [inputs.shape[1].value + 4, 4])
+        ...         out = tf.tanh(tf.matmul(tf.concat([inputs, state], 1), w))
+        ...         return out, out
+        >>> outputs, state = tf.nn.static_rnn(MyCell(), xs, dtype=tf.float32)  # rnn/my_cell/w
+    """
 
     def __init__(self, reuse=None, name=None, dtype=None):
         self._reuse = reuse
@@ -81,22 +104,34 @@ class RNNCell:
         """All-zero initial state(s) for a batch (``batch_size`` may be a scalar tensor)."""
         return _zeros_for(self.state_size, batch_size, dtype)
 
+    @property
+    def _default_name(self):
+        return _to_snake_case(type(self).__name__)
+
     def _add_variable(self, name, shape, dtype, initializer=None):
-        v = get_variable(name, shape, dtype=dtype, initializer=initializer)
-        self._variables.append(v)
+        return get_variable(name, shape, dtype=dtype, initializer=initializer)
+
+    def _track_variable(self, getter, name, *args, **kwargs):
+        """Custom getter of the cell's scope: remembers the trainable variables made or reused
+        there (its own, its layers', wrapped cells'), as TF1's ``_rnn_get_variable``; what an
+        outer custom getter returns instead of a variable (a tensor) is kept too."""
+        v = getter(name, *args, **kwargs)
+        if getattr(v, "trainable", True) and not any(v is w for w in self._variables):
+            self._variables.append(v)
         return v
 
     def __call__(self, inputs, state, scope=None):
         inputs = convert_to_tensor(inputs)
-        if not self._built:
-            # Unnamed cells get unique scopes (basic_lstm_cell, basic_lstm_cell_1, ...) as in TF1;
-            # an unnamed reusing cell takes its default name as is.
-            with variable_scope(_scope_name(scope, self), default_name=self._default_name,
-                                reuse=self._reuse) as vs:
-                self._scope = vs
-                self.build(inputs.shape, inputs.dtype)
-            self._built = True
-        with reenter_with_original_name_scope(self._scope, reuse=True):
+        if self._built:
+            with reenter_with_original_name_scope(self._scope, reuse=True):
+                return self.call(inputs, state)
+        # Unnamed cells get unique scopes (basic_lstm_cell, basic_lstm_cell_1, ...) as in TF1;
+        # an unnamed reusing cell takes its default name as is.
+        with variable_scope(_scope_name(scope, self), default_name=self._default_name,
+                            reuse=self._reuse, custom_getter=self._track_variable) as vs:
+            self._scope = vs
+            self.build(inputs.shape, inputs.dtype)
+            self._built = True  # as a TF1 layer: built before its first call runs
             return self.call(inputs, state)
 
     def build(self, inputs_shape, dtype):

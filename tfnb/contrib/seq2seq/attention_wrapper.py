@@ -19,8 +19,7 @@ import numpy as np
 
 import tfnb as tf
 from ...layers.layers import Dense
-from ...ops.rnn_cell_impl import RNNCell, _scope_name
-from ...ops.variable_scope import reenter_with_original_name_scope
+from ...ops.rnn_cell_impl import RNNCell
 from ...util import nest
 
 __all__ = ["AttentionMechanism", "BahdanauAttention", "LuongAttention", "AttentionWrapper",
@@ -254,30 +253,16 @@ class AttentionWrapperState(collections.namedtuple(
         return nest.map_structure(with_same_shape, self, updated)
 
 
-class CellWrapper(RNNCell):
-    """An RNNCell whose first call may create variables (its wrapped cell's, its layers'),
-    as a TF1 layer's first call; later calls reuse them."""
-
-    def __call__(self, inputs, state, scope=None):
-        # The wrapped cell and the attention layers make their variables during the first
-        # call (as a TF1 layer's first call), so that call may create, later ones reuse.
-        if self._scope is None:
-            with tf.variable_scope(_scope_name(scope, self), default_name=self._default_name,
-                                   reuse=self._reuse) as vs:
-                self._scope = vs
-        with reenter_with_original_name_scope(self._scope,
-                                              reuse=True if self._built else self._reuse):
-            out = self.call(tf.convert_to_tensor(inputs), state)
-        self._built = True
-        return out
-
+# The RNNCell base lets a first call create variables (the wrapped cell's, the attention
+# layers'), as a TF1 layer; the old name stays for the cells of contrib.legacy_seq2seq.
+CellWrapper = RNNCell
 
 
 def _concat_inputs(inputs, attention):
     return tf.concat([inputs, attention], -1)
 
 
-class AttentionWrapper(CellWrapper):
+class AttentionWrapper(RNNCell):
     """Wraps an RNN cell with attention over one or several mechanisms' memories.
 
     Each step: ``cell_output, cell_state = cell([inputs; previous attention], state)``, then

@@ -5,7 +5,8 @@
     python replica_programs.py slide SPEC_JSON TASK LOGDIR MAX_STEPS [SAVE_MODEL_SECS]
         the seed slide's worker program: its own Server, replica_device_setter, a Supervisor,
         prepare_or_wait_for_session, and sess.run([train_op, loss, global_step]) until the
-        global step reaches MAX_STEPS; prints one JSON line per 10 steps and a final one;
+        global step reaches MAX_STEPS; prints a JSON line when ready (with the global variables'
+        values), one per 10 steps and a final one;
     python replica_programs.py train SPEC_JSON CKPT_DIR MAX_STEPS MODE
         a chief process calling tfnb.distribute.train on a cluster of running servers.
 
@@ -67,8 +68,12 @@ def slide(spec, task_index, logdir, max_steps, save_model_secs=600):
                              save_model_secs=save_model_secs, recovery_wait_secs=1)
     config = tf.ConfigProto(operation_timeout_in_ms=20000)
     sess = sv.prepare_or_wait_for_session(server.target, config=config)
+    variables = tf.global_variables()  # what the chief restored (or a worker found) on the ps
+    values = sess.run(variables)
     print(json.dumps({"task": task_index, "ready": True,
-                      "global_step": int(sess.run(global_step))}), flush=True)
+                      "global_step": int(sess.run(global_step)),
+                      "variables": {v.op.name: np.asarray(a).tolist()
+                                    for v, a in zip(variables, values)}}), flush=True)
     step, k = 0, 0
     first = None
     while not sv.should_stop() and step < max_steps:

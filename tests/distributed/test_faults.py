@@ -220,8 +220,12 @@ def test_chief_killed_a_new_chief_resumes_from_the_latest_checkpoint(tmp_path):
 
 def test_supervisor_chief_killed_restarts_from_its_checkpoint(tmp_path):
     """The seed slide's program: kill -9 the chief while it trains; a new chief process
-    restores the latest checkpoint onto the (live) ps -- the global step goes back to the
-    checkpoint's -- and with a second worker the training finishes."""
+    restores the latest checkpoint onto the (live) ps -- the global step and every variable go
+    back to the checkpoint's -- and with a second worker the training finishes.
+
+    As in TF1, a checkpoint's name is the global step read just before its values are saved,
+    while training goes on: ``model.ckpt-65`` may hold global_step 66. What the restore must
+    give back is the content of the checkpoint the state file names."""
     pc = ProcCluster(jobs={"ps": 1, "worker": 2}, start=False)
     try:
         pc.start("ps", 0)
@@ -238,13 +242,22 @@ def test_supervisor_chief_killed_restarts_from_its_checkpoint(tmp_path):
         os.kill(chief.pid, signal.SIGKILL)
         chief.wait(10)
         reached = max(d["global_step"] for d in progress)
-        saved = max(int(p.rsplit("-", 1)[1]) for p in _checkpoints(logdir))
         for p in _checkpoints(logdir):  # nothing the dead chief wrote is corrupted
             _readable(p)
+        latest = _checkpoints(logdir)[-1]  # what the new chief's prepare_session restores
+        assert latest == tf.train.latest_checkpoint(logdir)
+        saved = _readable(latest)
+        named = int(latest.rsplit("-", 1)[1])
+        assert saved["global_step"] >= named  # the name was read before the values
         chief2 = pc.spawn("slide", spec, "0", logdir, str(max_steps), "0.3")
         ready = read_json_lines(chief2, 60, until=lambda d: d.get("ready"))
-        assert ready and ready[-1]["global_step"] == saved, (ready, saved, reached,
-                                                             chief2.stderr.read()[-3000:])
+        assert ready and ready[-1]["global_step"] == saved["global_step"], (
+            ready, latest, saved, reached, chief2.stderr.read()[-3000:])
+        restored = ready[-1]["variables"]
+        assert sorted(restored) == sorted(saved)
+        for name, value in saved.items():
+            np.testing.assert_array_equal(np.asarray(restored[name], value.dtype), value,
+                                          err_msg=name)
         other = pc.spawn("slide", spec, "1", logdir, str(max_steps), "0.3")
         finals = [read_json_lines(p, 180, until=lambda d: d.get("done")) for p in (chief2, other)]
         assert all(f and f[-1].get("done") for f in finals), [

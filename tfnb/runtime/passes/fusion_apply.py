@@ -48,7 +48,8 @@ def adam_kernel(op, ctx, fallback, min_elements=1 << 14):
 
     def apply(*args):
         grad = args[-1]
-        if broken or not isinstance(grad, np.ndarray) or grad.dtype != dt or grad.size < min_elements:
+        if broken or not isinstance(grad, np.ndarray) or grad.dtype != dt or \
+                grad.size < min_elements:
             return fallback(*args)
         handles = args[:3]
         with hold_locks(handles) if locking else contextlib.nullcontext():

@@ -4,6 +4,8 @@
 Expected devices were checked against TensorFlow's graph mode (``tf.compat.v1``); where
 TF 1.15 and later versions differ (nested colocation), the test says which one it follows.
 """
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -254,3 +256,152 @@ def test_adam_beta_powers_live_with_the_first_variable_by_name():
     g = tf.get_default_graph()
     update_beta1 = g.get_operation_by_name("Adam/update_beta1")
     assert update_beta1.device == "/job:ps/task:1"
+
+
+# --- variable reads, moving averages and colocated gradients on two ps tasks ----------------
+# Each graph is built twice: with a 2-ps replica_device_setter (devices and placement are
+# checked) and without devices (a local session computes the values).
+def _place_on_cluster(ops):
+    """Places ``ops`` as a worker's cluster session would (ps:0, ps:1, worker:0)."""
+    from tfnb.framework.device_spec import DeviceSpec
+    from tfnb.runtime.devices import Device
+    from tfnb.runtime.placer import place
+    devices = [Device("CPU", 0, job="ps", task=0), Device("CPU", 0, job="ps", task=1),
+               Device("CPU", 0, job="worker", task=0)]
+    placement = place(sorted(ops, key=lambda o: o._id), devices,
+                      default_task=DeviceSpec(job="worker", task=0))
+    return {op.name: "/job:%s/task:%d" % (d.job, d.task) for op, d in placement.assignment.items()}
+
+
+def _device(on):
+    """``tf.device`` on the cluster, nothing locally."""
+    return lambda spec: tf.device(spec) if on else contextlib.nullcontext()
+
+
+def _setter(on):
+    return _device(on)(tf.train.replica_device_setter(ps_tasks=2,
+                                                      worker_device="/job:worker/task:0"))
+
+
+def _two_variables(on):
+    with _setter(on):
+        a = tf.Variable(np.ones((2, 3), np.float32), name="a")
+        b = tf.Variable(np.full(3, 2.0, np.float32), name="b")
+    return a, b
+
+
+def _build_reads(on):
+    g = tf.get_default_graph()
+    a, b = _two_variables(on)
+    with _device(on)("/job:worker/task:0"), g.colocate_with(a):
+        reads = [b.value(), b.read_value(), tf.convert_to_tensor(b), b + 0.0]
+        y = tf.multiply(a.value(), reads[2], name="y")
+    return a, b, reads, y
+
+
+def test_reading_a_variable_inside_another_variables_colocation():
+    g = tf.get_default_graph()
+    a, b, reads, y = _build_reads(True)
+    assert (a.device, b.device) == ("/job:ps/task:0", "/job:ps/task:1")
+    for r in reads[:3]:
+        assert r.op.type == "ReadVariableOp" and r.device == b.device and r.op._colocation is None
+    assert reads[3].op.inputs[0].device == b.device
+    assert y.device == a.device and y.op._colocation is a.op
+    placed = _place_on_cluster(g.get_operations())
+    assert placed["y"] == "/job:ps/task:0" and placed[reads[2].op.name] == "/job:ps/task:1"
+    with tf.Graph().as_default():
+        _, _, _, y = _build_reads(False)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            np.testing.assert_allclose(sess.run(y), np.full((2, 3), 2.0))
+
+
+def _build_averages(on):
+    a, b = _two_variables(on)
+    with _setter(on):
+        ema = tf.train.ExponentialMovingAverage(0.5)
+        update = ema.apply([a, b])
+        debiased = tf.train.ExponentialMovingAverage(0.5, zero_debias=True)
+        t = tf.identity(b.value(), name="t")
+        update_t = debiased.apply([t])
+    return a, b, ema, update, debiased, t, update_t
+
+
+def test_moving_average_shadows_live_with_their_variables():
+    g = tf.get_default_graph()
+    a, b, ema, _, debiased, t, _ = _build_averages(True)
+    for v in (a, b):
+        shadow = ema.average(v)
+        assert shadow.device == v.device and shadow.op._colocation is v.op
+        assert shadow.initializer.device == v.device
+    assigns = [op for op in g.get_operations() if op.type == "AssignSubVariableOp"
+               and op.name.startswith("ExponentialMovingAverage/")]
+    assert len(assigns) == 2
+    for op in assigns:
+        assert op.device == op.inputs[0].device  # the update runs where its shadow lives
+    placed = _place_on_cluster(g.get_operations())  # no colocation conflict anywhere
+    assert placed[ema.average(b).op.name] == "/job:ps/task:1"
+    with tf.Graph().as_default():
+        a, b, ema, update, debiased, t, update_t = _build_averages(False)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(a.assign(np.zeros((2, 3), np.float32)))
+            sess.run([update, update_t])
+            np.testing.assert_allclose(sess.run(ema.average(a)), np.full((2, 3), 0.5))
+            np.testing.assert_allclose(sess.run(debiased.average(t)), np.full(3, 2.0))
+
+
+def _build_gradients(on, via):
+    a, b = _two_variables(on)
+    dev = _device(on)
+    with _setter(on):
+        x = tf.placeholder(tf.float32, [None, 2], name="x")
+        with dev("/job:worker/task:0"):
+            h = tf.matmul(x, a, name="h")
+        with dev("/job:ps/task:1"):
+            z = tf.tanh(h + b, name="z")  # a forward op on another task
+        loss = tf.reduce_sum(z * z, name="loss")
+        if via == "gradients":
+            grads = tf.gradients(loss, [a, b], colocate_gradients_with_ops=True)
+        else:
+            opt = tf.train.GradientDescentOptimizer(0.1)
+            grads = [gr for gr, _ in opt.compute_gradients(
+                loss, [a, b], colocate_gradients_with_ops=True)]
+    return x, grads
+
+
+@pytest.mark.parametrize("via", ["gradients", "optimizer"])
+def test_colocate_gradients_with_ops(via):
+    g = tf.get_default_graph()
+    _build_gradients(True, via)
+    grad_ops = [op for op in g.get_operations() if "_grad/" in op.name]
+    checked = set()
+    for op in grad_ops:
+        fwd = g.get_operation_by_name(op.name.split("/")[1][:-len("_grad")])
+        assert op.device == fwd.device, (op.name, op.device, fwd.name, fwd.device)
+        assert op._colocation is (fwd._colocation or fwd)
+        checked.add(fwd.name)
+    assert {"h", "z", "loss"} <= checked
+    assert g.get_operation_by_name("gradients/z_grad/TanhGrad").device == "/job:ps/task:1"
+    assert g.get_operation_by_name("gradients/h_grad/MatMul_1").device == "/job:worker/task:0"
+    _place_on_cluster(g.get_operations())
+    xv = np.array([[1.0, -1.0], [0.5, 2.0]], np.float32)
+    with tf.Graph().as_default():
+        x, grads = _build_gradients(False, via)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            ga, gb = sess.run(grads, {x: xv})
+    zv = np.tanh(xv @ np.ones((2, 3)) + 2.0)
+    dpre = 2 * zv * (1 - zv ** 2)
+    np.testing.assert_allclose(ga, xv.T @ dpre, rtol=1e-5)
+    np.testing.assert_allclose(gb, dpre.sum(0), rtol=1e-5)
+
+
+def test_gradients_without_colocation_follow_the_device_scopes():
+    a, b = _two_variables(True)
+    with tf.device("/job:worker/task:0"):
+        loss = tf.reduce_sum(tf.tanh(a * b))
+        tf.gradients(loss, [a, b])
+    grad_ops = [op for op in tf.get_default_graph().get_operations() if "_grad/" in op.name]
+    assert grad_ops and all(op.device == "/job:worker/task:0" and op._colocation is None
+                            for op in grad_ops)

@@ -15,6 +15,8 @@ drawn, and differentiated again (second derivatives, ``tf.hessians``).
 Gradients of ``gather`` arrive as :class:`IndexedSlices` and stay sparse until
 something needs them dense.
 """
+import contextlib
+
 from ..framework import dtypes
 from ..framework.graph import IndexedSlices, Tensor, get_default_graph
 from ..framework.registry import NOT_DIFFERENTIABLE, gradient_function
@@ -101,6 +103,9 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
         grad_ys: optional initial gradients for ys (default ones).
         stop_gradients: tensors treated as constants.
         unconnected_gradients: "none" (return None) or "zero" for xs that ys do not depend on.
+        colocate_gradients_with_ops: put the gradient ops of each op with that op (the
+            forward op's device and colocation group), so that with variables on
+            parameter servers their gradients are summed where they live.
 
     Returns:
         A list with one gradient per x (a Tensor, an IndexedSlices, or None).
@@ -117,7 +122,6 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
     graph = ys[0].graph if ys else get_default_graph()
     stop_ops = {_to_tensor(s).op for s in _as_list(stop_gradients)}
     from .array_ops import ones_like, zeros_like
-    from .math_ops import sum_to_shape_of
 
     with graph.as_default(), graph.name_scope(name + "/" if name.endswith("/") else name):
         xs_ops = {x.op for x in xs}
@@ -133,45 +137,8 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
             pending.setdefault(y, []).append(gy)
         x_set = set(xs)
         for o in sorted(between, key=lambda o: o._id, reverse=True):
-            out_grads = [_sum_grads(pending.get(t, ())) for t in o._outputs]
-            for t, g in zip(o._outputs, out_grads):
-                if g is not None:
-                    pending[t] = [g]
-            if o in stop_ops or all(g is None for g in out_grads):
-                continue
-            if not o._inputs or (o in xs_ops and all(t in x_set for t in o._outputs)
-                                 and not any(t.op in between for t in o._inputs)):
-                continue
-            odef = o._op_def
-            gfn = _gradient_function(o)
-            if gfn is NOT_DIFFERENTIABLE:
-                continue
-            if gfn is None:
-                if not any(t.op in between for t in o._inputs):
-                    continue
-                raise LookupError("No gradient defined for operation '%s' (op type: %s)"
-                                  % (o.name, o.type))
-            # Missing output gradients are zeros (only for float outputs).
-            full = []
-            for t, g in zip(o._outputs, out_grads):
-                if g is None and t.dtype.is_differentiable:
-                    g = zeros_like(t)
-                full.append(g)
-            with graph.name_scope(o.name + "_grad"):
-                in_grads = _as_list(gfn(o, *full))
-            if len(in_grads) != len(o._inputs):
-                raise ValueError("Gradient function for %s (op type %s) returned %d gradients, "
-                                 "expected %d" % (o.name, o.type, len(in_grads), len(o._inputs)))
-            for t, g in zip(o._inputs, in_grads):
-                if g is None or t.op not in between and t not in x_set:
-                    continue
-                if not _carries_gradient(t.dtype) and t not in x_set:
-                    continue
-                if odef.broadcasting and isinstance(g, Tensor):
-                    gs, ts = g._shape.as_tuple(), t._shape.as_tuple()
-                    if not (gs is not None and gs == ts and None not in gs):
-                        g = sum_to_shape_of(g, t)
-                pending.setdefault(t, []).append(g)
+            with _maybe_colocate_with(graph, o, colocate_gradients_with_ops):
+                _backprop_op(graph, o, pending, between, stop_ops, xs_ops, x_set)
         result = []
         for x in xs:
             g = _sum_grads(pending.get(x, ()))
@@ -179,6 +146,59 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
                 g = zeros_like(x)
             result.append(g)
     return result
+
+
+def _maybe_colocate_with(graph, op, colocate):
+    """With ``colocate_gradients_with_ops``, the gradient ops of ``op`` (the sums of its
+    output gradients included) are colocated with it, as TF1 does."""
+    if colocate:
+        return graph._colocate_with_for_gradient(op, None)
+    return contextlib.nullcontext()
+
+
+def _backprop_op(graph, o, pending, between, stop_ops, xs_ops, x_set):
+    """Sums the gradients that reached ``o``'s outputs and hands each input its share."""
+    from .array_ops import zeros_like
+    from .math_ops import sum_to_shape_of
+    out_grads = [_sum_grads(pending.get(t, ())) for t in o._outputs]
+    for t, g in zip(o._outputs, out_grads):
+        if g is not None:
+            pending[t] = [g]
+    if o in stop_ops or all(g is None for g in out_grads):
+        return
+    if not o._inputs or (o in xs_ops and all(t in x_set for t in o._outputs)
+                         and not any(t.op in between for t in o._inputs)):
+        return
+    odef = o._op_def
+    gfn = _gradient_function(o)
+    if gfn is NOT_DIFFERENTIABLE:
+        return
+    if gfn is None:
+        if not any(t.op in between for t in o._inputs):
+            return
+        raise LookupError("No gradient defined for operation '%s' (op type: %s)"
+                          % (o.name, o.type))
+    # Missing output gradients are zeros (only for float outputs).
+    full = []
+    for t, g in zip(o._outputs, out_grads):
+        if g is None and t.dtype.is_differentiable:
+            g = zeros_like(t)
+        full.append(g)
+    with graph.name_scope(o.name + "_grad"):
+        in_grads = _as_list(gfn(o, *full))
+    if len(in_grads) != len(o._inputs):
+        raise ValueError("Gradient function for %s (op type %s) returned %d gradients, "
+                         "expected %d" % (o.name, o.type, len(in_grads), len(o._inputs)))
+    for t, g in zip(o._inputs, in_grads):
+        if g is None or t.op not in between and t not in x_set:
+            continue
+        if not _carries_gradient(t.dtype) and t not in x_set:
+            continue
+        if odef.broadcasting and isinstance(g, Tensor):
+            gs, ts = g._shape.as_tuple(), t._shape.as_tuple()
+            if not (gs is not None and gs == ts and None not in gs):
+                g = sum_to_shape_of(g, t)
+        pending.setdefault(t, []).append(g)
 
 
 def _carries_gradient(dtype):
@@ -209,7 +229,8 @@ def hessians(ys, xs, name="hessians", colocate_gradients_with_ops=False, gate_gr
     xs = [_to_tensor(x) for x in _as_list(xs)]
     out = []
     for x in xs:
-        g = gradients(ys, x, name=name)[0]
+        g = gradients(ys, x, name=name,
+                      colocate_gradients_with_ops=colocate_gradients_with_ops)[0]
         if g is None:
             out.append(None)
             continue
@@ -219,7 +240,8 @@ def hessians(ys, xs, name="hessians", colocate_gradients_with_ops=False, gate_gr
         flat = reshape(core.convert_to_tensor(g), [-1])
         rows = []
         for i in range(n):
-            gi = gradients(flat[i], x, name=name)[0]
+            gi = gradients(flat[i], x, name=name,
+                           colocate_gradients_with_ops=colocate_gradients_with_ops)[0]
             rows.append(zeros_like_static(x) if gi is None else reshape(core.convert_to_tensor(gi), [-1]))
         h = stack(rows)
         out.append(reshape(h, concat([shape(x), shape(x)], 0)))

@@ -380,7 +380,18 @@ class Variable:
 
     # --- ops on the variable ---
     def _read(self, name="ReadVariableOp"):
-        return core.out("ReadVariableOp", [self._handle], {"dtype": self._dtype}, name=name)
+        """A read op: on the variable's device, outside any colocation (TF1's ``value()``).
+
+        A read made inside another variable's ``colocate_with`` (an optimizer update, a
+        moving average) stays with the variable it reads and its value travels, so the two
+        variables may live on different devices. In a function body the read goes into the
+        body (the handle is captured there) with the body's scopes.
+        """
+        if get_default_graph().outer_graph is not None:
+            return core.out("ReadVariableOp", [self._handle], {"dtype": self._dtype}, name=name)
+        g = self._graph
+        with g.colocate_with(None, ignore_existing=True), g.device(self._handle.op._device):
+            return core.out("ReadVariableOp", [self._handle], {"dtype": self._dtype}, name=name)
 
     def _assign_op(self, op_type, value, name, validate_shape=True):
         # Inside a function body the op goes into the body (the handle is captured);
@@ -391,10 +402,12 @@ class Variable:
             return core.out(op_type, [self._handle, v], {"validate_shape": validate_shape}, name=name)
 
     def value(self):
-        """A tensor reading the variable now (a new read op in the current context)."""
+        """A tensor reading the variable now (a new read op in the current context, placed
+        on the variable's device whatever the colocation and device scopes around it)."""
         return self._read()
 
     def read_value(self):
+        """Like :meth:`value`, with the read op under a ``Read`` name scope."""
         with name_scope("Read"):
             return self._read()
 

@@ -10,6 +10,8 @@ model with averaged weights:
     ...     train_and_average = ema.apply(tf.trainable_variables())
     >>> saver = tf.train.Saver(ema.variables_to_restore())   # loads shadows into the model
 """
+import contextlib
+
 import numpy as np
 
 from ..framework import dtypes
@@ -50,7 +52,9 @@ def assign_moving_average(variable, value, decay, zero_debias=True, name=None):
             ``biased / (1 - decay^t)``, with ``<variable>/biased`` and ``<variable>/local_step``
             added as state), as in Kingma & Ba (2015).
     """
-    with name_scope(name, "AssignMovingAvg") as scope:
+    graph = variable.graph
+    # As TF1: the update (its constants, the debiasing state) lives with the average.
+    with name_scope(name, "AssignMovingAvg") as scope, graph.colocate_with(variable):
         one_minus_decay = core.convert_to_tensor(1.0 - decay, name="decay")
         if one_minus_decay.dtype is not variable.dtype:
             one_minus_decay = cast(one_minus_decay, variable.dtype)
@@ -105,8 +109,11 @@ class ExponentialMovingAverage:
             if var in self._averages:
                 continue
             shadow_name = var.op.name + "/" + self._name
-            with graph.as_default():
-                # A variable's shadow starts at its initial value, a tensor's at zeros.
+            # A variable's shadow starts at its initial value and lives with it (TF1's
+            # colocate_with_primary); a tensor's starts at zeros where device scopes put it.
+            near = graph.colocate_with(var) if isinstance(var, Variable) \
+                else contextlib.nullcontext()
+            with graph.as_default(), near:
                 avg = _new_state(shadow_name, var, var.dtype)
             if isinstance(var, Variable):
                 graph.add_to_collection(GraphKeys.MOVING_AVERAGE_VARIABLES, var)

@@ -150,7 +150,8 @@ class Optimizer:
             if not isinstance(v, Variable):
                 raise TypeError("Argument is not a tf.Variable: %r" % (v,))
         grads = gradients(loss, var_list, grad_ys=grad_loss,
-                          aggregation_method=aggregation_method)
+                          aggregation_method=aggregation_method,
+                          colocate_gradients_with_ops=colocate_gradients_with_ops)
         return list(zip(grads, var_list))
 
     def apply_gradients(self, grads_and_vars, global_step=None, name=None):

@@ -159,6 +159,7 @@ def timeline_model(step_stats, graph=None, title=None, subtract_bias=True):
         outputs = [_output(o.tensor_description) for o in ns.output]
         entry = {"lane": lane_of[(device, ns.thread_id)], "name": ns.node_name,
                  "label": _box_label(ns, tkey), "type": ns.op_type,
+                 "detail": ns.timeline_label or "",  # e.g. the ops a fused kernel ran
                  "start": ns.all_start_micros - t0, "dur": max(raw - bias, 0.0), "raw_dur": raw,
                  "outputs": outputs, "bytes": sum(o["bytes"] for o in outputs),
                  "color": _color(ns.op_type), "transfer": transfer,

@@ -224,6 +224,18 @@ class FusedKernel:
         return tuple(outs) if len(outs) != 1 else outs[0]
 
 
+def _statically_small(t):
+    """Whether ``t``'s static shape is fully known and below :data:`MIN_ELEMENTS`: such a
+    value would always run unfused, so the plan (and its traces) keep the user's ops."""
+    dims = t.shape.as_tuple() if hasattr(t.shape, "as_tuple") else None
+    if dims is None or any(d is None for d in dims):
+        return False
+    n = 1
+    for d in dims:
+        n *= d
+    return n < MIN_ELEMENTS
+
+
 def run(pg):
     """Finds the fusible groups of ``pg`` and records them (``pg.fuse``)."""
     if not cg.available():
@@ -248,7 +260,7 @@ def run(pg):
         if any(c in pg.members for c in op._control_outputs) or op in pg.targets:
             continue
         t = op._outputs[0]
-        if t in pg.feed_set:
+        if t in pg.feed_set or _statically_small(t):
             continue
         candidates.add(op)
     if not candidates:

@@ -387,10 +387,12 @@ class Variable:
         variables may live on different devices. In a function body the read goes into the
         body (the handle is captured there) with the body's scopes.
         """
-        if get_default_graph().outer_graph is not None:
-            return core.out("ReadVariableOp", [self._handle], {"dtype": self._dtype}, name=name)
         g = self._graph
-        with g.colocate_with(None, ignore_existing=True), g.device(self._handle.op._device):
+        device = self._handle.op._device
+        if get_default_graph().outer_graph is not None or not (
+                device or g._device_stack or g._colocation_stack):  # nothing to clear or set
+            return core.out("ReadVariableOp", [self._handle], {"dtype": self._dtype}, name=name)
+        with g.colocate_with(None, ignore_existing=True), g.device(device):
             return core.out("ReadVariableOp", [self._handle], {"dtype": self._dtype}, name=name)
 
     def _assign_op(self, op_type, value, name, validate_shape=True):

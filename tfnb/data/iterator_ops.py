@@ -31,7 +31,11 @@ Example:
     (0, 1)
 """
 import threading
+import time
 import weakref
+from concurrent.futures import CancelledError as _FutureCancelled
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as _FutureTimeout
 
 from ..framework import dtypes, errors
 from ..framework.graph import Tensor, name_scope
@@ -40,7 +44,8 @@ from ..framework.tensor_shape import TensorShape
 from ..ops import core
 from . import structure as st
 from .dataset_ops import Dataset
-from .engine import IterEnv
+from ..runtime.state import step_deadline
+from .engine import IterEnv, _guarded
 
 __all__ = ["Iterator", "IteratorResource", "make_one_shot_iterator",
            "make_initializable_iterator", "get_output_types", "get_output_shapes",
@@ -54,14 +59,21 @@ _NOT_INITIALIZED = ("GetNext() failed because the iterator has not been initiali
 
 
 class IteratorResource:
-    """One iterator's position in one session: the current element iterator (or None)."""
+    """One iterator's position in one session: the current element iterator (or None).
+
+    Under a step deadline (``RunOptions(timeout_in_ms=...)``) ``get_next`` asks for the
+    element on a helper thread and waits no longer than the deadline; a get_next that timed
+    out stays pending, and the next ``get_next`` takes its element, so none is lost.
+    """
 
     def __init__(self, name, types, shapes):
         self.name = name
         self.types = types    # flat component dtypes
         self.shapes = shapes  # flat component TensorShapes
         self._lock = threading.Lock()
-        self._held = [None]   # the element iterator (held apart, for the finalizer)
+        # The element iterator and the helper thread's pool (held apart, for the finalizer).
+        self._held = [None, None]
+        self._pending = None  # a timed-out get_next's future: its element comes next
         # Closed with the session (SessionState.close); should the state be dropped
         # without closing (a task's reset), the finalizer still stops threads, closes files.
         self._finalizer = weakref.finalize(self, _close_held, self._held)
@@ -74,18 +86,58 @@ class IteratorResource:
         """Starts iterating over ``dataset_value`` (closing the previous iteration)."""
         new = dataset_value.make_iterator(env)
         with self._lock:
+            if not self._finalizer.alive:
+                new.close()
+                raise errors.CancelledError(None, None, "Iterator '%s': the session was closed"
+                                            % self.name)
             old, self._held[0] = self._held[0], new
+            pending, self._pending = self._pending, None  # an element of the old iteration
+        if pending is not None:
+            pending.cancel()
         if old is not None:
             old.close()
 
     def get_next(self):
+        deadline = step_deadline()
         with self._lock:
             it = self._held[0]
             if it is None:
                 raise errors.FailedPreconditionError(None, None, _NOT_INITIALIZED)
-            e = it.get_next()
+            if self._pending is None and deadline is None:
+                e = it.get_next()
+            else:
+                e = self._get_next_by(it, deadline)
         if e is None:
             raise errors.OutOfRangeError(None, None, "End of sequence")
+        return e
+
+    def _get_next_by(self, it, deadline):
+        """The next element, asked for on the helper thread, waited for until ``deadline``
+        (None: as long as it takes); lock held."""
+        fut = self._pending
+        if fut is None:
+            pool = self._held[1]
+            if pool is None:
+                pool = self._held[1] = ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="tfnb-iterator-get-next")
+            fut = self._pending = pool.submit(_guarded, it.get_next)
+        try:
+            if deadline is None:
+                e = fut.result()
+            else:
+                e = fut.result(timeout=max(0.0, deadline - time.monotonic()))
+        except _FutureTimeout:
+            raise errors.DeadlineExceededError(
+                None, None, "Timed out waiting for the next element of iterator '%s' (the step's "
+                "timeout ran out; the element will be the next one returned)" % self.name) from None
+        except _FutureCancelled:
+            self._pending = None
+            raise errors.CancelledError(None, None, "Iterator '%s' was closed"
+                                        % self.name) from None
+        except BaseException:
+            self._pending = None
+            raise
+        self._pending = None
         return e
 
     def close(self):
@@ -100,7 +152,10 @@ class IteratorResource:
 
 
 def _close_held(held):
-    it, held[0] = held[0], None
+    it, pool = held
+    held[:] = [None, None]
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
     if it is not None:
         it.close()
 

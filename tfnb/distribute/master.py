@@ -285,8 +285,11 @@ class ClusterRunner:
 
     def run(self, feeds, traced=False, now=None):
         """Runs one step; returns the fetched values (and, when ``traced``, op records)."""
+        from ..runtime.state import step_deadline
+        run_deadline = step_deadline()  # RunOptions.timeout_in_ms of this run, if any
+        limit = None if run_deadline is None else max(0.0, run_deadline - time.monotonic())
         try:
-            values, replies = run_sync(self._step(feeds, traced))
+            values, replies = run_sync(self._step(feeds, traced, limit))
         except errors.OpError:
             if self.master._closed:  # as TF1: ops pending when the session closes are cancelled
                 raise errors.CancelledError(None, None, "The session was closed while the step "
@@ -297,7 +300,7 @@ class ClusterRunner:
             return out
         return out, self._records(replies)
 
-    async def _step(self, feeds, traced):
+    async def _step(self, feeds, traced, limit=None):
         m = self.master
         step = m.new_step_id()
         commit = self.single_task
@@ -311,6 +314,8 @@ class ClusterRunner:
         pending = set(runs)
         start = time.monotonic()
         deadline = m.step_deadline
+        if limit is not None and (deadline is None or limit < deadline):
+            deadline = limit  # the run's own timeout (RunOptions.timeout_in_ms)
         probe = max(m.timeout / 2.0, 0.05)
         try:
             while pending:

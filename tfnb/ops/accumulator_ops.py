@@ -29,7 +29,8 @@ take hands the result over at once (under the accumulator's lock), so a take of 
 exactly the first ``n`` gradients. The wait ends with ``CancelledError`` when the session is
 closed or :meth:`ConditionalAccumulatorBase.cancel_pending_takes` runs (tfnb; the chief's
 queue runner of a SyncReplicasOptimizer uses it to stop), and with ``DeadlineExceededError``
-after ``ConfigProto(operation_timeout_in_ms=...)``. Accumulators are CPU ops, as in TF1.
+after ``ConfigProto(operation_timeout_in_ms=...)`` or the step's
+``RunOptions(timeout_in_ms=...)``. Accumulators are CPU ops, as in TF1.
 Like a queue's elements, gradients are not variables: a failed run does not give back what
 its take consumed, nor remove what its apply added.
 
@@ -50,6 +51,7 @@ from ..framework import errors
 from ..framework.graph import IndexedSlices, get_default_graph, name_scope
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..framework.tensor_shape import TensorShape, as_shape, shape_str, unknown_shape
+from ..runtime.state import wait_deadline
 from . import core
 
 __all__ = ["ConditionalAccumulatorBase", "ConditionalAccumulator", "SparseConditionalAccumulator"]
@@ -263,7 +265,7 @@ class SessionAccumulator:
         if num_required <= 0:
             raise errors.InvalidArgumentError(
                 None, None, "Argument num_required must be positive, but was %d" % num_required)
-        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        deadline = wait_deadline(self._timeout)
         me = _Take(num_required)
         with self._cond:
             self._takes.append(me)

@@ -20,7 +20,8 @@ ends with
   remaining elements, then fail with ``OutOfRangeError`` (the clean end of an input
   pipeline); ``close(cancel_pending_enqueues=True)`` also fails the waiting enqueues,
 * the session being closed (``CancelledError``) -- so no thread stays blocked -- or
-  ``ConfigProto(operation_timeout_in_ms=...)`` running out (``DeadlineExceededError``).
+  ``ConfigProto(operation_timeout_in_ms=...)`` or the step's ``RunOptions(timeout_in_ms=...)``
+  running out (``DeadlineExceededError``).
 
 Queues are not variables: a failed ``session.run`` restores the variables it wrote, but
 elements it dequeued stay consumed and elements it enqueued stay queued (TensorFlow
@@ -49,6 +50,7 @@ from ..framework.function import init_scope
 from ..framework.graph import get_default_graph, name_scope
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..framework.tensor_shape import Dimension, TensorShape, as_shape, shape_str, unknown_shape
+from ..runtime.state import wait_deadline
 from . import core
 from .random_ops import get_seed
 
@@ -137,7 +139,7 @@ class SessionQueue:
 
     # --- waiting ---
     def _deadline(self):
-        return None if self._timeout is None else time.monotonic() + self._timeout
+        return wait_deadline(self._timeout)
 
     def _wait(self, deadline):
         """One wait on the condition (its lock held); raises when the wait must end."""

@@ -31,7 +31,7 @@ from ..framework.graph import Operation, Tensor, get_default_graph
 from .fetch import FetchMapper, fetch_key
 from .passes.config import GraphOptions, OptimizerOptions, RewriterConfig  # noqa: F401
 from .plan import compile_plan, describe_feed_mismatch, map_runtime_error
-from .state import KernelContext, SessionState, VariableSlot
+from .state import KernelContext, SessionState, VariableSlot, _step_deadline
 from .step_stats import DeviceStepStats, NodeExecStats, NodeOutput, StepStats, TensorDescription
 from . import threads as _threads
 from .threads import on_step as _threads_on_step
@@ -136,6 +136,17 @@ class ConfigProto:
 
 
 class RunOptions:
+    """Options of one ``Session.run`` (TF1 names).
+
+    Args:
+        trace_level: ``SOFTWARE_TRACE`` or more fills ``run_metadata.step_stats``.
+        timeout_in_ms: bounds the step's blocking ops (queue enqueue/dequeue, accumulator
+            take, dataset get_next, a cluster step): past it the step fails with
+            ``DeadlineExceededError`` and the session is left as it was. 0: the session's
+            ``ConfigProto.operation_timeout_in_ms`` (0: no bound).
+        output_partition_graphs: accepted for TF1 compatibility.
+    """
+
     NO_TRACE = 0
     SOFTWARE_TRACE = 1
     HARDWARE_TRACE = 2
@@ -362,14 +373,30 @@ class BaseSession:
         trace = options is not None and run_metadata is not None and \
             getattr(options, "trace_level", 0) >= RunOptions.SOFTWARE_TRACE
         self._last_plan = entry.plan
-        values = self._call(entry.plan, feeds, run_metadata if trace else None)
+        values = self._call(entry.plan, feeds, run_metadata if trace else None,
+                            self._timeout_ms(options))
         return entry.mapper.build([_to_user(v) for v in values])
 
-    def _call(self, plan, feeds, run_metadata=None):
-        """Runs ``plan``; on failure undoes its variable writes and raises a typed error."""
+    def _timeout_ms(self, options):
+        """The step's time bound: RunOptions.timeout_in_ms, else the config's (TF1)."""
+        ms = getattr(options, "timeout_in_ms", 0) if options is not None else 0
+        return ms if ms and ms > 0 else self._config.operation_timeout_in_ms
+
+    def _call(self, plan, feeds, run_metadata=None, timeout_ms=0):
+        """Runs ``plan``; on failure undoes its variable writes and raises a typed error.
+
+        ``timeout_ms`` > 0 sets the step's deadline (``tfnb.runtime.state.step_deadline``)
+        that every blocking op of the step waits no longer than."""
         state = self._state
         outer = state.journal  # a run nested in a running step keeps a journal of its own
         journal = state.journal = [] if plan.writes else None
+        token = None
+        if timeout_ms and timeout_ms > 0:
+            deadline = time.monotonic() + timeout_ms / 1000.0
+            outer_deadline = _step_deadline.get()
+            if outer_deadline is not None and outer_deadline < deadline:
+                deadline = outer_deadline  # a nested run never outlives its step
+            token = _step_deadline.set(deadline)
         try:
             with np.errstate(all="ignore"):  # NaN/Inf are values in TF, not warnings
                 if run_metadata is None:
@@ -383,6 +410,8 @@ class BaseSession:
             raise map_runtime_error(plan, exc) from None
         finally:
             state.journal = outer
+            if token is not None:
+                _step_deadline.reset(token)
 
     def _build(self, fetches, feed_keys):
         graph = self._graph
@@ -432,8 +461,15 @@ class BaseSession:
                 raise RuntimeError("Attempted to use a closed Session.")
             if len(args) != len(checks):
                 raise TypeError("callable takes %d feed values, got %d" % (len(checks), len(args)))
+            options = kwargs.pop("options", None) if accept_options else None
+            run_metadata = kwargs.pop("run_metadata", None) if accept_options else None
+            if kwargs:
+                raise TypeError("callable got unexpected keyword arguments %s" % sorted(kwargs))
+            trace = options is not None and run_metadata is not None and \
+                getattr(options, "trace_level", 0) >= RunOptions.SOFTWARE_TRACE
             feeds = [c(v) for c, v in zip(checks, args)]
-            values = self._call(plan, feeds)
+            values = self._call(plan, feeds, run_metadata if trace else None,
+                                self._timeout_ms(options))
             return mapper.build([_to_user(v) for v in values])
         return call
 

@@ -8,12 +8,14 @@ import contextvars
 import itertools
 import sys
 import threading
+import time
 
 import numpy as np
 
 from ..framework import errors
 
-__all__ = ["VariableSlot", "SessionState", "KernelContext", "hold_locks"]
+__all__ = ["VariableSlot", "SessionState", "KernelContext", "hold_locks", "step_deadline",
+           "wait_deadline"]
 
 _slot_order = itertools.count()  # the order in which several slots' locks are taken
 
@@ -236,6 +238,28 @@ def _order_of(slot):
 # step) never journal into, or roll back, each other's writes; the multi-device executor runs
 # a step's partitions in copies of the caller's context, so they share its journal.
 _journals = contextvars.ContextVar("tfnb_journals", default=None)
+
+
+# The time.monotonic() by which the running step must end: RunOptions.timeout_in_ms (else
+# ConfigProto.operation_timeout_in_ms) from its start; None: no bound. A context variable, so
+# it follows the step into the partitions the multi-device executor runs in copies of the
+# caller's context, and never leaks into another thread's step.
+_step_deadline = contextvars.ContextVar("tfnb_step_deadline", default=None)
+
+
+def step_deadline():
+    """The monotonic deadline of the step running in this context, or None."""
+    return _step_deadline.get()
+
+
+def wait_deadline(timeout_s=None):
+    """The deadline of a blocking wait starting now: ``timeout_s`` seconds (None: unbounded),
+    and never later than the running step's deadline (``RunOptions.timeout_in_ms``)."""
+    step = _step_deadline.get()
+    if timeout_s is None:
+        return step
+    own = time.monotonic() + timeout_s
+    return own if step is None or own < step else step
 
 
 class SessionState:

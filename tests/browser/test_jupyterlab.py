@@ -439,8 +439,8 @@ def test_placement_view_of_a_two_device_session(notebook_page):
             pv.locator(".tfnb-pv-devices tr[data-device]").all()] == [CPU0, CPU1]
     assert pv.locator('.tfnb-ge-key[data-key="moved"]').count() == 1
     assert pv.locator('.tfnb-ge-key[data-key="cross_device"]').count() == 1
-    # The variable's read asked for CPU:1, runs on CPU:0 with w: outlined, with the reason.
-    read = pv.locator('g.node[data-op-name="tower/ReadVariableOp"]')
+    # The variable's lookup asked for CPU:1, runs on CPU:0 with pw: outlined, with the reason.
+    read = pv.locator('g.node[data-op-name="tower/rows"]')
     assert read.get_attribute("data-moved") == "true"
     assert read.get_attribute("data-assigned") == CPU0
     read.click()
@@ -448,10 +448,10 @@ def test_placement_view_of_a_two_device_session(notebook_page):
     details.locator("text=yields to colocation with pw").wait_for(timeout=UI_MS)
     text = details.inner_text()
     assert CPU0 in text and "/device:CPU:1" in text, text
-    # The cross-device edge of the variable's value: 16x16 float32 per step, its Send/Recv.
+    # The cross-device edge of the looked-up rows: 16x16 float32 per step, its Send/Recv.
     edges = pv.locator("g.edge[data-cross-device]")
     assert edges.count() == 2
-    value = pv.locator('g.edge[data-cross-device][data-tensors="tower/ReadVariableOp:0"]')
+    value = pv.locator('g.edge[data-cross-device][data-tensors="tower/rows:0"]')
     assert value.get_attribute("data-bytes") == str(16 * 16 * 4)
     assert value.get_attribute("data-send").startswith("_send/")
     assert value.get_attribute("data-recv").startswith("_recv/")

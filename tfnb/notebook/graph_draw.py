@@ -470,7 +470,7 @@ def draw_graph(graph=None, color_by="type", expanded=None, run_metadata=None, pl
         use_dot: use the system ``dot`` program when present (else the browser lays it out).
         session: a session: its graph (when ``graph`` is None) and the placement and
             transfers of its last run (unless ``placement`` is given).
-        transfers: the plan's transfers (:func:`~.placement_view.plan_transfers`).
+        transfers: the plan's transfers (:func:`~.placement_view.session_transfers`).
 
     Returns:
         GraphDrawing: displays in Jupyter; ``.dot``, ``.svg``, ``.model``, ``save(path)``.
@@ -483,9 +483,8 @@ def draw_graph(graph=None, color_by="type", expanded=None, run_metadata=None, pl
     if session is not None and placement is None:
         placement = session.placement() or None
         if transfers is None:
-            from .placement_view import _plan_for, plan_transfers
-            plan = _plan_for(session, None, None)
-            transfers = plan_transfers(plan) if plan is not None else None
+            from .placement_view import session_transfers
+            transfers = session_transfers(session) or None
     model = graph_to_model(graph, expanded=expanded, color_by=color_by, step_stats=run_metadata,
                            placement=placement, max_nodes=max_nodes, transfers=transfers)
     return GraphDrawing(model, use_dot=use_dot)

@@ -61,7 +61,7 @@ class GraphExplorer(anywidget.AnyWidget):
             (with the Send/Recv transfers of that run's plan).
         placement: ``{op: {"assigned": ..., "reason": ...}}`` or ``Session.placement()``
             rows, overriding ``session``'s.
-        transfers: the plan's transfers (:func:`~.placement_view.plan_transfers`), for the
+        transfers: the plan's transfers (:func:`~.placement_view.session_transfers`), for the
             bytes and Send/Recv names of cross-device edges.
         placement_panel: a :func:`~.placement_view.placement_model` to show below the graph.
         expanded: scopes to open at first (None: all when the graph is small).
@@ -93,9 +93,8 @@ class GraphExplorer(anywidget.AnyWidget):
         if placement is None and session is not None and hasattr(session, "placement"):
             placement = session.placement() or None
             if transfers is None:
-                from .placement_view import _plan_for, plan_transfers
-                plan = _plan_for(session, None, None)
-                transfers = plan_transfers(plan) if plan is not None else None
+                from .placement_view import session_transfers
+                transfers = session_transfers(session) or None
         self._placement = placement
         self._transfers = transfers
         self._max_nodes = max_nodes

@@ -205,7 +205,7 @@ def transfers_by_tensor(transfers):
 
     A transfer is a dict with ``tensor``, ``src_device``, ``dst_device`` and optionally
     ``bytes``, ``send`` and ``recv`` (the Send/Recv op names), as
-    :func:`tfnb.notebook.placement_view.plan_transfers` makes them.
+    :func:`tfnb.notebook.placement_view.session_transfers` makes them.
     """
     return {(t["tensor"], canonical_device(t["dst_device"])): t for t in transfers or ()}
 

@@ -26,7 +26,7 @@ from .device_names import (canonical_device, device_colors, device_label, device
                            request_satisfied, task_label, task_of)
 from .graph_model import MAX_NODES, format_bytes, format_duration, graph_to_model, step_times
 
-__all__ = ["PlacementView", "placement_view", "placement_model", "plan_transfers",
+__all__ = ["PlacementView", "placement_view", "placement_model", "session_transfers",
            "trace_transfers", "merge_transfers", "needed_placeholders", "panel_html", "COLUMNS"]
 
 # The table's columns: (key, heading, numeric).
@@ -39,46 +39,35 @@ _TRANSFER_TYPES = frozenset(("_Send", "_Recv", "Send", "Recv", "_HostSend", "_Ho
 # ----------------------------------------------------------------------------------------------
 # Inputs: the plan's transfers, the trace's
 # ----------------------------------------------------------------------------------------------
-def plan_transfers(plan):
-    """The tensors a compiled multi-device plan sends: one dict per Send/Recv pair.
+def session_transfers(session, fetches=None, feed_dict=None):
+    """The tensors a step sends between devices: one dict per Send/Recv pair.
+
+    Read from the public ``Session.placement(fetches, feed_dict, transfers=True)`` (the
+    latest run's plan when ``fetches`` is None); a session without that API has none.
 
     Returns:
         ``[{"tensor", "src_device", "dst_device", "bytes", "send", "recv", "control"}]``
-        (``bytes`` from the tensor's static shape, None when a dimension is unknown;
-        ``control`` True for a token that only carries a control dependency). Empty for a
-        one-device plan.
+        (canonical device names; ``bytes`` estimated from the tensor's static shape, None
+        when a dimension is unknown; ``control`` True for a token that only carries a
+        control dependency). Empty for a one-device step.
     """
-    from .graph_model import _static_bytes
-    parts = getattr(plan, "partitions", None) or ()
-    sends, recvs = {}, {}
-    for part in parts:
-        for entry in part.body:
-            op = entry[0]
-            kind = getattr(op, "type", "")
-            if kind == "_Send":
-                sends[op.key] = op
-            elif kind == "_Recv":
-                recvs[op.key] = op
-    out = []
-    for key, recv in recvs.items():
-        send = sends.get(key)
-        tensor = recv.tensor
-        out.append({"tensor": recv.tensor_name, "src_device": canonical_device(recv.peer),
-                    "dst_device": canonical_device(recv.device),
-                    "bytes": _static_bytes(tensor) if tensor is not None else 0,
-                    "send": send.name if send is not None else None, "recv": recv.name,
-                    "control": tensor is None})
-    return out
+    try:
+        rows = session.placement(fetches, feed_dict, transfers=True)
+    except TypeError:  # a session type whose placement() has no transfers
+        return []
+    return [{"tensor": r["tensor"], "src_device": canonical_device(r["src_device"]),
+             "dst_device": canonical_device(r["dst_device"]), "bytes": r["bytes_estimate"],
+             "send": r["send"], "recv": r["recv"], "control": r["control"]} for r in rows]
 
 
 def _label_transfer(ns, device):
-    """(tensor, src, dst) of a traced _Send/_Recv from its TransferOp-style label, or None."""
-    label = getattr(ns, "timeline_label", "") or ""
-    parts = label.split()
-    if len(parts) == 4 and parts[0] in ("_Send", "_Recv") and parts[2] in ("to", "from"):
-        tensor, peer = parts[1], canonical_device(parts[3])
-        return (tensor, device, peer) if parts[2] == "to" else (tensor, peer, device)
-    return None
+    """(tensor, src, dst) of a traced _Send/_Recv, from the label the session gives it."""
+    from ..runtime.session import parse_transfer_label
+    found = parse_transfer_label(getattr(ns, "timeline_label", ""), device)
+    if found is None:
+        return None
+    tensor, src, dst = found
+    return tensor, canonical_device(src), canonical_device(dst)
 
 
 def trace_transfers(step_stats):
@@ -152,7 +141,7 @@ def placement_model(rows, step_stats=None, transfers=None):
     Args:
         rows: ``Session.placement()`` rows ``{op, type, requested, assigned, reason, est_us}``.
         step_stats: a StepStats/RunMetadata from a traced run (measured times), or None.
-        transfers: the plan's transfers (:func:`plan_transfers`, possibly merged with the
+        transfers: the step's transfers (:func:`session_transfers`, possibly merged with the
             trace's by :func:`merge_transfers`), or None.
 
     Returns:
@@ -219,20 +208,6 @@ def placement_model(rows, step_stats=None, transfers=None):
 # ----------------------------------------------------------------------------------------------
 # Getting a placement out of a session
 # ----------------------------------------------------------------------------------------------
-def _plan_for(session, fetches, feed_dict):
-    """The compiled plan of (fetches, feed keys), for its Send/Recv list (None if unavailable).
-
-    Uses the session's plan cache and compiler (``_build``); a session type without them
-    still gets its placement table, only without Send/Recv names.
-    """
-    if fetches is None:
-        return getattr(session, "_last_plan", None)
-    build = getattr(session, "_build", None)
-    if build is None:
-        return None
-    return build(fetches, tuple(feed_dict or ())).plan
-
-
 def _flatten_fetches(graph, fetches):
     """The graph elements (tensors and ops) of a nested fetch structure."""
     out = []
@@ -308,15 +283,13 @@ class PlacementView:
         self.step_stats = getattr(run_metadata, "step_stats", run_metadata)
         if fetches is not None and feed_dict is None:
             feed_dict = needed_placeholders(self.graph, fetches)
-        plan = _plan_for(session, fetches, feed_dict)
-        if fetches is None and plan is None:
-            raise ValueError("this session has not run anything yet: pass the fetches whose "
-                             "placement to show, e.g. sess.placement_view(train_op)")
         self.rows = session.placement(fetches, feed_dict) if fetches is not None else \
             session.placement()
-        planned = plan_transfers(plan) if plan is not None else []
-        self.transfers = merge_transfers(planned, trace_transfers(self.step_stats)) \
-            if plan is not None else None
+        if fetches is None and not self.rows:
+            raise ValueError("this session has not run anything yet: pass the fetches whose "
+                             "placement to show, e.g. sess.placement_view(train_op)")
+        planned = session_transfers(session, fetches, feed_dict)
+        self.transfers = merge_transfers(planned, trace_transfers(self.step_stats))
         self.model = placement_model(self.rows, self.step_stats, self.transfers)
         self._expanded = expanded
         self._max_nodes = max_nodes

@@ -12,9 +12,10 @@ thread is a lane; each executed op a box placed at its start time relative to th
 coloured by op type and labelled with its name where the box is wide enough; hovering shows
 its name, type, device, timing, output dtypes/shapes/bytes and the line that created it.
 Transfers between devices are drawn as arrows from the Send's lane to the Recv's: a Send and
-its Recv are paired by the tensor and the two devices, read from tfnb's trace label
-(``"_Send x:0 to /job:.../device:CPU:1"``), from TF's (``"name = _Send(tensor @recv_device)"``)
-or from the graph op's ``tensor_name``/``send_device``/``recv_device`` attrs.
+its Recv are paired by the tensor and the two devices, read from tfnb's trace label (parsed by
+the runtime's public ``tfnb.runtime.session.parse_transfer_label``), from TF's
+(``"name = _Send(tensor @recv_device)"``) or from the graph op's
+``tensor_name``/``send_device``/``recv_device`` attrs.
 
 Durations are what the instrumented plan measured around each kernel call; the tracing itself
 (two clock reads and a callback per op) adds a bias that :func:`trace_bias_us` measures once per
@@ -31,6 +32,7 @@ import re
 import zlib
 
 from ..profiler import trace_bias_us
+from ..runtime.session import parse_transfer_label
 from .device_names import canonical_device, device_label, device_sort_key, task_label, task_of
 
 __all__ = ["StepTimeline", "timeline_model", "trace_bias_us"]
@@ -39,9 +41,6 @@ _SEND = frozenset(("_Send", "Send", "_HostSend"))
 _RECV = frozenset(("_Recv", "Recv", "_HostRecv"))
 # TensorFlow's timeline label of a transfer: "name = _Send(tensor_name @recv_device)".
 _TRANSFER_LABEL = re.compile(r"=\s*\w+\((?P<tensor>[^@()]*?)\s*@(?P<device>[^()]*)\)\s*$")
-# tfnb's: "_Send tensor to /job:.../device:CPU:1" / "_Recv tensor from /job:.../device:CPU:0".
-_TFNB_LABEL = re.compile(r"^_?(?:Host)?(?:Send|Recv)\s+(?P<tensor>\S+)\s+(?P<dir>to|from)\s+"
-                         r"(?P<peer>\S+)\s*$")
 
 
 def _plural(n, word):
@@ -64,11 +63,9 @@ def _transfer_key(ns, graph_op, device):
             return (str(name), canonical_device(str(attrs.get("send_device", ""))),
                     canonical_device(str(attrs.get("recv_device", ""))))
     label = ns.timeline_label or ""
-    m = _TFNB_LABEL.match(label)
-    if m:
-        peer = canonical_device(m.group("peer"))
-        return (m.group("tensor"), device, peer) if m.group("dir") == "to" else \
-            (m.group("tensor"), peer, device)
+    found = parse_transfer_label(label, device)  # tfnb's own trace
+    if found is not None:
+        return found[0], canonical_device(found[1]), canonical_device(found[2])
     m = _TRANSFER_LABEL.search(label)
     if m:
         recv_dev = canonical_device(m.group("device").strip())

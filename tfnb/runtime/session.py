@@ -37,7 +37,7 @@ from . import threads as _threads
 from .threads import on_step as _threads_on_step
 
 __all__ = ["Session", "InteractiveSession", "get_default_session", "ConfigProto", "RunOptions",
-           "RunMetadata"]
+           "RunMetadata", "parse_transfer_label"]
 
 
 class _DefaultSessionStack(threading.local):
@@ -260,11 +260,27 @@ class BaseSession:
         """The :class:`~tfnb.runtime.devices.Device` objects this session runs on."""
         return list(self._devices)
 
-    def placement(self, fetches=None, feed_dict=None):
-        """Where each op of a plan runs: rows {op, type, requested, assigned, reason, est_us}.
+    def placement(self, fetches=None, feed_dict=None, transfers=False):
+        """Where the ops of a step run, or (``transfers=True``) what crosses devices.
 
-        With no arguments: the plan of the latest ``run``. On a one-device session every op
-        is on that device.
+        Args:
+            fetches: the step's fetches (any nesting of tensors, ops and names); its plan is
+                compiled if needed, nothing runs. None: the plan of the latest ``run``.
+            feed_dict: the fed tensors (a dict, whose values are ignored, or a list).
+            transfers: give the transfer rows instead of the op rows.
+
+        Returns:
+            Op rows ``{op, type, requested, assigned, reason, est_us}`` (on a one-device
+            session every op is on that device); or transfer rows, one per Send/Recv pair:
+            ``{tensor, src_device, dst_device, send, recv, bytes_estimate, control}`` --
+            ``send``/``recv`` name the ops in a step trace, ``bytes_estimate`` comes from the
+            tensor's static shape (None when a dimension is unknown), ``control`` is True
+            for a token that only carries a control dependency (``tensor`` is then
+            ``"^op"``). [] when nothing ran yet, or for transfers on one device.
+
+        Example:
+            >>> sess.placement(loss, [x], transfers=True)[0]["dst_device"]
+            '/job:localhost/replica:0/task:0/device:CPU:1'
         """
         if fetches is None:
             plan = self._last_plan
@@ -272,6 +288,8 @@ class BaseSession:
                 return []
         else:
             plan = self._build(fetches, tuple(feed_dict or ())).plan
+        if transfers:
+            return _plan_transfers(plan)
         if plan.placement is not None:
             return plan.placement.table()
         return [{"op": op.name, "type": op.type, "requested": op.device or "",
@@ -516,6 +534,56 @@ def _traced_call(plan, feeds, run_metadata):
             run_metadata.partition_graphs = [
                 {"device": p.device.name, "nodes": [{"name": e[0].name, "op": e[0].type}
                                                     for e in p.body]} for p in plan.partitions]
+
+
+def _plan_transfers(plan):
+    """The transfer rows of ``plan`` (see ``BaseSession.placement``)."""
+    sends, recvs = {}, []
+    for part in plan.partitions or ():
+        for entry in part.body:
+            op = entry[0]
+            kind = getattr(op, "type", "")
+            if kind == "_Send":
+                sends[op.key] = op
+            elif kind == "_Recv":
+                recvs.append(op)
+    rows = []
+    for recv in recvs:
+        send = sends.get(recv.key)
+        rows.append({"tensor": recv.tensor_name, "src_device": recv.peer,
+                     "dst_device": recv.device, "send": send.name if send is not None else None,
+                     "recv": recv.name, "bytes_estimate": _static_bytes(recv.tensor),
+                     "control": recv.tensor is None})
+    return rows
+
+
+def _static_bytes(tensor):
+    """Bytes of ``tensor`` from its static shape and dtype (0 for a control token; None
+    when a dimension is unknown)."""
+    if tensor is None:
+        return 0
+    dims = tensor._shape.as_tuple()
+    if dims is None or None in dims:
+        return None
+    try:
+        size = tensor.dtype.size
+    except (TypeError, AttributeError, ValueError):
+        return None
+    return int(np.prod(dims, dtype=np.int64)) * int(size)
+
+
+def parse_transfer_label(label, device):
+    """``(tensor, src device, dst device)`` of a traced ``_Send``/``_Recv``, else None.
+
+    A step trace labels tfnb's transfers ``"_Send x:0 to DST"`` and ``"_Recv x:0 from
+    SRC"``; ``device`` is the device whose ``DeviceStepStats`` holds the node.
+    """
+    parts = (label or "").split()
+    if len(parts) != 4 or parts[0] not in ("_Send", "_Recv") or \
+            parts[2] != ("to" if parts[0] == "_Send" else "from"):
+        return None
+    tensor, peer = parts[1], parts[3]
+    return (tensor, device, peer) if parts[0] == "_Send" else (tensor, peer, device)
 
 
 def _describe_output(value):

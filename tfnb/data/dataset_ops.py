@@ -139,7 +139,7 @@ def as_array(v):
 # ----------------------------------------------------------------------------------------------
 # The Dataset base class (TF1's DatasetV1 API)
 # ----------------------------------------------------------------------------------------------
-class Dataset:
+class Dataset(st.HasElementSpec):
     """A sequence of elements, each a structure of tensors (TF1's ``tf.data.Dataset``).
 
     Build one from a source (``from_tensor_slices``, ``range``, a reader such as
@@ -151,26 +151,7 @@ class Dataset:
         self._variant_tensor = variant_tensor
         self._element_spec = element_spec
 
-    # --- structure ---
-    @property
-    def output_types(self):
-        """The dtypes of an element's components, nested like the element."""
-        return st.output_types(self._element_spec)
-
-    @property
-    def output_shapes(self):
-        """The static shapes of an element's components, nested like the element."""
-        return st.output_shapes(self._element_spec)
-
-    @property
-    def output_classes(self):
-        """``tf.Tensor``/``tf.SparseTensor`` per component, nested like the element."""
-        return st.output_classes(self._element_spec)
-
-    @property
-    def element_spec(self):
-        return self._element_spec
-
+    # --- structure: output_types/output_shapes/output_classes/element_spec (HasElementSpec) ---
     def __repr__(self):
         return "<%s shapes: %s, types: %s>" % (type(self).__name__, self.output_shapes,
                                               self.output_types)

@@ -324,7 +324,7 @@ def _placeholders_under(tensor):
     return found
 
 
-class Iterator:
+class Iterator(st.HasElementSpec):
     """Iterates over a dataset in a session (TF1's ``tf.data.Iterator``).
 
     Make one with ``dataset.make_one_shot_iterator()``,
@@ -436,9 +436,8 @@ class Iterator:
             FailedPreconditionError: the iterator was not initialized.
         """
         self._get_next_calls += 1
-        flat = st.flat_specs(self._element_spec)
-        attrs = {"output_types": [t for t, _ in flat], "output_shapes": [s for _, s in flat]}
-        op = core.op("IteratorGetNext", [self._iterator_resource], attrs,
+        op = core.op("IteratorGetNext", [self._iterator_resource],
+                     _spec_attrs(self._element_spec),
                      name=name or "IteratorGetNext")
         return st.from_components(self._element_spec, list(op.outputs))
 
@@ -446,22 +445,6 @@ class Iterator:
         """A string tensor naming this iterator, to feed to a ``from_string_handle`` iterator."""
         return core.out("IteratorToStringHandle", [self._iterator_resource], {},
                         name=name or "IteratorToStringHandle")
-
-    @property
-    def output_types(self):
-        return st.output_types(self._element_spec)
-
-    @property
-    def output_shapes(self):
-        return st.output_shapes(self._element_spec)
-
-    @property
-    def output_classes(self):
-        return st.output_classes(self._element_spec)
-
-    @property
-    def element_spec(self):
-        return self._element_spec
 
     def __repr__(self):
         return "<Iterator %s shapes: %s, types: %s>" % (self._iterator_resource.op.name,

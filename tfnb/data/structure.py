@@ -25,7 +25,7 @@ from ..ops.sparse_ops import SparseTensor, SparseTensorValue
 __all__ = ["TensorStructure", "SparseStructure", "DatasetStructure", "flatten", "pack",
            "map_structure", "normalize", "spec_of", "flat_specs", "flat_kinds", "to_components",
            "from_components", "assert_same_structure", "output_types", "output_shapes",
-           "output_classes", "from_legacy", "is_compatible"]
+           "output_classes", "from_legacy", "is_compatible", "HasElementSpec"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -325,6 +325,29 @@ def output_shapes(spec):
 
 def output_classes(spec):
     return map_structure(lambda s: s.output_class, spec)
+
+
+class HasElementSpec:
+    """TF1's structure properties of an object with an ``_element_spec`` (datasets, iterators)."""
+
+    @property
+    def output_types(self):
+        """The dtypes of an element's components, nested like the element."""
+        return output_types(self._element_spec)
+
+    @property
+    def output_shapes(self):
+        """The static shapes of an element's components, nested like the element."""
+        return output_shapes(self._element_spec)
+
+    @property
+    def output_classes(self):
+        """``tf.Tensor``/``tf.SparseTensor`` per component, nested like the element."""
+        return output_classes(self._element_spec)
+
+    @property
+    def element_spec(self):
+        return self._element_spec
 
 
 def from_legacy(types, shapes=None, classes=None):

@@ -157,15 +157,40 @@ def _check_int64(v):
     return v
 
 
-class _Repeated:
+class _RepeatedBase:
+    """A repeated field's list: reading, deleting (which marks the owner modified), comparing."""
+
+    __slots__ = ("_values", "_owner")
+
+    def __init__(self, owner):
+        self._values = []
+        self._owner = owner
+
+    def __getitem__(self, i):
+        return self._values[i]
+
+    def __delitem__(self, i):
+        del self._values[i]
+        self._owner._modified()
+
+    def __len__(self):
+        return len(self._values)
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __eq__(self, other):
+        return list(self) == list(other)
+
+
+class _Repeated(_RepeatedBase):
     """A repeated scalar field: a list that type-checks what goes in."""
 
-    __slots__ = ("_values", "_check", "_owner")
+    __slots__ = ("_check",)
 
     def __init__(self, check, owner):
-        self._values = []
+        super().__init__(owner)
         self._check = check
-        self._owner = owner
 
     def append(self, v):
         self._values.append(self._check(v))
@@ -182,35 +207,18 @@ class _Repeated:
             self._values[i] = self._check(v)
         self._owner._modified()
 
-    def __delitem__(self, i):
-        del self._values[i]
-        self._owner._modified()
-
-    def __getitem__(self, i):
-        return self._values[i]
-
-    def __len__(self):
-        return len(self._values)
-
-    def __iter__(self):
-        return iter(self._values)
-
-    def __eq__(self, other):
-        return list(self) == list(other)
-
     def __repr__(self):
         return repr(self._values)
 
 
-class _RepeatedMessages:
+class _RepeatedMessages(_RepeatedBase):
     """A repeated message field."""
 
-    __slots__ = ("_values", "_cls", "_owner")
+    __slots__ = ("_cls",)
 
     def __init__(self, cls, owner):
-        self._values = []
+        super().__init__(owner)
         self._cls = cls
-        self._owner = owner
 
     def add(self, **kwargs):
         m = self._cls(**kwargs)
@@ -225,22 +233,6 @@ class _RepeatedMessages:
     def extend(self, ms):
         for m in ms:
             self.append(m)
-
-    def __getitem__(self, i):
-        return self._values[i]
-
-    def __delitem__(self, i):
-        del self._values[i]
-        self._owner._modified()
-
-    def __len__(self):
-        return len(self._values)
-
-    def __iter__(self):
-        return iter(self._values)
-
-    def __eq__(self, other):
-        return list(self) == list(other)
 
 
 class _MessageMap:

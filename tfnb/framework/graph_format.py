@@ -114,7 +114,12 @@ class DecodeError(ValueError):
     nested (as protobuf's ``DecodeError`` for TF's ``GraphDef.FromString``)."""
 
 
-def _env_bytes(name, default):
+# Opening a file to read never blocks (a FIFO or device is refused after fstat, not waited on).
+NONBLOCKING_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                          | getattr(os, "O_BINARY", 0))
+
+
+def env_bytes(name, default):
     """The number of bytes environment variable ``name`` sets, or ``default`` when unset."""
     value = os.environ.get(name)
     if not value:
@@ -128,13 +133,26 @@ def _env_bytes(name, default):
     return limit
 
 
+def read_at_most(fd, size, limit):
+    """The bytes of open regular file ``fd`` (``size`` bytes when fstat-ed), closing it.
+
+    Reads at most ``limit + 1`` bytes, so a file that grew past ``limit`` shows as longer than
+    ``limit``; never allocates ``limit`` bytes up front (``read(limit)`` would).
+    """
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(size + 1)
+        if len(data) > size:
+            data += f.read(limit + 1 - len(data))
+    return data
+
+
 def inflation_limit(compressed_size, env_var, cap=None):
     """The most bytes that ``compressed_size`` compressed bytes may inflate to.
 
     ``env_var``, when set, gives the bound; otherwise it is the larger of
     ``INFLATE_FREE_BYTES`` and ``MAX_INFLATION_RATIO * compressed_size``, at most ``cap``.
     """
-    explicit = _env_bytes(env_var, None)
+    explicit = env_bytes(env_var, None)
     if explicit is not None:
         return explicit
     limit = max(INFLATE_FREE_BYTES, MAX_INFLATION_RATIO * compressed_size)
@@ -725,7 +743,7 @@ def _loads(data):
                           "%r nor JSON text. (TensorFlow's protobuf files cannot be read.)"
                           % (data[:16], MAGIC))
     else:
-        limit = _env_bytes(LIMIT_ENV, MAX_GRAPHDEF_BYTES)
+        limit = env_bytes(LIMIT_ENV, MAX_GRAPHDEF_BYTES)
         if len(data) > limit:
             raise DecodeError("The GraphDef text has %d bytes, more than the limit of %d bytes "
                               "(set %s to allow more)" % (len(data), limit, LIMIT_ENV))
@@ -794,21 +812,17 @@ def read_graph_def(path):
         FileNotFoundError: no such file.
         DecodeError: not a regular file, too large, or not a readable GraphDef.
     """
-    limit = _env_bytes(LIMIT_ENV, MAX_GRAPHDEF_BYTES)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | \
-        getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
+    limit = env_bytes(LIMIT_ENV, MAX_GRAPHDEF_BYTES)
+    fd = os.open(path, NONBLOCKING_READ_FLAGS)
     st = os.fstat(fd)  # of the opened file, not of whatever the path names later
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise DecodeError("%s is not a regular file; a GraphDef is read only from one" % path)
-    with os.fdopen(fd, "rb") as f:
-        if st.st_size > limit:
-            raise DecodeError("%s has %d bytes, more than the limit of %d bytes (set %s to allow "
-                              "more)" % (path, st.st_size, limit, LIMIT_ENV))
-        data = f.read(st.st_size + 1)  # read(limit) would allocate the whole limit at once
-        if len(data) > st.st_size:
-            data += f.read(limit + 1 - len(data))
+    if st.st_size > limit:
+        os.close(fd)
+        raise DecodeError("%s has %d bytes, more than the limit of %d bytes (set %s to allow "
+                          "more)" % (path, st.st_size, limit, LIMIT_ENV))
+    data = read_at_most(fd, st.st_size, limit)
     if len(data) > limit:
         raise DecodeError("%s grew beyond the limit of %d bytes while it was read" % (path, limit))
     return GraphDef.FromString(data)

@@ -45,6 +45,7 @@ import struct
 import numpy as np
 
 from ..framework import dtypes, errors
+from ..framework.graph_format import NONBLOCKING_READ_FLAGS
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..framework.tensor_shape import TensorShape
 from ..ops import string_ops  # noqa: F401 - StringJoin, which sharded savers use
@@ -221,7 +222,7 @@ def is_tensor_bundle(prefix):
     """Whether ``PREFIX.index`` is a table (TensorFlow's format) rather than tfnb's JSON index;
     False if it cannot be read (the reader then says why)."""
     try:  # never blocks: a FIFO or device is left for the reader to refuse
-        fd = os.open(prefix + ".index", _files._open_flags())
+        fd = os.open(prefix + ".index", NONBLOCKING_READ_FLAGS)
     except OSError:
         return False
     try:

@@ -32,7 +32,7 @@ import numpy as np
 from ..framework import dtypes, errors
 from ..framework.function import FuncGraph, GraphFunction
 from ..framework.graph import Operation, Tensor, get_default_graph
-from ..framework.graph_format import LIMIT_ENV, MAX_GRAPHDEF_BYTES, _env_bytes
+from ..framework.graph_format import LIMIT_ENV, MAX_GRAPHDEF_BYTES, env_bytes
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..framework.tensor_shape import TensorShape
 from . import protos
@@ -59,7 +59,7 @@ def parse_graph_def(data, what="GraphDef"):
     """
     from ..framework.graph_format import DecodeError
     p = protos.load()
-    limit = _env_bytes(LIMIT_ENV, MAX_GRAPHDEF_BYTES)
+    limit = env_bytes(LIMIT_ENV, MAX_GRAPHDEF_BYTES)
     if len(data) > limit:
         raise DecodeError("The %s has %d bytes, more than the limit of %d bytes (set %s to allow "
                           "more)" % (what, len(data), limit, LIMIT_ENV))
@@ -136,7 +136,7 @@ def tensor_proto_to_ndarray(proto, what="a TensorProto"):
         raise ValueError("%s has a partly unknown shape %s" % (what, shape))
     dims = shape.as_list()
     count = int(np.prod(dims, dtype=object)) if dims else 1
-    limit = _env_bytes(LIMIT_ENV, MAX_GRAPHDEF_BYTES)
+    limit = env_bytes(LIMIT_ENV, MAX_GRAPHDEF_BYTES)
     if dt is dtypes.string:
         values = list(proto.string_val)
         if len(values) not in (0, count) and len(values) > count:

@@ -45,7 +45,8 @@ import zlib
 import numpy as np
 
 from ..framework import dtypes, errors
-from ..framework.graph_format import inflation_limit
+from ..framework.graph_format import (NONBLOCKING_READ_FLAGS, env_bytes, inflation_limit,
+                                      read_at_most)
 
 __all__ = ["CheckpointReader", "write_checkpoint", "remove_stale_temp_files", "atomic_write",
            "read_small_file", "remove_quietly"]
@@ -229,24 +230,6 @@ def write_checkpoint(prefix, arrays):
 # ----------------------------------------------------------------------------------------------
 # Reading checkpoints that may come from someone else
 # ----------------------------------------------------------------------------------------------
-def _env_limit(name, default):
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        limit = int(value)
-    except ValueError:
-        limit = -1
-    if limit < 0:
-        raise ValueError("Environment variable %s=%r must be a number of bytes" % (name, value))
-    return limit
-
-
-def _open_flags():
-    return os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | \
-        getattr(os, "O_BINARY", 0)
-
-
 def _check_regular(fd, path, what):
     """fstat of the opened ``fd``: it must be a regular file (not a FIFO, device or directory)."""
     st = os.fstat(fd)
@@ -274,22 +257,20 @@ def read_small_file(path, what):
         DataLossError: not a regular file, or unreadable.
         ResourceExhaustedError: larger than the limit.
     """
-    limit = _env_limit(INDEX_LIMIT_ENV, MAX_INDEX_BYTES)
+    limit = env_bytes(INDEX_LIMIT_ENV, MAX_INDEX_BYTES)
     try:
-        fd = os.open(path, _open_flags())
+        fd = os.open(path, NONBLOCKING_READ_FLAGS)
     except FileNotFoundError:
         raise
     except OSError as e:
         raise errors.DataLossError(None, None, "Cannot open %s: %s" % (what, e)) from None
     st = _check_regular(fd, path, what)
-    with os.fdopen(fd, "rb") as f:
-        if st.st_size > limit:
-            raise errors.ResourceExhaustedError(
-                None, None, "%s has %d bytes, more than the limit of %d bytes (set %s to allow "
-                "more)" % (what, st.st_size, limit, INDEX_LIMIT_ENV))
-        data = f.read(st.st_size + 1)  # read(limit) would allocate the whole limit at once
-        if len(data) > st.st_size:
-            data += f.read(limit + 1 - len(data))
+    if st.st_size > limit:
+        os.close(fd)
+        raise errors.ResourceExhaustedError(
+            None, None, "%s has %d bytes, more than the limit of %d bytes (set %s to allow "
+            "more)" % (what, st.st_size, limit, INDEX_LIMIT_ENV))
+    data = read_at_most(fd, st.st_size, limit)
     if len(data) > limit:
         raise errors.ResourceExhaustedError(None, None, "%s grew beyond the limit of %d bytes"
                                             % (what, limit))
@@ -400,7 +381,7 @@ def _open_data_file(directory, name, index_path):
                                    "%s: %s" % (index_path, e)) from None
     try:
         try:
-            fd = os.open(name, _open_flags() | nofollow, dir_fd=dir_fd)
+            fd = os.open(name, NONBLOCKING_READ_FLAGS | nofollow, dir_fd=dir_fd)
         except FileNotFoundError:
             raise errors.DataLossError(None, None, "%s is missing" % what) from None
         except OSError as e:
@@ -421,7 +402,7 @@ def _open_symlinked(directory, name, dir_fd, what):
         raise errors.DataLossError(None, None, "%s is a symbolic link to %s, outside the "
                                    "checkpoint's directory" % (what, target))
     try:
-        fd = os.open(target, _open_flags() | os.O_NOFOLLOW)
+        fd = os.open(target, NONBLOCKING_READ_FLAGS | os.O_NOFOLLOW)
         link_stat = os.stat(name, dir_fd=dir_fd)  # what the link points at now
     except OSError as e:
         raise errors.DataLossError(None, None, "Cannot open %s: %s" % (what, e)) from None

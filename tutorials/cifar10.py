@@ -172,7 +172,7 @@ def build_training_graph(data_dir, batch_size=128, input_pipeline="queues", seed
     with tf.device("/cpu:0"):
         if input_pipeline == "queues":
             images, labels = cifar10_input.distorted_inputs(data_dir, batch_size,
-                                                            num_threads=num_threads)
+                                                            num_threads=num_threads, seed=seed)
         elif input_pipeline == "data":
             ds = cifar10_input.dataset(data_dir, batch_size, seed=seed,
                                        num_parallel_calls=num_threads)

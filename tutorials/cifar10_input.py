@@ -179,11 +179,12 @@ def eval_image(image):
 
 
 def _generate_image_and_label_batch(image, label, min_queue_examples, batch_size, shuffle,
-                                    num_threads):
+                                    num_threads, seed=None):
     if shuffle:
         images, label_batch = tf.train.shuffle_batch(
             [image, label], batch_size=batch_size, num_threads=num_threads,
-            capacity=min_queue_examples + 3 * batch_size, min_after_dequeue=min_queue_examples)
+            capacity=min_queue_examples + 3 * batch_size, min_after_dequeue=min_queue_examples,
+            seed=seed)
     else:
         images, label_batch = tf.train.batch(
             [image, label], batch_size=batch_size, num_threads=num_threads,
@@ -192,29 +193,35 @@ def _generate_image_and_label_batch(image, label, min_queue_examples, batch_size
     return images, tf.reshape(label_batch, [batch_size])
 
 
-def distorted_inputs(data_dir, batch_size, num_threads=4, min_fraction_in_queue=0.4):
+def distorted_inputs(data_dir, batch_size, num_threads=4, min_fraction_in_queue=0.4,
+                     seed=None):
     """Distorted training batches through reader + queues.
+
+    Which records a batch holds still depends on the threads' timing (how full the shuffling
+    queue is at each dequeue), as in TF1; ``seed`` fixes the random streams themselves.
 
     Args:
         data_dir: folder of the binary files.
         batch_size: images per batch.
         num_threads: queue-runner threads that read and distort (16 in TF's tutorial).
         min_fraction_in_queue: fraction of an epoch kept in the shuffling queue (0.4 in TF).
+        seed: seed of the file order, the distortions and the shuffling queue (tfnb; TF's
+            tutorial has none: None is random).
 
     Returns:
         images [batch, 24, 24, 3] float32, labels [batch] int32. Start the queue runners.
     """
     filenames = _files(data_dir, eval_data=False)
     with tf.name_scope("data_augmentation"):
-        filename_queue = tf.train.string_input_producer(filenames)
+        filename_queue = tf.train.string_input_producer(filenames, seed=seed)
         read_input = read_cifar10(filename_queue)
-        float_image = distort_image(tf.cast(read_input.uint8image, tf.float32))
+        float_image = distort_image(tf.cast(read_input.uint8image, tf.float32), seed)
         float_image.set_shape([IMAGE_SIZE, IMAGE_SIZE, 3])
         read_input.label.set_shape([1])
         min_queue_examples = max(batch_size, int(num_examples(data_dir, False)
                                                  * min_fraction_in_queue))
     return _generate_image_and_label_batch(float_image, read_input.label, min_queue_examples,
-                                           batch_size, True, num_threads)
+                                           batch_size, True, num_threads, seed)
 
 
 def inputs(eval_data, data_dir, batch_size, num_threads=4):

@@ -86,7 +86,7 @@ def build_multi_tower_graph(data_dir, num_towers=2, batch_size=128, input_pipeli
         opt = tf.train.GradientDescentOptimizer(lr)
         if input_pipeline == "queues":
             images, labels = cifar10_input.distorted_inputs(data_dir, batch_size,
-                                                            num_threads=num_threads)
+                                                            num_threads=num_threads, seed=seed)
             batch_queue = prefetch_queue([images, labels], capacity=2 * num_towers)
             next_batch = batch_queue.dequeue
         else:

@@ -140,23 +140,43 @@ def test_learning_rate_schedule_is_staircase():
 
 
 def test_training_lowers_the_loss_with_both_pipelines(data_dir):
+    """25 SGD steps at the tutorial's learning rate lower the cross entropy of three fixed
+    batches (fed in place of the pipeline's tensors, before and after).
+
+    Seeded, with one input thread, the tf.data pipeline gives the same batches in every run;
+    which records the queue pipeline batches still depends on the threads' timing (as in TF1).
+    At lr 0.1 on batches of 16 the loss jumps from step to step, so "after" is the mean over
+    the last 5 steps (drops measured: 0.7-1.2 nats; fresh batches after one step: -0.35-1.2).
+    """
     for pipeline in ("queues", "data"):
         with tf.Graph().as_default():
-            model = cifar10.build_training_graph(data_dir, 16, pipeline, seed=1)
+            model = cifar10.build_training_graph(data_dir, 16, pipeline, seed=1, num_threads=1)
             with tf.Session() as sess:
                 sess.run(tf.global_variables_initializer())
                 coord = tf.train.Coordinator()
                 threads = tf.train.start_queue_runners(sess=sess, coord=coord)
-                ce0 = np.mean([sess.run(model["cross_entropy"]) for _ in range(3)])
-                cifar10.run_training(sess, model, 25)
-                ce1 = np.mean([sess.run(model["cross_entropy"]) for _ in range(3)])
+                fixed = [sess.run([model["images"], model["labels"]]) for _ in range(3)]
+
+                def cross_entropy():
+                    return np.mean([sess.run(model["cross_entropy"],
+                                             {model["images"]: images, model["labels"]: labels})
+                                    for images, labels in fixed])
+                ce0 = cross_entropy()
+                cifar10.run_training(sess, model, 20)
+                ce1 = []
+                for _ in range(5):
+                    cifar10.run_training(sess, model, 1)
+                    ce1.append(cross_entropy())
+                ce1 = np.mean(ce1)
                 conv1 = [v for v in tf.trainable_variables() if v.op.name == "conv1/weights"][0]
                 ema = [v for v in tf.global_variables()
                        if v.op.name == "conv1/weights/ExponentialMovingAverage"][0]
-                avg, w = sess.run([ema, conv1])
+                avg, w, step = sess.run([ema, conv1, model["global_step"]])
                 coord.request_stop()
                 coord.join(threads)
-        assert ce1 < ce0 - 0.2, (pipeline, ce0, ce1)
+        assert step == 25
+        assert abs(ce0 - np.log(10)) < 0.05, (pipeline, ce0)  # small initial logits
+        assert ce1 < ce0 - 0.3, (pipeline, ce0, ce1)
         assert not np.allclose(avg, w) and np.isfinite(avg).all()
 
 

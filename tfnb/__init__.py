@@ -39,6 +39,7 @@ from .ops.check_ops import *  # noqa: F401,F403
 from .ops.clip_ops import *  # noqa: F401,F403
 from .ops.tensor_array_ops import *  # noqa: F401,F403
 from .ops.data_flow_ops import *  # noqa: F401,F403
+from .ops.priority_queue import PriorityQueue  # noqa: F401
 from .ops.accumulator_ops import *  # noqa: F401,F403
 from .ops.map_fn_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403

@@ -19,11 +19,14 @@ from ..framework.graph import GraphKeys, Tensor, control_dependencies, name_scop
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..framework.tensor_shape import TensorShape, as_shape
 from ..ops import array_ops, core, indexing_ops, math_ops, random_ops
-from ..ops.data_flow_ops import FIFOQueue
-from .queue_runner import QueueRunner, add_queue_runner
+from ..ops.data_flow_ops import FIFOQueue, PaddingFIFOQueue, RandomShuffleQueue
+from .queue_runner import (QueueRunner, _as_original_type, _as_tensor_list, _component_shapes,
+                           _queue_summary, add_queue_runner)
 
 __all__ = ["input_producer", "string_input_producer", "range_input_producer",
-           "slice_input_producer", "limit_epochs", "match_filenames_once"]
+           "slice_input_producer", "limit_epochs", "match_filenames_once", "maybe_batch",
+           "batch_join", "maybe_batch_join", "maybe_shuffle_batch", "shuffle_batch_join",
+           "maybe_shuffle_batch_join"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -173,3 +176,218 @@ def match_filenames_once(pattern, name=None):
         return Variable(matching_files(pattern), name=scope.rstrip("/") or "matching_filenames",
                         trainable=False, validate_shape=False,
                         collections=[GraphKeys.LOCAL_VARIABLES])
+
+
+# ----------------------------------------------------------------------------------------------
+# Batching with a keep flag, and from several readers (``*_join``)
+# ----------------------------------------------------------------------------------------------
+def _validate_keep_input(keep_input, enqueue_many):
+    """``keep_input`` as a bool tensor, or None for a Python ``True`` (keep everything)."""
+    if keep_input is True:
+        return None
+    keep = core.convert_to_tensor(keep_input, dtype=dtypes.bool_, name="keep_input")
+    ndims = keep.shape.ndims
+    if ndims is None:
+        raise ValueError("`keep_input` dimensions must be known at graph construction.")
+    if not enqueue_many and ndims == 1:
+        raise ValueError("`keep_input` cannot be a vector when `enqueue_many=False`.")
+    if ndims > 1:
+        raise ValueError("`keep_input` must be 0 or 1 dimensions.")
+    return keep
+
+
+def enqueue_kept(queue, tensor_list, keep, enqueue_many):
+    """An op enqueuing the examples of ``tensor_list`` whose ``keep`` flag is true.
+
+    Args:
+        queue: the queue.
+        tensor_list: one example (or, with ``enqueue_many``, a batch of them).
+        keep: None (keep all), a bool scalar, or with ``enqueue_many`` a bool vector (one
+            flag per example).
+        enqueue_many: ``tensor_list`` is a batch.
+
+    Returns:
+        The enqueue op. A kept example is enqueued as one slice of a batch: the batch of
+        kept examples is masked out of ``tensor_list`` and may be empty.
+    """
+    if keep is None:
+        return (queue.enqueue_many if enqueue_many else queue.enqueue)(tensor_list)
+    if not enqueue_many:
+        tensor_list = [array_ops.expand_dims(t, 0) for t in tensor_list]
+        keep = array_ops.reshape(keep, [1])
+    elif keep.shape.ndims == 0:
+        keep = array_ops.fill(array_ops.shape(tensor_list[0])[:1], keep)
+    return queue.enqueue_many([indexing_ops.boolean_mask(t, keep) for t in tensor_list])
+
+
+def _tensor_lists(tensors_list):
+    """The readers' tensor lists, checked to agree in length and dtypes."""
+    if not tensors_list:
+        raise ValueError("Expecting at least one tensor")
+    lists = [_as_tensor_list(t) for t in tensors_list]
+    first = lists[0]
+    for other in lists[1:]:
+        if len(other) != len(first):
+            raise ValueError("Expected all inputs to be the same length: %d vs %d"
+                             % (len(first), len(other)))
+        for a, b in zip(first, other):
+            if a.dtype is not b.dtype:
+                raise TypeError("Expected types to be consistent: %s vs. %s."
+                                % (", ".join(t.dtype.name for t in first),
+                                   ", ".join(t.dtype.name for t in other)))
+    return lists
+
+
+def _merged_shapes(lists, shapes, enqueue_many):
+    """The shapes of one element: given, or every reader's static shapes merged."""
+    if shapes is not None:
+        return shapes
+    merged = _component_shapes(lists[0], None, enqueue_many)
+    for other in lists[1:]:
+        merged = [a.merge_with(b) for a, b in
+                  zip(merged, _component_shapes(other, None, enqueue_many))]
+    return merged
+
+
+def _batch_pipeline(tensors_list, keep_input, batch_size, make_queue, num_threads, enqueue_many,
+                    shapes, allow_smaller_final_batch, name, default_name, summary):
+    """The pipeline of every batching function: one queue, one enqueue op per reader
+    (``num_threads`` threads each), a QueueRunner, and a dequeue of batches.
+
+    ``make_queue(types, shapes)`` makes the queue; ``summary(queue)`` adds its fullness
+    summary. Returns the batch in the structure of ``tensors_list[0]``.
+    """
+    lists = _tensor_lists(tensors_list)
+    flat = [t for tl in lists for t in tl]
+    with name_scope(name, default_name, flat) as scope:
+        keep = _validate_keep_input(keep_input, enqueue_many)
+        shapes = _merged_shapes(lists, shapes, enqueue_many)
+        queue = make_queue([t.dtype for t in lists[0]], shapes)
+        enqueues = [enqueue_kept(queue, tl, keep, enqueue_many) for tl in lists]
+        add_queue_runner(QueueRunner(queue, enqueues * num_threads))
+        summary(queue)
+        deq = queue.dequeue_up_to if allow_smaller_final_batch else queue.dequeue_many
+        return _as_original_type(tensors_list[0], deq(batch_size, name=scope))
+
+
+def _fifo_queue(capacity, dynamic_pad, shared_name):
+    def make(types, shapes):
+        if dynamic_pad:
+            return PaddingFIFOQueue(capacity, types, shapes, shared_name=shared_name)
+        return FIFOQueue(capacity, types, shapes, shared_name=shared_name)
+    return make
+
+
+def _fifo_summary(capacity):
+    def summary(queue):
+        _queue_summary("fraction_of_%d_full" % capacity,
+                       math_ops.cast(queue.size(), dtypes.float32) * (1.0 / capacity))
+    return summary
+
+
+def _shuffle_queue(capacity, min_after_dequeue, seed, shared_name):
+    if capacity <= min_after_dequeue:
+        raise ValueError("capacity %d must be bigger than min_after_dequeue %d."
+                         % (capacity, min_after_dequeue))
+
+    def make(types, shapes):
+        return RandomShuffleQueue(capacity, min_after_dequeue, types, shapes, seed=seed,
+                                  shared_name=shared_name)
+    return make
+
+
+def _shuffle_summary(capacity, min_after_dequeue):
+    def summary(queue):
+        over = math_ops.maximum(0, queue.size() - min_after_dequeue)
+        _queue_summary("fraction_over_%d_of_%d_full" % (min_after_dequeue,
+                                                         capacity - min_after_dequeue),
+                       math_ops.cast(over, dtypes.float32) * (1.0 / (capacity - min_after_dequeue)))
+    return summary
+
+
+def maybe_batch(tensors, keep_input, batch_size, num_threads=1, capacity=32, enqueue_many=False,
+                shapes=None, dynamic_pad=False, allow_smaller_final_batch=False,
+                shared_name=None, name=None):
+    """``tf.train.batch`` of only the examples whose ``keep_input`` is true.
+
+    Args:
+        tensors: a list or dict of tensors: one example (a batch with ``enqueue_many``).
+        keep_input: bool scalar: whether to enqueue the example; with ``enqueue_many`` a
+            bool vector may instead flag each example of the batch.
+        batch_size, num_threads, capacity, enqueue_many, shapes, dynamic_pad,
+            allow_smaller_final_batch, shared_name: as for ``tf.train.batch``.
+        name: name scope (default "batch").
+
+    Returns:
+        The batch, in the structure of ``tensors``.
+
+    Raises:
+        ValueError: ``keep_input`` of unknown rank, a vector without ``enqueue_many``, or
+            of rank above 1; or as for ``tf.train.batch``.
+    """
+    return _batch_pipeline([tensors], keep_input, batch_size,
+                           _fifo_queue(capacity, dynamic_pad, shared_name), num_threads,
+                           enqueue_many, shapes, allow_smaller_final_batch, name, "batch",
+                           _fifo_summary(capacity))
+
+
+def batch_join(tensors_list, batch_size, capacity=32, enqueue_many=False, shapes=None,
+               dynamic_pad=False, allow_smaller_final_batch=False, shared_name=None, name=None):
+    """Batches the examples of several readers through one FIFO queue, a thread per reader.
+
+    Each entry of ``tensors_list`` (a list or dict of tensors, all alike in structure and
+    dtypes) gets its own enqueue op and thread, so a batch mixes the readers' examples.
+
+    Args:
+        tensors_list: the readers' examples (or batches, with ``enqueue_many``).
+        batch_size, capacity, enqueue_many, shapes, dynamic_pad, allow_smaller_final_batch,
+            shared_name: as for ``tf.train.batch``.
+        name: name scope (default "batch_join").
+
+    Returns:
+        The batch, in the structure of ``tensors_list[0]``.
+
+    Raises:
+        ValueError, TypeError: empty ``tensors_list``, or readers that differ in length or dtypes.
+    """
+    return maybe_batch_join(tensors_list, True, batch_size, capacity, enqueue_many, shapes,
+                            dynamic_pad, allow_smaller_final_batch, shared_name, name)
+
+
+def maybe_batch_join(tensors_list, keep_input, batch_size, capacity=32, enqueue_many=False,
+                     shapes=None, dynamic_pad=False, allow_smaller_final_batch=False,
+                     shared_name=None, name=None):
+    """:func:`batch_join` of only the examples whose ``keep_input`` is true."""
+    return _batch_pipeline(tensors_list, keep_input, batch_size,
+                           _fifo_queue(capacity, dynamic_pad, shared_name), 1, enqueue_many,
+                           shapes, allow_smaller_final_batch, name, "batch_join",
+                           _fifo_summary(capacity))
+
+
+def maybe_shuffle_batch(tensors, batch_size, capacity, min_after_dequeue, keep_input,
+                        num_threads=1, seed=None, enqueue_many=False, shapes=None,
+                        allow_smaller_final_batch=False, shared_name=None, name=None):
+    """``tf.train.shuffle_batch`` of only the examples whose ``keep_input`` is true."""
+    return _batch_pipeline([tensors], keep_input, batch_size,
+                           _shuffle_queue(capacity, min_after_dequeue, seed, shared_name),
+                           num_threads, enqueue_many, shapes, allow_smaller_final_batch, name,
+                           "shuffle_batch", _shuffle_summary(capacity, min_after_dequeue))
+
+
+def shuffle_batch_join(tensors_list, batch_size, capacity, min_after_dequeue, seed=None,
+                       enqueue_many=False, shapes=None, allow_smaller_final_batch=False,
+                       shared_name=None, name=None):
+    """:func:`batch_join` through a RandomShuffleQueue (see ``tf.train.shuffle_batch``)."""
+    return maybe_shuffle_batch_join(tensors_list, batch_size, capacity, min_after_dequeue, True,
+                                    seed, enqueue_many, shapes, allow_smaller_final_batch,
+                                    shared_name, name)
+
+
+def maybe_shuffle_batch_join(tensors_list, batch_size, capacity, min_after_dequeue, keep_input,
+                             seed=None, enqueue_many=False, shapes=None,
+                             allow_smaller_final_batch=False, shared_name=None, name=None):
+    """:func:`shuffle_batch_join` of only the examples whose ``keep_input`` is true."""
+    return _batch_pipeline(tensors_list, keep_input, batch_size,
+                           _shuffle_queue(capacity, min_after_dequeue, seed, shared_name), 1,
+                           enqueue_many, shapes, allow_smaller_final_batch, name,
+                           "shuffle_batch_join", _shuffle_summary(capacity, min_after_dequeue))

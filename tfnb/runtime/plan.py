@@ -201,11 +201,20 @@ def _bind_fused(fused, ctx, members, fetch_set, read_elsewhere, names, env, coun
     kernels = [_bind(m, ctx, members, fetch_set, read_elsewhere) for m in fop.ops]
     k = "k%d" % next(counter)
     env[k] = FusedKernel(fop, refs, outs, kernels, _wrap_error, threads)
+    return (fop, k, _name_outputs(fop, (), names, counter), [names[t] for t in fop._inputs])
+
+
+def _name_outputs(op, feed_set, names, counter):
+    """The plan's variable names of ``op``'s outputs (recorded in ``names``); "_" for a fed
+    output, whose value is the feed's, not the op's."""
     out_names = []
-    for t in fop._outputs:
-        names[t] = n = "v%d" % next(counter)
-        out_names.append(n)
-    return (fop, k, out_names, [names[t] for t in fop._inputs])
+    for t in op._outputs:
+        if t in feed_set:
+            out_names.append("_")
+        else:
+            names[t] = n = "v%d" % next(counter)
+            out_names.append(n)
+    return out_names
 
 
 def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, contexts=None,
@@ -291,14 +300,7 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
         if op_ctx is None:  # a cluster task's op: that task binds and runs it
             if odef.name == "Placeholder":
                 _bind(op, ctx, members, fetch_set)  # raises "You must feed ..." here and now
-            out_names = []
-            for t in op._outputs:
-                if t in feed_set:
-                    out_names.append("_")
-                else:
-                    n = "v%d" % next(counter)
-                    names[t] = n
-                    out_names.append(n)
+            out_names = _name_outputs(op, feed_set, names, counter)
             body.append((op, None, out_names, [names[t] for t in op._inputs]))
             continue
         fused = rewrites.fused.get(op) if rewrites is not None else None
@@ -331,14 +333,7 @@ def compile_plan(ctx, fetch_tensors, target_ops, feed_tensors, devices=None, con
                 continue
         k = "k%d" % next(counter)
         env[k] = kernel
-        out_names = []
-        for t in op._outputs:
-            if t in feed_set:
-                out_names.append("_")
-            else:
-                n = "v%d" % next(counter)
-                names[t] = n
-                out_names.append(n)
+        out_names = _name_outputs(op, feed_set, names, counter)
         body.append((op, k, out_names, [names[t] for t in ins]))
 
     plan = Plan()

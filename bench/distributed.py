@@ -91,22 +91,8 @@ def _w3_graph(tf, device_fn):
     return loss, train, feeds
 
 
-def _transfer_bytes(run_metadata, fp16):
-    """Bytes of the tensors received by the tasks in one traced step."""
-    total = 0
-    for dev in run_metadata.step_stats.dev_stats:
-        for node in dev.node_stats:
-            if node.timeline_label.startswith("_Recv"):
-                for o in node.output:
-                    d = o.tensor_description
-                    nbytes = d.requested_bytes
-                    if fp16 and d.dtype == "float32":
-                        nbytes //= 2
-                    total += nbytes
-    return total
-
-
 def w3(tf, cluster, security_config, steps, warmup):
+    from bench.replicated import transfer_bytes
     out = {}
     with tf.Graph().as_default():
         loss, train, feeds = _w3_graph(tf, None)
@@ -130,7 +116,7 @@ def w3(tf, cluster, security_config, steps, warmup):
                 sess.run([train, loss], feeds[0],
                          options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE),
                          run_metadata=md)
-                r["bytes"] = _transfer_bytes(md, fp16)
+                r["bytes"] = transfer_bytes(md, fp16)
                 r["feed_bytes"] = feed_bytes
                 out["ps + worker, %s transfers" % ("fp16" if fp16 else "fp32")] = r
     return out

@@ -290,3 +290,36 @@ def test_prefetch_queue_of_a_dict_with_dynamic_pad(no_leaked_threads):
     got = _drain(queue.dequeue())
     assert [int(d["n"]) for d in got] == [0, 1, 2]
     assert [list(d["seq"]) for d in got] == [list(range(k + 2)) for k in range(3)]
+
+
+def test_a_stop_request_ends_every_bucketing_thread(no_leaked_threads):
+    # Endless input, small queues: threads block on full bucket queues and a full top queue;
+    # request_stop must cancel them all.
+    i = tf.train.range_input_producer(1000, shuffle=False).dequeue()
+    n = tf.mod(i, 9) + 1
+    length_b, (seq_b,) = tf.contrib.training.bucket_by_sequence_length(
+        n, [tf.range(n)], batch_size=2, bucket_boundaries=[3, 6], capacity=2,
+        bucket_capacities=[2, 2, 2], num_threads=2, dynamic_pad=True)
+    with _session() as sess:
+        coord = tf.train.Coordinator()
+        threads = tf.train.start_queue_runners(sess, coord)
+        try:
+            for _ in range(5):
+                lengths, seqs = sess.run([length_b, seq_b])
+                assert seqs.shape == (2, max(lengths))
+                bucket = np.searchsorted([3, 6], lengths, side="right")
+                assert bucket[0] == bucket[1]  # one bucket per batch
+            coord.wait_for_stop(0.2)  # let every queue fill up
+        finally:
+            coord.request_stop()
+            coord.join(threads, stop_grace_period_secs=10)
+        assert not any(t.is_alive() for t in threads)
+
+
+def test_maybe_batch_enqueue_many_with_one_flag_for_the_whole_batch(no_leaked_threads):
+    i = _producer(5)
+    pair = tf.stack([2 * i, 2 * i + 1])
+    x = tf.train.maybe_batch([pair], tf.not_equal(i, 2), batch_size=3, enqueue_many=True,
+                             allow_smaller_final_batch=True)
+    got = np.concatenate(_drain(x))
+    assert list(got) == [0, 1, 2, 3, 6, 7, 8, 9]

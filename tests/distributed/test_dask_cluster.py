@@ -236,7 +236,9 @@ def _train(target="", config=None, cluster_spec=None, worker=0):
 def test_ps_worker_program_matches_one_process_and_state_lives_on_ps():
     before = set(_descendants())
     want_losses, (want_w, want_b, want_step) = _train()
-    with DaskCluster(ps=1, worker=2, timeout=60) as cluster:
+    # rehost=False: the ps task stays lost (re-hosting: tests/distributed/test_dask_rehost.py;
+    # with it the status below was "running" once the nanny's restart hosted the task again).
+    with DaskCluster(ps=1, worker=2, timeout=60, rehost=False) as cluster:
         losses, (w, b, step) = _train(cluster.target("worker", 0), cluster_spec=cluster.spec)
         np.testing.assert_allclose(losses, want_losses, rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(w, want_w, rtol=1e-6, atol=1e-6)

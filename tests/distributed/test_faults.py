@@ -271,12 +271,14 @@ def test_supervisor_chief_killed_restarts_from_its_checkpoint(tmp_path):
 
 
 def test_dask_worker_killed_during_async_training_is_reported_and_the_rest_finish():
-    """On a DaskCluster the nanny restarts a killed worker at a new address, which hosts no
-    task: the replica is reported lost and the other one finishes the training."""
+    """On a DaskCluster without re-hosting the nanny restarts a killed worker at a new address,
+    which hosts no task: the replica is reported lost and the other one finishes the training.
+    (With re-hosting, the default, it rejoins: tests/distributed/test_dask_rehost.py.)"""
     pytest.importorskip("distributed")
     from tfnb.distribute import DaskCluster
     X, Y = _data(np)
-    with DaskCluster(ps=1, worker=2, timeout=60) as cluster, tf.Graph().as_default():
+    with DaskCluster(ps=1, worker=2, timeout=60, rehost=False) as cluster, \
+            tf.Graph().as_default():
         x, y, loss, step = _regression()
         address = cluster.dask_worker("worker", 1)
         pid = cluster.client.run(os.getpid, workers=[address])[address]

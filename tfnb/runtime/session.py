@@ -525,7 +525,11 @@ def _traced_call(plan, feeds, run_metadata):
             start = (epoch0 + (t0 - perf0)) // 1000
             end = (epoch0 + (t1 - perf0)) // 1000
             ns = NodeExecStats(op.name, op.type, start, max(end, start), tid, descs)
-            if op.type in ("_Send", "_Recv"):
+            members = getattr(op, "ops", None)  # a fused kernel: say which ops it ran
+            if members is not None:
+                ns.timeline_label = "%s: %s" % (op.type, " + ".join(
+                    "%s (%s)" % (m.name, m.type) for m in members))
+            elif op.type in ("_Send", "_Recv"):
                 ns.timeline_label = "%s %s %s %s" % (op.type, op.tensor_name,
                                                      "to" if op.type == "_Send" else "from", op.peer)
             by_device.setdefault(dev, []).append(ns)

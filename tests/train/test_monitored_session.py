@@ -490,3 +490,92 @@ def test_default_local_init_initializes_local_variables_and_tables():
     with tf.train.MonitoredTrainingSession() as sess:
         np.testing.assert_array_equal(sess.run(found), [2, -1])
         assert sess.run(local) == 4.0
+
+
+# ----------------------------------------------------------------------------------------------
+# Bounded recovery (tfnb: TF1's _RecoverableSession retried forever)
+# ----------------------------------------------------------------------------------------------
+_GONE = {"armed": False, "fired": 0}
+
+
+def _gone_kernel(op, ctx):
+    def fail_while_armed(x):
+        if _GONE["armed"]:
+            _GONE["fired"] += 1
+            raise tf.errors.UnavailableError(None, None, "the parameter server is gone")
+        return x
+    return fail_while_armed
+
+
+_fail_while_armed = tf.register_op(
+    "TestMonitoredUnavailableWhileArmed",
+    infer=lambda op: [(op.inputs[0].dtype, op.inputs[0].shape)], kernel=_gone_kernel,
+    grad=tf.NOT_DIFFERENTIABLE, stateful=True, side_effects=True, replace=True)
+
+
+def test_recovery_gives_up_after_max_recovery_attempts(no_leaked_threads):
+    w = tf.Variable(0.0, name="w")
+    train = tf.assign_add(w, _fail_while_armed(tf.constant(1.0)))
+    hook = RecordingHook()
+    _GONE.update(armed=False, fired=0)
+    with tf.train.MonitoredSession(hooks=[hook], max_recovery_attempts=2,
+                                   recovery_timeout_secs=60) as sess:
+        assert sess.run(train) == 1.0
+        _GONE["armed"] = True
+        with pytest.raises(tf.errors.UnavailableError,
+                           match="gave up recovering after 2 new sessions"):
+            sess.run(train)
+        assert _GONE["fired"] == 3  # the first run and one per new session
+        assert hook.calls.count("after_create_session") == 3
+        # A later call starts a recovery of its own: the task is back, it succeeds.
+        _GONE["armed"] = False
+        assert sess.run(train) == 1.0  # a new session: w initialized again
+        assert hook.calls.count("after_create_session") == 4
+
+
+def test_each_recovery_has_its_own_bound(tmp_path):
+    w = tf.Variable(0.0, name="w")
+    step = tf.train.get_or_create_global_step()
+    guard = _abort_once(step.value())
+    with tf.control_dependencies([guard]):
+        train = tf.group(tf.assign_add(w, 1.0), tf.assign_add(step, 1))
+    _ABORT.update(armed=False, fired=0)
+    with tf.train.MonitoredTrainingSession(
+            checkpoint_dir=str(tmp_path), save_checkpoint_steps=1, save_summaries_steps=None,
+            log_step_count_steps=None, max_recovery_attempts=1) as sess:
+        for i in range(6):
+            if i in (2, 4):
+                _ABORT["armed"] = True  # two preemptions, each recovered by one new session
+            sess.run(train)
+        assert _ABORT["fired"] == 2
+        assert sess._tf_sess().run([w, step]) == [6.0, 6]
+
+
+def test_recovery_gives_up_after_recovery_timeout_secs():
+    w = tf.Variable(0.0, name="w")
+    train = tf.assign_add(w, _fail_while_armed(tf.constant(1.0)))
+    _GONE.update(armed=True, fired=0)
+    try:
+        with tf.train.MonitoredSession(recovery_timeout_secs=0.5) as sess:
+            t0 = time.monotonic()
+            with pytest.raises(tf.errors.UnavailableError, match="recovery_timeout_secs=0.5"):
+                sess.run(train)
+            elapsed = time.monotonic() - t0
+    finally:
+        _GONE["armed"] = False
+    assert 0.5 <= elapsed < 5.0
+    assert _GONE["fired"] >= 2  # it did try again meanwhile
+
+
+def test_recovery_bounds_default_and_bad_values():
+    tf.Variable(0.0)
+    with tf.train.MonitoredSession() as sess:
+        assert sess._sess._bound.timeout_secs == 600.0 and sess._sess._bound.max_attempts is None
+    for kwargs, message in [({"recovery_timeout_secs": 0}, "recovery_timeout_secs"),
+                            ({"recovery_timeout_secs": None}, "recovery_timeout_secs"),
+                            ({"max_recovery_attempts": -1}, "max_recovery_attempts"),
+                            ({"max_recovery_attempts": 1.5}, "max_recovery_attempts")]:
+        with pytest.raises(ValueError, match=message):
+            tf.train.MonitoredTrainingSession(**kwargs)
+        assert not tf.get_default_graph().finalized
+

@@ -5,7 +5,12 @@ A monitored session is built from layers, each a session-like object wrapping th
 
 * ``_RecoverableSession`` -- on ``AbortedError``/``UnavailableError`` (a parameter server or
   worker went away) it closes the session and makes a new one with its session creator
-  (which restores the latest checkpoint), then runs the call again;
+  (which restores the latest checkpoint), then runs the call again. TF1 retried forever; tfnb
+  bounds it (every wait is bounded): once a recovery has lasted ``recovery_timeout_secs``
+  (default :data:`DEFAULT_RECOVERY_TIMEOUT_SECS`, 10 minutes: time for a cluster manager or
+  Dask's nanny to bring a task back) or made ``max_recovery_attempts`` new sessions, the last
+  error propagates, saying so. A successful call ends the recovery (the bounds start again at
+  the next failure);
 * ``_CoordinatedSession`` -- owns the ``Coordinator`` of the threads started for the session
   (queue runners, a SyncReplicasOptimizer's chief runner); an error a thread reports is
   raised from the next ``run``, and ``close`` stops and joins the threads;
@@ -50,6 +55,10 @@ _PREEMPTION_ERRORS = (errors.AbortedError, errors.UnavailableError)
 # How long a recoverable session waits between two failed attempts to make a session
 # (doubling from the first value up to the second): a local failure must not spin a CPU.
 _RECREATE_BACKOFF_SECS = (0.05, 2.0)
+
+#: How long a MonitoredSession keeps making new sessions after a preemption error before it
+#: lets the error propagate (tfnb; TF1 retried forever).
+DEFAULT_RECOVERY_TIMEOUT_SECS = 600.0
 
 #: Marks an argument left at its default (when None means "disabled").
 USE_DEFAULT = object()
@@ -301,7 +310,10 @@ class WorkerSessionCreator(SessionCreator):
 class _MonitoredSession:
     """See :class:`MonitoredSession` and :class:`SingularMonitoredSession`."""
 
-    def __init__(self, session_creator, hooks, should_recover, stop_grace_period_secs=120):
+    def __init__(self, session_creator, hooks, should_recover, stop_grace_period_secs=120,
+                 recovery_timeout_secs=DEFAULT_RECOVERY_TIMEOUT_SECS,
+                 max_recovery_attempts=None):
+        recovery = _RecoveryBound(recovery_timeout_secs, max_recovery_attempts)
         self._graph = get_default_graph()
         self._graph_was_finalized = self._graph.finalized
         self._hooks = list(hooks or [])
@@ -313,7 +325,7 @@ class _MonitoredSession:
             self._coordinated_creator = self._CoordinatedSessionCreator(
                 session_creator or ChiefSessionCreator(), self._hooks, stop_grace_period_secs)
             if should_recover:
-                self._sess = _RecoverableSession(self._coordinated_creator)
+                self._sess = _RecoverableSession(self._coordinated_creator, recovery)
             else:
                 self._sess = self._coordinated_creator.create_session()
         except BaseException:
@@ -455,7 +467,9 @@ class MonitoredSession(_MonitoredSession):
     created and initialized or restored (by ``session_creator``); the queue runners start;
     each hook's ``after_create_session()``. Each ``run`` calls the hooks around
     ``tf.Session.run``; an ``AbortedError``/``UnavailableError`` makes a new session (restored
-    from the latest checkpoint) and runs the call again. ``close()`` (or leaving a ``with``
+    from the latest checkpoint) and runs the call again -- for at most
+    ``recovery_timeout_secs`` and ``max_recovery_attempts`` new sessions in a row (a tfnb
+    bound; TF1 retried forever), then the error propagates. ``close()`` (or leaving a ``with``
     block) calls each hook's ``end()`` -- not after an error -- stops the threads and closes
     the session; ``OutOfRangeError`` ending a ``with`` block is a normal end.
 
@@ -465,11 +479,22 @@ class MonitoredSession(_MonitoredSession):
         session_creator: a :class:`ChiefSessionCreator` (default) or :class:`WorkerSessionCreator`.
         hooks: :class:`~tfnb.train.session_run_hook.SessionRunHook` objects.
         stop_grace_period_secs: how long ``close()`` waits for the threads to stop.
+        recovery_timeout_secs: seconds a recovery may last (from the first preemption error
+            to a call that succeeds; checked between attempts, each attempt bounded by the
+            session's own timeouts) before the error propagates (tfnb; > 0).
+        max_recovery_attempts: new sessions one recovery may make before the error
+            propagates (tfnb; None: no limit but the time; 0: no recovery).
+
+    Raises:
+        ValueError: a bound that is not a number > 0 (an integer >= 0 for the attempts).
     """
 
-    def __init__(self, session_creator=None, hooks=None, stop_grace_period_secs=120):
+    def __init__(self, session_creator=None, hooks=None, stop_grace_period_secs=120,
+                 recovery_timeout_secs=DEFAULT_RECOVERY_TIMEOUT_SECS, max_recovery_attempts=None):
         super().__init__(session_creator, hooks, should_recover=True,
-                         stop_grace_period_secs=stop_grace_period_secs)
+                         stop_grace_period_secs=stop_grace_period_secs,
+                         recovery_timeout_secs=recovery_timeout_secs,
+                         max_recovery_attempts=max_recovery_attempts)
 
 
 class SingularMonitoredSession(_MonitoredSession):
@@ -543,23 +568,70 @@ class _WrappedSession:
         return step_fn(_MonitoredSession.StepContext(raw_session, run_with_hooks))
 
 
-class _RecoverableSession(_WrappedSession):
-    """Makes a new session (with ``sess_creator``) when a call fails with a preemption error."""
+class _RecoveryBound:
+    """How long, and how many new sessions, one recovery may take (see MonitoredSession)."""
 
-    def __init__(self, sess_creator):
+    def __init__(self, timeout_secs, max_attempts):
+        if isinstance(timeout_secs, bool) or not isinstance(timeout_secs, (int, float)) or \
+                not timeout_secs > 0:
+            raise ValueError("recovery_timeout_secs must be a number of seconds > 0, got %r"
+                             % (timeout_secs,))
+        if max_attempts is not None and (isinstance(max_attempts, bool) or
+                                         not isinstance(max_attempts, int) or max_attempts < 0):
+            raise ValueError("max_recovery_attempts must be None or an integer >= 0, got %r"
+                             % (max_attempts,))
+        self.timeout_secs = float(timeout_secs)
+        self.max_attempts = max_attempts
+        self.since = None  # when the recovery under way began
+        self.attempts = 0  # new sessions it made
+
+    def failed(self, e):
+        """Notes preemption error ``e``; raises it (saying why) when the recovery is spent.
+        Returns the seconds the recovery has left."""
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        left = self.timeout_secs - (now - self.since)
+        if left <= 0 or (self.max_attempts is not None and self.attempts >= self.max_attempts):
+            attempts, elapsed = self.attempts, now - self.since
+            self.succeeded()  # a later call starts a recovery of its own
+            raise type(e)(getattr(e, "node_def", None), e.op, "%s\n\t(MonitoredSession gave "
+                          "up recovering after %d new session%s in %.1f s: "
+                          "recovery_timeout_secs=%g, max_recovery_attempts=%s)"
+                          % (e.message, attempts, "" if attempts == 1 else "s", elapsed,
+                             self.timeout_secs, self.max_attempts)) from e
+        return left
+
+    def attempt(self):
+        self.attempts += 1
+
+    def succeeded(self):
+        self.since = None
+        self.attempts = 0
+
+
+class _RecoverableSession(_WrappedSession):
+    """Makes a new session (with ``sess_creator``) when a call fails with a preemption error,
+    within ``bound`` (a :class:`_RecoveryBound`)."""
+
+    def __init__(self, sess_creator, bound=None):
         self._sess_creator = sess_creator
+        self._bound = bound or _RecoveryBound(DEFAULT_RECOVERY_TIMEOUT_SECS, None)
         _WrappedSession.__init__(self, self._create_session())
 
     def _create_session(self):
         wait = _RECREATE_BACKOFF_SECS[0]
         while True:
             try:
+                if self._bound.since is not None:
+                    self._bound.attempt()
                 return self._sess_creator.create_session()
             except _PREEMPTION_ERRORS as e:
+                left = self._bound.failed(e)
                 _log.info("An error was raised while a session was being created. This may be "
                           "due to a preemption of a connected worker or parameter server. A new "
                           "session will be created. Error: %s", e)
-                time.sleep(wait)
+                time.sleep(min(wait, left))
                 wait = min(2 * wait, _RECREATE_BACKOFF_SECS[1])
 
     def _check_stop(self):
@@ -572,6 +644,10 @@ class _RecoverableSession(_WrappedSession):
                       "The current session will be closed and a new session will be created. "
                       "Error: %s", e)
             self.close()
+            try:
+                self._bound.failed(e)
+            except _PREEMPTION_ERRORS:
+                return True  # should_stop() answers, it does not raise: the recovery is spent
             self._sess = self._create_session()
             return False  # a new session: the computation goes on
         except Exception:  # noqa: BLE001 - should_stop() answers, it does not raise
@@ -582,26 +658,32 @@ class _RecoverableSession(_WrappedSession):
             try:
                 if not self._sess:
                     self._sess = self._create_session()
-                return self._sess.run(fetches, feed_dict=feed_dict, options=options,
-                                      run_metadata=run_metadata)
+                out = self._sess.run(fetches, feed_dict=feed_dict, options=options,
+                                     run_metadata=run_metadata)
+                self._bound.succeeded()
+                return out
             except _PREEMPTION_ERRORS as e:
                 _log.info("An error was raised. This may be due to a preemption in a connected "
                           "worker or parameter server. The current session will be closed and a "
                           "new session will be created. Error: %s", e)
                 self.close()
                 self._sess = None
+                self._bound.failed(e)
 
     def run_step_fn(self, step_fn, raw_session, run_with_hooks):
         while True:
             try:
                 if not self._sess:
                     self._sess = self._create_session()
-                return self._sess.run_step_fn(step_fn, raw_session, self._sess.run)
+                out = self._sess.run_step_fn(step_fn, raw_session, self._sess.run)
+                self._bound.succeeded()
+                return out
             except _PREEMPTION_ERRORS as e:
                 _log.info("An error was raised in step_fn; a new session will be created. "
                           "Error: %s", e)
                 self.close()
                 self._sess = None
+                self._bound.failed(e)
 
 
 class _CoordinatedSession(_WrappedSession):
@@ -722,7 +804,9 @@ def MonitoredTrainingSession(master="", is_chief=True,  # noqa: N802 - TF1's nam
                              save_summaries_steps=USE_DEFAULT, save_summaries_secs=USE_DEFAULT,
                              config=None, stop_grace_period_secs=120, log_step_count_steps=100,
                              max_wait_secs=7200, save_checkpoint_steps=USE_DEFAULT,
-                             summary_dir=None):
+                             summary_dir=None,
+                             recovery_timeout_secs=DEFAULT_RECOVERY_TIMEOUT_SECS,
+                             max_recovery_attempts=None):
     """A :class:`MonitoredSession` for training, with the standard hooks.
 
     The chief restores the latest checkpoint of ``checkpoint_dir`` (or initializes), and
@@ -750,6 +834,8 @@ def MonitoredTrainingSession(master="", is_chief=True,  # noqa: N802 - TF1's nam
         save_checkpoint_steps: global steps between checkpoints (used when
             ``save_checkpoint_secs`` is not given).
         summary_dir: where summaries go (default ``checkpoint_dir``).
+        recovery_timeout_secs, max_recovery_attempts: how long and how many new sessions a
+            recovery from a preempted task may take (tfnb; see :class:`MonitoredSession`).
 
     Returns:
         A :class:`MonitoredSession`.
@@ -777,7 +863,9 @@ def MonitoredTrainingSession(master="", is_chief=True,  # noqa: N802 - TF1's nam
         creator = WorkerSessionCreator(scaffold=scaffold, master=master, config=config,
                                        max_wait_secs=max_wait_secs)
         return MonitoredSession(session_creator=creator, hooks=hooks or [],
-                                stop_grace_period_secs=stop_grace_period_secs)
+                                stop_grace_period_secs=stop_grace_period_secs,
+                                recovery_timeout_secs=recovery_timeout_secs,
+                                max_recovery_attempts=max_recovery_attempts)
     all_hooks = list(chief_only_hooks or [])
     creator = ChiefSessionCreator(scaffold=scaffold, checkpoint_dir=checkpoint_dir, master=master,
                                   config=config)
@@ -802,4 +890,6 @@ def MonitoredTrainingSession(master="", is_chief=True,  # noqa: N802 - TF1's nam
     # save the state that run produced (TF1 runs them last, after the checkpoint).
     all_hooks.sort(key=lambda h: not isinstance(h, basic_session_run_hooks.NanTensorHook))
     return MonitoredSession(session_creator=creator, hooks=all_hooks,
-                            stop_grace_period_secs=stop_grace_period_secs)
+                            stop_grace_period_secs=stop_grace_period_secs,
+                            recovery_timeout_secs=recovery_timeout_secs,
+                            max_recovery_attempts=max_recovery_attempts)

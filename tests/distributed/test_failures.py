@@ -415,3 +415,45 @@ def test_between_graph_replication_two_worker_processes_share_ps_variables():
             assert s.run(step) == 10
     finally:
         ps.stop()
+
+
+def test_monitored_session_gives_up_within_its_bound_when_the_ps_stops():
+    ports = free_ports(2)
+    spec = tf.train.ClusterSpec({"ps": ["127.0.0.1:%d" % ports[0]],
+                                 "worker": ["127.0.0.1:%d" % ports[1]]})
+    ps = tf.train.Server(spec, job_name="ps", task_index=0)
+    worker = tf.train.Server(spec, job_name="worker", task_index=0)
+    with tf.Graph().as_default():
+        with tf.device("/job:ps/task:0"):
+            w = tf.Variable(1.0, name="w")
+        with tf.device("/job:worker/task:0"):
+            out = w * 2.0
+        config = tf.ConfigProto(operation_timeout_in_ms=500)
+        outcome = {}
+        try:
+            with tf.train.MonitoredTrainingSession(master=worker.target, config=config,
+                                                   recovery_timeout_secs=1.0) as sess:
+                assert sess.run(out) == 2.0
+                ps.stop()
+
+                def step():  # in a thread: a recovery that never gives up must not hang pytest
+                    t0 = time.monotonic()
+                    try:
+                        sess.run(out)
+                    except Exception as e:  # noqa: BLE001 - checked below
+                        outcome["error"] = e
+                    outcome["secs"] = time.monotonic() - t0
+
+                runner = threading.Thread(target=step, daemon=True)
+                runner.start()
+                runner.join(15.0)
+                assert not runner.is_alive(), "the recovery did not give up within 15 s"
+                raise outcome["error"]
+        except tf.errors.UnavailableError as e:
+            assert "gave up recovering" in str(e)
+            assert "task:0 at 127.0.0.1:%d" % ports[0] in str(e)
+        else:
+            pytest.fail("no UnavailableError")
+        # one session creation = one failed step (~1.5 x the bound) + back-off; the bound is 1 s
+        assert outcome["secs"] < 8.0, outcome
+    worker.stop()

@@ -655,9 +655,10 @@ class _RecoverableSession(_WrappedSession):
 
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
         while True:
+            if not self._sess:
+                # Retries on its own; a preemption error out of it is the spent recovery.
+                self._sess = self._create_session()
             try:
-                if not self._sess:
-                    self._sess = self._create_session()
                 out = self._sess.run(fetches, feed_dict=feed_dict, options=options,
                                      run_metadata=run_metadata)
                 self._bound.succeeded()
@@ -672,9 +673,9 @@ class _RecoverableSession(_WrappedSession):
 
     def run_step_fn(self, step_fn, raw_session, run_with_hooks):
         while True:
+            if not self._sess:
+                self._sess = self._create_session()  # raises once the recovery is spent
             try:
-                if not self._sess:
-                    self._sess = self._create_session()
                 out = self._sess.run_step_fn(step_fn, raw_session, self._sess.run)
                 self._bound.succeeded()
                 return out

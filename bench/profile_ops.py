@@ -1,0 +1,72 @@
+"""Per-op profile of a CNN workload's training step (W4 or W5) with tfnb.profiler.
+
+    python bench/profile_ops.py W4 [--steps 5]
+
+Builds the benchmark's own graph (bench/workloads/cnn.py), traces ``--steps`` training steps with
+FULL_TRACE, drops the first two (warm-up: plan compilation, first-touch allocations) and prints
+time by op type: where a step's time goes, to compare with the GEMM ceiling of ../shared/BENCHMARKS.md.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import tfnb as tf  # noqa: E402
+import tfnb.profiler as profiler  # noqa: E402
+from workloads import cnn, w4_cnn, w5_cifar  # noqa: E402
+
+
+def traced_steps(spec, steps):
+    """RunMetadata of ``steps`` traced training steps of the workload described by ``spec``."""
+    runs = []
+    make_session = cnn.session
+
+    class TracingSession:
+        def __init__(self, tf_module):
+            self.inner = make_session(tf_module)
+
+        def __enter__(self):
+            sess = self.inner.__enter__()
+            run = sess.run
+
+            def traced(fetches, feed_dict=None, **kwargs):
+                if feed_dict is None:  # the initializer
+                    return run(fetches, feed_dict, **kwargs)
+                md = tf.RunMetadata()
+                out = run(fetches, feed_dict, run_metadata=md,
+                          options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE))
+                runs.append(md)
+                return out
+            sess.run = traced
+            return sess
+
+        def __exit__(self, *exc):
+            return self.inner.__exit__(*exc)
+
+    def run_steps(step, n, warmup):
+        for i in range(n):
+            step(i)
+
+    saved = cnn.session, cnn.timed
+    cnn.session, cnn.timed = TracingSession, run_steps
+    try:
+        cnn.build_and_run(tf, spec, steps, 0)
+    finally:
+        cnn.session, cnn.timed = saved
+    return runs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("workload", choices=["W4", "W5"])
+    ap.add_argument("--steps", type=int, default=5)
+    args = ap.parse_args()
+    spec = (w4_cnn if args.workload == "W4" else w5_cifar).SPEC
+    runs = traced_steps(spec, max(args.steps, 3))
+    print(profiler.profile(runs[2:]).table())
+
+
+if __name__ == "__main__":
+    main()

@@ -23,16 +23,25 @@ from ..framework.graph_io import write_graph  # noqa: F401
 from ..summary import FileWriter as SummaryWriter, summary_iterator  # noqa: F401
 
 
+def _distribute(module, what):
+    """``tfnb.distribute.<module>``, or an ImportError naming the extra to install."""
+    import importlib
+    try:
+        return importlib.import_module("tfnb.distribute." + module)
+    except ModuleNotFoundError as e:
+        raise ImportError("%s needs tfnb's distributed runtime, which needs Dask's "
+                          "'distributed' package (missing: %s): pip install 'tfnb[distributed]'"
+                          % (what, e.name)) from None
+
+
 def _cluster_master(target, config):
     """Session-target resolver for grpc://, tcp://, tls:// (imports tfnb.distribute lazily)."""
-    from ..distribute.master import connect
-    return connect(target, config)
+    return _distribute("master", "tf.Session(%r)" % (target,)).connect(target, config)
 
 
 def __getattr__(name):
     if name in ("Server", "ServerDef"):  # tf.train.Server needs distributed: imported on use
-        from ..distribute import server
-        return getattr(server, name)
+        return getattr(_distribute("server", "tf.train." + name), name)
     raise AttributeError("module 'tfnb.train' has no attribute %r" % name)
 
 

@@ -72,6 +72,7 @@ import json
 import logging
 import os
 import queue
+import re
 import tempfile
 import threading
 import time
@@ -490,6 +491,18 @@ class _Chief:
                                       message=str(e)[:2000])
                         build()
                         continue
+                    if isinstance(e, errors.FailedPreconditionError) and self.dask is None:
+                        # A tower's task came back (restarted) before it was found lost: its
+                        # data shard is gone with its state; load it again and go on.
+                        m = re.search(r"on task (/job:worker/replica:0/task:\d+)", str(e))
+                        back = [t for t in towers
+                                if m and m.group(1) == "/job:worker/replica:0/task:%d" % t]
+                        if back:
+                            for t in back:
+                                self.load_one(t)
+                                self.send(kind="joined", replica=t, pid=os.getpid(), rejoin=True)
+                            build()
+                            continue
                     if not _recoverable(e):
                         raise
                     now = time.monotonic()

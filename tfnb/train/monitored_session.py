@@ -236,7 +236,19 @@ class SessionCreator:
         raise NotImplementedError("create_session is not implemented for %s." % self)
 
 
-class ChiefSessionCreator(SessionCreator):
+class _ScaffoldSessionCreator(SessionCreator):
+    """A creator whose SessionManager is built once from its scaffold's ops."""
+
+    def _get_session_manager(self):
+        if self._session_manager is None:
+            self._session_manager = SessionManager(
+                local_init_op=self._scaffold.local_init_op, ready_op=self._scaffold.ready_op,
+                ready_for_local_init_op=self._scaffold.ready_for_local_init_op,
+                graph=get_default_graph())
+        return self._session_manager
+
+
+class ChiefSessionCreator(_ScaffoldSessionCreator):
     """Creates the chief's session: restored from the latest checkpoint, else initialized.
 
     Args:
@@ -256,14 +268,6 @@ class ChiefSessionCreator(SessionCreator):
         self._master = master
         self._config = config
 
-    def _get_session_manager(self):
-        if self._session_manager is None:
-            self._session_manager = SessionManager(
-                local_init_op=self._scaffold.local_init_op, ready_op=self._scaffold.ready_op,
-                ready_for_local_init_op=self._scaffold.ready_for_local_init_op,
-                graph=get_default_graph())
-        return self._session_manager
-
     def create_session(self):
         self._scaffold.finalize()
         return self._get_session_manager().prepare_session(
@@ -273,7 +277,7 @@ class ChiefSessionCreator(SessionCreator):
             init_feed_dict=self._scaffold.init_feed_dict, init_fn=self._scaffold.init_fn)
 
 
-class WorkerSessionCreator(SessionCreator):
+class WorkerSessionCreator(_ScaffoldSessionCreator):
     """Creates a non-chief worker's session: waits until the chief has made the model ready.
 
     Args:
@@ -289,14 +293,6 @@ class WorkerSessionCreator(SessionCreator):
         self._master = master
         self._config = config
         self._max_wait_secs = max_wait_secs
-
-    def _get_session_manager(self):
-        if self._session_manager is None:
-            self._session_manager = SessionManager(
-                local_init_op=self._scaffold.local_init_op, ready_op=self._scaffold.ready_op,
-                ready_for_local_init_op=self._scaffold.ready_for_local_init_op,
-                graph=get_default_graph())
-        return self._session_manager
 
     def create_session(self):
         self._scaffold.finalize()

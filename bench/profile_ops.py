@@ -1,8 +1,8 @@
-"""Per-op profile of a CNN workload's training step (W4 or W5) with tfnb.profiler.
+"""Per-op profile of a workload's training step (W4, W5 or W6) with tfnb.profiler.
 
     python bench/profile_ops.py W4 [--steps 5]
 
-Builds the benchmark's own graph (bench/workloads/cnn.py), traces ``--steps`` training steps with
+Builds the benchmark's own graph (bench/workloads/cnn.py, w6_ptb.py), traces ``--steps`` training steps with
 FULL_TRACE, drops the first two (warm-up: plan compilation, first-touch allocations) and prints
 time by op type: where a step's time goes, to compare with the GEMM ceiling of ../shared/BENCHMARKS.md.
 """
@@ -15,13 +15,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tfnb as tf  # noqa: E402
 import tfnb.profiler as profiler  # noqa: E402
-from workloads import cnn, w4_cnn, w5_cifar  # noqa: E402
+from workloads import cnn, w4_cnn, w5_cifar, w6_ptb  # noqa: E402
 
 
-def traced_steps(spec, steps):
-    """RunMetadata of ``steps`` traced training steps of the workload described by ``spec``."""
+def traced_steps(module, steps, *args):
+    """RunMetadata of ``steps`` traced training steps of the workload ``module`` (its
+    ``build_and_run(tf, *args, steps, warmup)``, with its ``session`` and ``timed`` patched)."""
     runs = []
-    make_session = cnn.session
+    make_session = module.session
 
     class TracingSession:
         def __init__(self, tf_module):
@@ -49,22 +50,25 @@ def traced_steps(spec, steps):
         for i in range(n):
             step(i)
 
-    saved = cnn.session, cnn.timed
-    cnn.session, cnn.timed = TracingSession, run_steps
+    saved = module.session, module.timed
+    module.session, module.timed = TracingSession, run_steps
     try:
-        cnn.build_and_run(tf, spec, steps, 0)
+        module.build_and_run(tf, *args, steps, 0)
     finally:
-        cnn.session, cnn.timed = saved
+        module.session, module.timed = saved
     return runs
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("workload", choices=["W4", "W5"])
+    ap.add_argument("workload", choices=["W4", "W5", "W6"])
     ap.add_argument("--steps", type=int, default=5)
     args = ap.parse_args()
-    spec = (w4_cnn if args.workload == "W4" else w5_cifar).SPEC
-    runs = traced_steps(spec, max(args.steps, 3))
+    steps = max(args.steps, 3)
+    if args.workload == "W6":
+        runs = traced_steps(w6_ptb, steps)
+    else:
+        runs = traced_steps(cnn, steps, (w4_cnn if args.workload == "W4" else w5_cifar).SPEC)
     print(profiler.profile(runs[2:]).table())
 
 

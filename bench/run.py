@@ -30,6 +30,7 @@ WORKLOADS = {
     "W3": ("w3_mlp", {}),
     "W4": ("w4_cnn", {}),
     "W5": ("w5_cifar", {}),
+    "W6": ("w6_ptb", {}),
     "W7": ("w7_word2vec", {}),
     "We": ("we_eager", {}),                          # eager op cost (create + evaluate one op)
     "RNNd": ("w_dynamic_rnn", {}),                   # LSTM via tf.nn.dynamic_rnn (while_loop)

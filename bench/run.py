@@ -1,7 +1,7 @@
 """Benchmark runner: each (workload, framework) runs in its own subprocess so peak RSS is per framework.
 
     python bench/run.py [W1 W2 W3 ...] [--frameworks tfnb,tf,torch,numpy] [--threads N] [--steps N]
-                        [--warmup N] [--json PATH]
+                        [--warmup N] [--json PATH] [--busy N]
 
 Every framework is held to the same core count (``--threads``, default: the cores this process may
 use): the subprocess runs on that many cores (CPU affinity), with OpenMP/OpenBLAS/MKL limited by
@@ -9,6 +9,10 @@ environment variables set before anything is imported (threadpoolctl checks what
 uses), PyTorch's intra- and inter-op threads set with ``torch.set_num_threads`` /
 ``set_num_interop_threads``, and TF1 sessions (TensorFlow and tfnb) made with
 ``ConfigProto(intra_op_parallelism_threads=N, inter_op_parallelism_threads=N)``.
+
+``--busy N`` runs N competing busy processes (a Python spin loop each, bounded in time and
+killed by pid when the run ends) beside every measurement: the "under load" figures of
+../shared/BENCHMARKS.md. The report quotes the load average before and after the run.
 """
 import argparse
 import importlib
@@ -136,6 +140,30 @@ def spawn(wid, framework, steps, warmup, threads):
     return {"workload": wid, "framework": framework, "error": f"exit {p.returncode}: {tail}"}
 
 
+#: A competing busy process: spins until killed, or for at most this many seconds.
+BUSY_MAX_S = 4 * 3600
+
+
+def start_busy(n):
+    """``n`` busy processes competing for the cores (the caller kills them: ``stop_busy``)."""
+    code = "import time\nend = time.monotonic() + %d\nwhile time.monotonic() < end:\n    pass\n"
+    return [subprocess.Popen([sys.executable, "-c", code % BUSY_MAX_S]) for _ in range(n)]
+
+
+def stop_busy(procs):
+    for p in procs:
+        p.kill()
+    for p in procs:
+        p.wait(timeout=30)
+
+
+def load_average():
+    try:
+        return "%.2f %.2f %.2f" % os.getloadavg()
+    except OSError:
+        return "unknown"
+
+
 def fmt(v, spec=".4g"):
     return "–" if v is None else format(v, spec)
 
@@ -182,10 +210,14 @@ def main():
                     help="cores and threads for every framework (default: the %(default)s cores "
                          "this process may use)")
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    ap.add_argument("--busy", type=int, default=0, metavar="N",
+                    help="competing busy processes beside every measurement (default 0)")
     ap.add_argument("--child", nargs=2, metavar=("WORKLOAD", "FRAMEWORK"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.threads < 1:
         ap.error("--threads must be at least 1")
+    if a.busy < 0:
+        ap.error("--busy must be at least 0")
     if a.child:
         pin_cores(a.threads)
         return child(*a.child, a.steps, a.warmup, a.threads)
@@ -203,11 +235,18 @@ def main():
             ap.error(f"unknown framework {f!r}; known: {', '.join(FRAMEWORKS)}")
 
     results = []
-    for wid in wids:
-        for f in fws:
-            print(f"running {wid} on {f} ...", file=sys.stderr, flush=True)
-            results.append(spawn(wid, f, a.steps, a.warmup, a.threads))
+    load_before = load_average()
+    busy = start_busy(a.busy)
+    try:
+        for wid in wids:
+            for f in fws:
+                print(f"running {wid} on {f} ...", file=sys.stderr, flush=True)
+                results.append(spawn(wid, f, a.steps, a.warmup, a.threads))
+    finally:
+        stop_busy(busy)
     print(header(a.threads, results))
+    print(f"load average (1, 5, 15 min) before: {load_before}; after: {load_average()}; "
+          f"competing busy processes: {a.busy}")
     print(table(results))
     if a.json:
         with open(a.json, "w") as fh:

@@ -26,7 +26,7 @@ import threading
 from . import dtypes as _dtypes
 from . import errors
 from .device_spec import DeviceSpec, merge_device
-from .registry import get_op_def
+from .registry import _REGISTRY, get_op_def
 from .tensor_shape import TensorShape, as_shape, shape_str
 
 __all__ = ["Graph", "Operation", "Tensor", "GraphKeys", "get_default_graph", "reset_default_graph",
@@ -36,6 +36,8 @@ __all__ = ["Graph", "Operation", "Tensor", "GraphKeys", "get_default_graph", "re
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _VALID_OP_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
 _VALID_SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.\\/>-]*$")
+# Name bases (scope + requested name) already checked: ``base`` and ``base_N`` are valid.
+_valid_bases = set()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -700,9 +702,11 @@ class Graph:
         """Creates, checks and adds one node. Shape/dtype inference runs here."""
         if self._finalized:
             raise RuntimeError("Graph is finalized and cannot be modified.")
-        op_def = get_op_def(op_type)
+        op_def = _REGISTRY.get(op_type)
+        if op_def is None:
+            op_def = get_op_def(op_type)  # raises KeyError naming the type
         for i, t in enumerate(inputs):
-            if not isinstance(t, Tensor):
+            if t.__class__ is not Tensor and not isinstance(t, Tensor):
                 raise TypeError("Input to op %s must be a Tensor, got %r" % (op_type, t))
             if t._op._graph is not self:
                 inputs[i] = self._capture(t, name or op_type)
@@ -711,10 +715,20 @@ class Graph:
         if name and name.endswith("/"):  # an exact name (a name scope's, or an imported node's)
             name = name[:-1]
             self._names_in_use.setdefault(name.lower(), 1)
+            if not _VALID_OP_NAME.match(name):
+                raise ValueError("'%s' is not a valid node name" % name)
         else:
+            base = name or op_type
+            if self._name_stack:
+                base = self._name_stack + "/" + base
             name = self.unique_name(name or op_type, mark_as_used=True)
-        if not _VALID_OP_NAME.match(name):
-            raise ValueError("'%s' is not a valid node name" % name)
+            # ``name`` is ``base`` or ``base_N``: valid exactly when ``base`` is.
+            if base not in _valid_bases:
+                if not _VALID_OP_NAME.match(name):
+                    raise ValueError("'%s' is not a valid node name" % name)
+                if len(_valid_bases) > 8192:
+                    _valid_bases.clear()
+                _valid_bases.add(base)
         if self._gradient_override_map:
             mapped = self._gradient_override_map.get(op_type)
             if mapped is not None:  # as TF1: the override is recorded on the op at creation
@@ -724,9 +738,14 @@ class Graph:
             specs = op_def.infer(op)
         except (ValueError, TypeError) as e:
             raise type(e)("%s: %s" % (op.describe(), e)) from None
-        op._outputs = tuple(Tensor(op, i, dt, sh if isinstance(sh, TensorShape) else as_shape(sh))
-                            for i, (dt, sh) in enumerate(specs))
-        ctrl = self._current_control_dependencies(inputs)
+        if specs.__class__ is list and len(specs) == 1:
+            dt, sh = specs[0]
+            op._outputs = (Tensor(op, 0, dt, sh if sh.__class__ is TensorShape else as_shape(sh)),)
+        else:
+            op._outputs = tuple(Tensor(op, i, dt, sh if isinstance(sh, TensorShape)
+                                       else as_shape(sh)) for i, (dt, sh) in enumerate(specs))
+        ctrl = self._current_control_dependencies(inputs) if self._control_dependencies_stack \
+            else ()
         if ctrl:
             op._control_inputs = ctrl
         # As TF1, device functions see the whole op (type, attrs, outputs, control inputs);

@@ -170,6 +170,14 @@ class TensorShape:
         elif isinstance(dims, (int, Dimension)) and not isinstance(dims, bool):
             self._dims = (_dim_value(dims),)
         else:
+            if dims.__class__ is tuple or dims.__class__ is list:
+                # Fast path: plain ints >= 0 and None are stored as they are.
+                for d in dims:
+                    if d is not None and (d.__class__ is not int or d < 0):
+                        break
+                else:
+                    self._dims = tuple(dims)
+                    return
             self._dims = tuple(_dim_value(d) for d in dims)
 
     @classmethod

@@ -40,8 +40,12 @@ def out(op_type, inputs, attrs=None, name=None):
 # Const
 # ----------------------------------------------------------------------------------------------
 def _const_infer(o):
-    v = o._attrs["value"]
-    return [(o._attrs["dtype"], TensorShape(v.shape))]
+    a = o._attrs
+    v = a["value"]
+    shape = getattr(v, "shape", None)
+    if shape.__class__ is tuple:  # a NumPy array's shape: ints >= 0 already
+        return [(a["dtype"], TensorShape._from_tuple(shape))]
+    return [(a["dtype"], TensorShape(v.shape))]
 
 
 def _const_kernel(o, ctx):
@@ -156,8 +160,50 @@ _conversion_funcs = []  # (base_type, fn(value, dtype, name, as_ref))
 
 def register_tensor_conversion_function(base_type, conversion_func, priority=100):
     """Teaches ``convert_to_tensor`` to accept ``base_type`` (TF1 API)."""
+    global _scalar_fast_path
     _conversion_funcs.append((priority, base_type, conversion_func))
     _conversion_funcs.sort(key=lambda e: e[0])
+    _scalar_fast_path = not any(issubclass(t, b) for _, b, _ in _conversion_funcs
+                                for t in _PY_SCALARS)
+
+
+# The fast path of binary operators with a Python scalar operand (``x + 1.0``): the Const
+# is made exactly as ``convert_to_tensor(value, dtype=x.dtype)`` makes it, minus the
+# generic dispatch; off if a conversion function was registered for a scalar type.
+_PY_SCALARS = (float, int, bool)
+_scalar_fast_path = True
+# dtypes (by enum) whose Consts ``to_numpy`` makes with ``np.asarray(value, dtype.np)``.
+_FAST_CONST_ENUMS = frozenset(d._enum for d in (
+    dtypes.float16, dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dtypes.int32,
+    dtypes.int64, dtypes.uint8, dtypes.uint16, dtypes.uint32, dtypes.uint64, dtypes.bool_,
+    dtypes.complex64, dtypes.complex128))
+# (type, value, dtype) -> the frozen array of a scalar Const. The arrays are read-only, so
+# Consts of one scalar may share one (each op is still a node of its own, as in TF1).
+_scalar_arrays = {}
+
+
+def _scalar_array(value, dtype):
+    """The read-only array ``constant(value, dtype)`` holds for a Python scalar ``value``."""
+    cls = value.__class__
+    key = (cls, value, dtype) if value else (cls, repr(value), dtype)  # -0.0 is not 0.0
+    arr = _scalar_arrays.get(key)
+    if arr is None:
+        arr, _ = to_numpy(value, dtype)  # raises as constant() does
+        arr = np.array(arr, copy=True)
+        arr.flags.writeable = False
+        if len(_scalar_arrays) >= 4096:
+            _scalar_arrays.clear()
+        _scalar_arrays[key] = arr
+    return arr
+
+
+def _scalar_const(graph, value, dtype):
+    """``with graph.as_default(): convert_to_tensor(value, dtype=dtype)`` for a Python
+    scalar, or None where only the general path gives the same result."""
+    if not _scalar_fast_path or dtype._enum not in _FAST_CONST_ENUMS or graph._device_stack:
+        return None  # device functions may look at the default graph: keep it pushed
+    return graph._create_op("Const", [], {"value": _scalar_array(value, dtype), "dtype": dtype},
+                            "Const")._outputs[0]
 
 
 def is_tensor(x):
@@ -234,6 +280,18 @@ def convert_n_to_tensor(values, dtype=None, name=None):
 
 def convert_binary(x, y):
     """Converts the operands of a binary op: a Python value takes the other's dtype and graph."""
+    tx, ty = x.__class__, y.__class__
+    if tx is Tensor:
+        if ty is Tensor:
+            return x, y
+        if ty in _PY_SCALARS:
+            c = _scalar_const(x._op._graph, y, x._dtype)
+            if c is not None:
+                return x, c
+    elif ty is Tensor and tx in _PY_SCALARS:
+        c = _scalar_const(y._op._graph, x, y._dtype)
+        if c is not None:
+            return c, y
     if isinstance(x, Tensor) or hasattr(x, "_dense_tensor"):
         x = convert_to_tensor(x)
         if not isinstance(y, Tensor):

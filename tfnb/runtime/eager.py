@@ -43,6 +43,15 @@ __all__ = ["EagerEvaluator", "enable_eager_execution", "disable_eager_execution"
 
 _MISSING = object()
 _NO_DEPS = {}
+
+# ``np.errstate(all="ignore")`` around each eager kernel call costs more than the kernel of a
+# small op; NumPy 2 keeps the error state in a context variable, which eager evaluation sets
+# directly to the same ignore-state errstate would build (kept per current state). Older
+# NumPy: np.errstate itself.
+try:
+    from numpy._core.umath import _extobj_contextvar as _fp_state, _make_extobj
+except ImportError:  # NumPy 1.x
+    _fp_state = _make_extobj = None
 # None: decide by environment (IPython -> on); True/False: forced by the user.
 _eager_mode = None
 
@@ -109,6 +118,7 @@ class EagerEvaluator:
         self.entries = {}
         # On NumPy a Const's kernel returns its (read-only) attr value: take it directly.
         self._const = get_op_def("Const") if base.xp is np else None
+        self._fp = (None, None)  # (NumPy error state, the same with all errors ignored)
 
     def _on_op_created(self, op):
         odef = op._op_def
@@ -143,8 +153,19 @@ class EagerEvaluator:
         except errors.OpError:
             return  # e.g. a placeholder: not computable without a feed
         try:
-            with np.errstate(all="ignore"):
-                out = kernel(*vals)
+            if _fp_state is not None:
+                cur = _fp_state.get()
+                fp = self._fp
+                if fp[0] is not cur:
+                    fp = self._fp = (cur, _make_extobj(all="ignore"))
+                token = _fp_state.set(fp[1])
+                try:
+                    out = kernel(*vals)
+                finally:
+                    _fp_state.reset(token)
+            else:
+                with np.errstate(all="ignore"):
+                    out = kernel(*vals)
         except errors.FailedPreconditionError:
             return  # e.g. reads an uninitialized variable
         except Exception as exc:  # noqa: BLE001 - reported with the op's name, as in TF eager

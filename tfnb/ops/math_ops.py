@@ -49,10 +49,26 @@ def _unary_infer(allowed, out_dtype=None):
 
 
 def _binary_infer(allowed, out_dtype=None):
+    # The result depends only on the operands' dtypes and static shapes: remembered per
+    # (dtypes, dims) for the repeated patterns of eager/notebook code (shapes are immutable).
+    memo = {}
+
     def infer(op):
+        ins = op._inputs
+        x, y = ins[0], ins[1]
+        key = (x._dtype, y._dtype, x._shape._dims, y._shape._dims) if len(ins) == 2 else None
+        hit = memo.get(key)
+        if hit is not None:
+            return [hit]
         d = same_dtypes(op)
-        check_dtype(op, op._inputs[0], allowed)
-        return [(out_dtype or d, broadcast_shape(op._inputs[0]._shape, op._inputs[1]._shape))]
+        check_dtype(op, x, allowed)
+        res = (out_dtype or d, broadcast_shape(x._shape, y._shape))
+        if key is None:
+            return [res]
+        if len(memo) >= 1024:
+            memo.clear()
+        memo[key] = res
+        return [res]
     return infer
 
 

@@ -5,9 +5,9 @@ re-exports the public names; the logic lives in ``tfnb.framework`` (the graph),
 ``tfnb.ops`` (op definitions), ``tfnb.runtime`` (sessions) and ``tfnb.train``.
 """
 from .framework import errors
-from .framework.dtypes import (DType, as_dtype, bool_ as bool, complex64, complex128, double,
-                               float16, float32, float64, half, int8, int16, int32, int64, resource,
-                               string, uint8, uint16, uint32, uint64, variant)
+from .framework.dtypes import (DType, as_dtype, bfloat16, bool_ as bool, complex64, complex128,
+                               double, float16, float32, float64, half, int8, int16, int32, int64,
+                               resource, string, uint8, uint16, uint32, uint64, variant)
 from .framework.device_spec import DeviceSpec
 from .framework.graph import (Graph, GraphKeys, IndexedSlices, Operation, Tensor, add_to_collection,
                               add_to_collections, colocate_with, control_dependencies, device,

@@ -4,6 +4,11 @@ A :class:`DType` wraps a NumPy dtype. Instances are interned, so ``a is b``
 holds for equal types and comparisons are cheap. ``resource`` and ``variant``
 have no NumPy counterpart: they type handles (to variables, tensor arrays)
 that flow through the graph but never become arrays.
+
+``bfloat16`` (TF's enum 14) is NumPy's only through the optional package ``ml_dtypes``
+(``pip install ml_dtypes``), imported on first use (it takes about half a second). Without
+it ``tf.bfloat16`` is still a floating DType: graphs with it build, and a kernel that needs its
+NumPy type raises ``tf.errors.UnimplementedError`` naming the package.
 """
 import numpy as np
 
@@ -137,11 +142,59 @@ class DType:
         return as_dtype, (self.name,)
 
 
+_BF16_MISSING = ("bfloat16 values need the optional package ml_dtypes, which is not installed: "
+                 "pip install ml_dtypes")
+
+
+def bfloat16_numpy_type():
+    """``ml_dtypes.bfloat16``, or None when the package is not installed (imported lazily)."""
+    global _BF16_NP
+    if _BF16_NP is False:
+        try:
+            import ml_dtypes
+        except ImportError:
+            return None
+        _BF16_NP = np.dtype(ml_dtypes.bfloat16)
+        _BY_NP[_BF16_NP] = bfloat16
+    return _BF16_NP.type
+
+
+_BF16_NP = False  # np.dtype(ml_dtypes.bfloat16) once imported
+
+
+class _BFloat16DType(DType):
+    """``tf.bfloat16``: 8 exponent bits, 7 mantissa bits; NumPy's through ``ml_dtypes``."""
+
+    __slots__ = ()
+
+    def _numpy(self):
+        if bfloat16_numpy_type() is None:
+            from .errors import UnimplementedError
+            raise UnimplementedError(None, None, _BF16_MISSING)
+        return _BF16_NP
+
+    @property
+    def as_numpy_dtype(self):
+        return self._numpy().type
+
+    @property
+    def np(self):
+        return self._numpy()
+
+    is_floating = is_numeric = is_differentiable = property(lambda self: True)
+    is_integer = is_quantized = is_unsigned = is_complex = property(lambda self: False)
+    size = property(lambda self: 2)
+    # bfloat16's largest finite value, (2 - 2**-7) * 2**127.
+    min = property(lambda self: -3.3895313892515355e38)
+    max = property(lambda self: 3.3895313892515355e38)
+
+
 def _make(name, np_type, enum):
     return DType(name, None if np_type is None else np.dtype(np_type), enum)
 
 
 float16 = half = _make("float16", np.float16, 19)
+bfloat16 = _BFloat16DType("bfloat16", None, 14)
 float32 = _make("float32", np.float32, 1)
 float64 = double = _make("float64", np.float64, 2)
 int8 = _make("int8", np.int8, 6)
@@ -159,8 +212,8 @@ string = _make("string", np.object_, 7)
 resource = _make("resource", None, 20)
 variant = _make("variant", None, 21)
 
-_ALL = [float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
-        bool_, complex64, complex128, string, resource, variant]
+_ALL = [float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32,
+        uint64, bool_, complex64, complex128, string, resource, variant]
 _BY_NAME = {d.name: d for d in _ALL}
 _BY_NAME.update({"half": float16, "double": float64, "float": float32})
 _BY_ENUM = {d._enum: d for d in _ALL}
@@ -205,6 +258,8 @@ def as_dtype(type_value):
         d = _BY_NP.get(npd)
         if d is not None:
             return d
+        if npd.name == "bfloat16" and bfloat16_numpy_type() is not None and npd == _BF16_NP:
+            return bfloat16
     raise TypeError("Cannot convert value %r to a TensorFlow DType." % (type_value,))
 
 

@@ -87,7 +87,7 @@ MAGIC = b"\x89TFNB-GraphDef\r\n\x1a\n"
 _ARRAY_DTYPES = frozenset(d.np.name for d in (
     _dtypes.float16, _dtypes.float32, _dtypes.float64, _dtypes.int8, _dtypes.int16, _dtypes.int32,
     _dtypes.int64, _dtypes.uint8, _dtypes.uint16, _dtypes.uint32, _dtypes.uint64, _dtypes.bool_,
-    _dtypes.complex64, _dtypes.complex128))
+    _dtypes.complex64, _dtypes.complex128)) | {"bfloat16"}  # bfloat16: through ml_dtypes
 _NODE_KEYS = frozenset(("name", "op", "input", "device", "attr", "outputs", "colocate_with"))
 # An attr that only mirrors the recorded output shapes (TF's add_shapes); not given to ops.
 _SHAPES_ATTR = "_output_shapes"
@@ -234,7 +234,8 @@ def _decode_array(d):
             raise ValueError("unsupported array dtype %r" % (name,))
         if set(d) != {"dtype", "shape", "b64"}:
             raise ValueError("a %s array needs exactly 'dtype', 'shape' and 'b64'" % name)
-        little = np.dtype(name).newbyteorder("<")
+        npd = _dtypes.bfloat16.np if name == "bfloat16" else np.dtype(name)
+        little = npd.newbyteorder("<")
         need = count * little.itemsize
         if need > _MAX_SIZE:
             raise ValueError("array shape %s of %s has more than 2**63 bytes" % (shape, name))
@@ -246,7 +247,7 @@ def _decode_array(d):
         if len(raw) != need:
             raise ValueError("array data has %d bytes; shape %s of %s needs %d"
                              % (len(raw), shape, name, count * little.itemsize))
-        arr = np.frombuffer(raw, dtype=little).astype(np.dtype(name)).reshape(shape)
+        arr = np.frombuffer(raw, dtype=little).astype(npd).reshape(shape)
     arr.flags.writeable = False
     return arr
 

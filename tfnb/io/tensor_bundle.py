@@ -23,7 +23,8 @@ regular file inside the checkpoint's directory (names come from shard numbers, n
 file; a symbolic link out of the directory is refused); every tensor's extent is checked
 against the shard's real size before anything is allocated, and its checksum after it is read.
 What is wrong gives ``DataLossError`` naming the file and tensor; what is well-formed but not
-supported (partitioned tensors, bfloat16, a big-endian bundle of strings) ``UnimplementedError``.
+supported (partitioned tensors, a big-endian bundle of strings; bfloat16, stored as its 2 raw
+bytes, when the optional package ``ml_dtypes`` is missing) ``UnimplementedError``.
 
 Writing (:func:`write_bundle`) is atomic as tfnb's own format is: the data and the index are
 written and synced under temporary names, then renamed into place, the index last; saving
@@ -256,10 +257,13 @@ def _numpy_dtype(enum, name, where):
         dt = dtypes.as_dtype(enum)
     except TypeError:
         dt = None
+    if dt is dtypes.bfloat16 and dtypes.bfloat16_numpy_type() is None:
+        raise errors.UnimplementedError(None, None, "%s: tensor %r is bfloat16: %s"
+                                        % (where, name, dtypes._BF16_MISSING))
     if dt is None or dt.np is None:
         raise errors.UnimplementedError(
             None, None, "%s: tensor %r has DataType %d, which tfnb cannot hold (numbers, bools "
-            "and strings are read; bfloat16, quantized, resource and variant tensors are not)"
+            "and strings are read; quantized, resource and variant tensors are not)"
             % (where, name, enum))
     return dt
 

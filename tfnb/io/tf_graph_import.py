@@ -96,7 +96,7 @@ def _dtype(enum, what):
         dt = dtypes.as_dtype(int(enum))
     except TypeError:
         raise errors.UnimplementedError(None, None, "%s has DataType %d, which tfnb does not have "
-                                        "(bfloat16, quantized types...)" % (what, enum)) from None
+                                        "(quantized types...)" % (what, enum)) from None
     return dt
 
 
@@ -114,7 +114,7 @@ _VALUE_FIELDS = {  # dtype name -> (TensorProto field, NumPy type of the stored 
     "uint8": ("int_val", np.uint8), "uint16": ("int_val", np.uint16),
     "int64": ("int64_val", np.int64), "uint32": ("uint32_val", np.uint32),
     "uint64": ("uint64_val", np.uint64), "bool": ("bool_val", np.bool_),
-    "float16": ("half_val", np.uint16), "complex64": ("scomplex_val", np.float32),
+    "float16": ("half_val", np.uint16), "bfloat16": ("half_val", np.uint16), "complex64": ("scomplex_val", np.float32),
     "complex128": ("dcomplex_val", np.float64), "string": ("string_val", None),
 }
 
@@ -169,8 +169,8 @@ def tensor_proto_to_ndarray(proto, what="a TensorProto"):
     vals = np.asarray(values, dtype=stored if not dt.is_complex else dt.np)
     if vals.size > count:
         raise ValueError("%s holds %d values for %d elements" % (what, vals.size, count))
-    if dt is dtypes.float16:
-        vals = vals.astype(np.uint16).view(np.float16)
+    if dt is dtypes.float16 or dt is dtypes.bfloat16:  # half_val holds their bits
+        vals = vals.astype(np.uint16).view(dt.np)
     vals = vals.astype(dt.np)
     if vals.size == count:
         return vals.reshape(dims)

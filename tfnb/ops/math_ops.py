@@ -367,7 +367,17 @@ def _special(xp, fn_name):
             import cupyx.scipy.special as special
     except ImportError:
         return None
-    return getattr(special, fn_name, None)
+    f = getattr(special, fn_name, None)
+    if f is None:
+        return None
+
+    def keep_dtype(x):
+        # SciPy widens float16 (and ml_dtypes' bfloat16) to float32/64: compute in float32
+        # and round back, as TF's half kernels do.
+        if x.dtype.itemsize == 2 and x.dtype.kind in "fV":
+            return f(x.astype(np.float32)).astype(x.dtype)
+        return f(x)
+    return keep_dtype
 
 
 # Fused gradient ops: one kernel instead of three for the common activations.

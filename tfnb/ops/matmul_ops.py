@@ -17,7 +17,8 @@ from . import core
 from .core import convert_to_tensor, out
 from .math_ops import cast, conj, equal, ones_like_t, sum_to_shape_of
 from .reduction_ops import cumsum
-from .shape_rules import FLOATS_COMPLEX, NUMERIC, broadcast_shape, check_dtype, same_dtypes
+from .shape_rules import (FLOATS_COMPLEX, NUMERIC, broadcast_shape, check_dtype, in_float32,
+                          same_dtypes)
 
 __all__ = [
     "matmul", "einsum", "tensordot",
@@ -57,6 +58,12 @@ def _matmul_infer(op):
 
 
 def _matmul_kernel(op, ctx):
+    # float16/bfloat16: float32 BLAS, rounded once (TF's CPU kernels accumulate in float32;
+    # NumPy's float16 matmul is an unblocked loop, ml_dtypes' bfloat16 one widens to float32).
+    return in_float32(op._inputs[0].dtype, _matmul_fn(op, ctx))
+
+
+def _matmul_fn(op, ctx):
     ta, tb = op._attrs["transpose_a"], op._attrs["transpose_b"]
     mm = ctx.xp.matmul
     if not ta and not tb:
@@ -106,6 +113,10 @@ def _batch_matmul_infer(op):
 
 
 def _batch_matmul_kernel(op, ctx):
+    return in_float32(op._inputs[0].dtype, _batch_matmul_fn(op, ctx))
+
+
+def _batch_matmul_fn(op, ctx):
     ax, ay = op._attrs["adj_x"], op._attrs["adj_y"]
     xp = ctx.xp
     mm = xp.matmul
@@ -263,6 +274,10 @@ _EINSUM_BLAS_MACS = 8192
 
 
 def _einsum_kernel(op, ctx):
+    return in_float32(op._inputs[0].dtype, _einsum_fn(op, ctx))
+
+
+def _einsum_fn(op, ctx):
     xp = ctx.xp
     ins, rhs, _ = _einsum_spec(op)
     eq = ",".join(ins) + "->" + rhs

@@ -20,7 +20,7 @@ from ..framework.tensor_shape import TensorShape, unknown_shape
 from . import array_ops, core, math_ops, random_ops
 from .array_ops import top_k  # noqa: F401 - tf.nn.top_k
 from .core import convert_to_tensor, out
-from .shape_rules import FLOATS, INDEX, REAL, check_dtype, same_dtypes
+from .shape_rules import FLOATS, HALF, INDEX, REAL, check_dtype, in_float32, same_dtypes
 
 __all__ = ["relu", "relu6", "crelu", "elu", "selu", "leaky_relu", "softplus", "softsign",
            "softmax", "log_softmax", "bias_add", "xw_plus_b", "moments", "weighted_moments",
@@ -73,7 +73,8 @@ register_op("Relu6Grad", infer=_like_input(0),
             kernel=lambda op, ctx: lambda g, x: g * ((x > 0) & (x < 6)),
             grad=lambda op, gg: [out("Relu6Grad", [gg, op._inputs[1]]), None])
 register_op("Relu6", infer=_same_as_input(REAL),
-            kernel=lambda op, ctx: lambda x: ctx.xp.clip(x, x.dtype.type(0), x.dtype.type(6)),
+            kernel=lambda op, ctx: lambda x: ctx.xp.minimum(ctx.xp.maximum(x, x.dtype.type(0)),
+                                                            x.dtype.type(6)),
             grad=lambda op, g: [out("Relu6Grad", [g, op._inputs[0]])])
 
 
@@ -199,7 +200,7 @@ def _softmax_kernel(op, ctx):
         e = xp.exp(x - x.max(axis=-1, keepdims=True))
         e /= e.sum(axis=-1, keepdims=True)
         return e
-    return softmax_
+    return in_float32(op._inputs[0].dtype, softmax_)
 
 
 def _softmax_grad(op, g):
@@ -213,7 +214,7 @@ def _log_softmax_kernel(op, ctx):
     def log_softmax_(x):
         s = x - x.max(axis=-1, keepdims=True)
         return s - xp.log(xp.exp(s).sum(axis=-1, keepdims=True))
-    return log_softmax_
+    return in_float32(op._inputs[0].dtype, log_softmax_)
 
 
 def _log_softmax_grad(op, g):
@@ -328,7 +329,7 @@ def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
     keep = _keep_dims(keepdims, keep_dims)
     with name_scope(name, "moments", [x, axes]):
         x = convert_to_tensor(x, name="x")
-        y = math_ops.cast(x, dtypes.float32) if x.dtype is dtypes.float16 else x
+        y = math_ops.cast(x, dtypes.float32) if x.dtype in HALF else x
         mean = math_ops.reduce_mean(y, axes, keepdims=True, name="mean")
         from .gradients import stop_gradient
         variance = math_ops.reduce_mean(math_ops.squared_difference(y, stop_gradient(mean)), axes,
@@ -336,8 +337,8 @@ def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
         if not keep:
             mean = array_ops.squeeze(mean, axes)
             variance = array_ops.squeeze(variance, axes)
-        if x.dtype is dtypes.float16:
-            return math_ops.cast(mean, dtypes.float16), math_ops.cast(variance, dtypes.float16)
+        if x.dtype in HALF:
+            return math_ops.cast(mean, x.dtype), math_ops.cast(variance, x.dtype)
         return mean, variance
 
 
@@ -392,7 +393,7 @@ def _fbn_infer(op):
     x, scale, offset, mean, var = op._inputs
     a = op._attrs
     check_dtype(op, x, FLOATS, "x")
-    want = dtypes.float32 if x.dtype is dtypes.float16 else x.dtype
+    want = dtypes.float32 if x.dtype in HALF else x.dtype
     for arg, t in (("scale", scale), ("offset", offset), ("mean", mean), ("variance", var)):
         if t.dtype is not want:
             raise TypeError("%s must be %s for x of dtype %s, got %s"
@@ -617,7 +618,7 @@ def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001, 
                          "False or `exponential_avg_factor` != 1.0.")
     with name_scope(name, "FusedBatchNorm", [x, scale, offset]) as scope:
         x = convert_to_tensor(x, name="input")
-        u = dtypes.float32 if x.dtype is dtypes.float16 else x.dtype
+        u = dtypes.float32 if x.dtype in HALF else x.dtype
         scale = convert_to_tensor(scale, name="scale", preferred_dtype=u)
         offset = convert_to_tensor(offset, name="offset", preferred_dtype=u)
         mean = core.constant(np.zeros([0], u.np), name="mean") if mean is None else \
@@ -800,9 +801,10 @@ def _named_only(_sentinel, fn_name):
 
 
 def _precise(logits):
-    """float16 logits are computed in float32 (as TF does); returns (logits, result dtype)."""
-    if logits.dtype is dtypes.float16:
-        return math_ops.cast(logits, dtypes.float32), dtypes.float16
+    """float16/bfloat16 logits are computed in float32 (as TF does); returns (logits, result
+    dtype)."""
+    if logits.dtype in HALF:
+        return math_ops.cast(logits, dtypes.float32), logits.dtype
     return logits, None
 
 

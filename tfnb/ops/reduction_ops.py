@@ -17,7 +17,7 @@ from . import core
 from .core import convert_to_tensor, out
 from .math_ops import (cast, conj, div_no_nan, equal, exp, is_finite, log, not_equal,
                        ones_like_t, sqrt, square, where, zeros_like_t)
-from .shape_rules import BOOL, NUMERIC, REAL, check_dtype, normalize_axes, reduced_shape
+from .shape_rules import BOOL, HALF, NUMERIC, REAL, check_dtype, normalize_axes, reduced_shape
 
 __all__ = [
     "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_any",
@@ -73,12 +73,22 @@ def _reduce_kernel(fn_name, initial=None):
         if initial is not None and xp is np:
             kw["initial"] = initial(x_dt)
         if len(op._inputs) == 1:
-            return functools.partial(f, axis=op._attrs["axis"], keepdims=keep, **kw)
-
-        def reduce_dynamic(x, axis):
-            return f(x, axis=_runtime_axes(axis, x.ndim), keepdims=keep, **kw)
-        return reduce_dynamic
+            fn = functools.partial(f, axis=op._attrs["axis"], keepdims=keep, **kw)
+        else:
+            def fn(x, axis):
+                return f(x, axis=_runtime_axes(axis, x.ndim), keepdims=keep, **kw)
+        if x_dt in HALF and fn_name in ("sum", "prod", "mean"):
+            # Accumulate float16/bfloat16 in float32, as TF's CPU kernels do (ml_dtypes'
+            # bfloat16 sum would round every partial sum); the result is rounded once.
+            return _half_reduction(fn, x_dt.np)
+        return fn
     return make
+
+
+def _half_reduction(fn, npd):
+    def half_reduce(x, *axis):
+        return fn(x.astype(np.float32), *axis).astype(npd)
+    return half_reduce
 
 
 def _runtime_axes(axis, rank):

@@ -1,8 +1,11 @@
 """Shared static-shape rules used by op definitions (broadcasting, reductions, dtype sets)."""
+import numpy as np
+
 from ..framework import dtypes
 from ..framework.tensor_shape import TensorShape, unknown_shape
 
-FLOATS = frozenset([dtypes.float16, dtypes.float32, dtypes.float64])
+# bfloat16 is in TF1's type lists of most float ops; here it computes through ml_dtypes.
+FLOATS = frozenset([dtypes.float16, dtypes.bfloat16, dtypes.float32, dtypes.float64])
 FLOATS_COMPLEX = FLOATS | {dtypes.complex64, dtypes.complex128}
 INTEGERS = frozenset([dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64, dtypes.uint8,
                       dtypes.uint16, dtypes.uint32, dtypes.uint64])
@@ -10,6 +13,9 @@ SIGNED = FLOATS_COMPLEX | {dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64
 NUMERIC = FLOATS_COMPLEX | INTEGERS
 REAL = FLOATS | INTEGERS
 INDEX = frozenset([dtypes.int32, dtypes.int64])
+# Half-precision floats: NumPy computes them slowly and, for sums, loses precision (ml_dtypes'
+# bfloat16 sums round every partial sum), so products and reductions run in float32.
+HALF = frozenset([dtypes.float16, dtypes.bfloat16])
 BOOL = frozenset([dtypes.bool_])
 
 
@@ -84,3 +90,15 @@ def reduced_shape(shape, axes, keepdims):
     if keepdims:
         return TensorShape([1 if i in axes else d for i, d in enumerate(dims)])
     return TensorShape([d for i, d in enumerate(dims) if i not in axes])
+
+
+def in_float32(dtype, fn):
+    """``fn`` for ``dtype`` tensors: for half types, on float32 copies with the result rounded
+    once back to ``dtype`` (TF's CPU kernels for half types accumulate in float32); else ``fn``."""
+    if dtype not in HALF:
+        return fn
+    npd = dtype.np
+
+    def half_via_float32(*xs):
+        return fn(*[x.astype(np.float32) for x in xs]).astype(npd)
+    return half_via_float32

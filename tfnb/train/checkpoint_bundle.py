@@ -285,8 +285,9 @@ def _tensor_dtype(name):
         dt = dtypes.as_dtype(name)
     except (TypeError, ValueError, KeyError):
         return None
-    npdt = getattr(dt, "np", None)
-    if dt.name != name or npdt is None or np.dtype(npdt).kind not in "biufc":
+    npdt = getattr(dt, "np", None)  # bfloat16 without ml_dtypes: UnimplementedError
+    if dt.name != name or npdt is None or (np.dtype(npdt).kind not in "biufc"
+                                           and dt is not dtypes.bfloat16):
         return None
     return np.dtype(npdt)
 
@@ -499,6 +500,8 @@ def _read_member(z, info, name, entry, where):
             raise errors.DataLossError(
                 None, None, "%s: the entry for %r holds %s %s, but its index declares %s %s"
                 % (where, name, dt.str, list(shape), entry.dtype.name, list(entry.shape)))
+        if dt.kind == "V":  # bfloat16 (ml_dtypes): .npy stores its 2 raw bytes as '<V2'
+            dt = entry.dtype
         flat = np.empty(entry.nbytes // entry.dtype.itemsize, dtype=dt)
         buf = memoryview(flat.view(np.uint8))
         pos = 0

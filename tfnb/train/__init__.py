@@ -18,6 +18,7 @@ from .session_manager import SessionManager  # noqa: F401
 from .monitored_session import *  # noqa: F401,F403
 from .supervisor import LooperThread, Supervisor  # noqa: F401
 from .sync_replicas_optimizer import SyncReplicasOptimizer  # noqa: F401
+from . import experimental  # noqa: F401 - tf.train.experimental (loss scaling)
 from ..summary import FileWriterCache as SummaryWriterCache  # noqa: F401
 from ..framework.graph_io import write_graph  # noqa: F401
 from ..summary import FileWriter as SummaryWriter, summary_iterator  # noqa: F401

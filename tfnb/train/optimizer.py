@@ -11,7 +11,7 @@ no update; without it concurrent updates may overwrite each other ("Hogwild").
 """
 import numpy as np
 
-from ..framework.graph import GraphKeys, IndexedSlices, name_scope
+from ..framework.graph import GraphKeys, IndexedSlices, get_default_graph, name_scope
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..ops import core
 from ..ops.control_flow_ops import group
@@ -88,6 +88,19 @@ def _read_where_held(variable):
     graph = variable.graph
     with graph.colocate_with(None, ignore_existing=True), graph.device(variable.device):
         return variable.value()
+
+
+def _body_graph_of(graph):
+    """The default graph if it is a function body (a cond branch) nested in ``graph``, else
+    ``graph``: a conditional apply (MixedPrecisionLossScaleOptimizer) builds its updates there,
+    while slots stay with the variables."""
+    g = get_default_graph()
+    body = g
+    while g.outer_graph is not None:
+        g = g.outer_graph
+        if g is graph:
+            return body
+    return graph
 
 
 class Optimizer:
@@ -175,6 +188,8 @@ class Optimizer:
         with graph.as_default(), graph.control_dependencies(None):
             self._create_slots(var_list)
         update_ops = []
+        home = graph
+        graph = _body_graph_of(graph)  # the updates go into a cond branch being traced
         with graph.as_default(), name_scope(name, self._name) as scope:
             self._prepare()
             for g, v in converted:
@@ -196,7 +211,7 @@ class Optimizer:
                     apply_op = global_step.assign_add(
                         core.constant(1, dtype=global_step.dtype), name=scope or None).op
         train_ops = graph.get_collection_ref(GraphKeys.TRAIN_OP)
-        if apply_op not in train_ops:
+        if graph is home and apply_op not in train_ops:
             train_ops.append(apply_op)
         return apply_op
 

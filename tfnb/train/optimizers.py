@@ -497,7 +497,10 @@ class AdamOptimizer(_FusedOptimizer):
         return v
 
     def _get_non_slot_variable(self, name, graph=None):
-        return self._non_slot_dict.get((name, graph or get_default_graph()))
+        graph = graph or get_default_graph()
+        while graph.outer_graph is not None:  # a cond branch's updates use the root's
+            graph = graph.outer_graph
+        return self._non_slot_dict.get((name, graph))
 
     def _non_slot_variables(self):
         return list(self._non_slot_dict.values())

@@ -68,11 +68,25 @@ class SourceLocation:
                 "cell": self.cell}
 
 
+_cells = {}  # filename -> the IPython cell compiled from it (a cell's file never changes)
+
+
 def _notebook_cell(filename):
     """The execution count of the IPython cell compiled from ``filename``, if any."""
     ipy = sys.modules.get("IPython")
     if ipy is None:
         return None
+    cell = _cells.get(filename)
+    if cell is None:
+        cell = _find_notebook_cell(ipy, filename)
+        if cell is not None:
+            if len(_cells) > 4096:
+                _cells.clear()
+            _cells[filename] = cell
+    return cell
+
+
+def _find_notebook_cell(ipy, filename):
     m = re.match(r"<ipython-input-(\d+)-", filename)
     if m:
         return int(m.group(1))
@@ -86,15 +100,30 @@ def _notebook_cell(filename):
     return None
 
 
+_pkg_files = set()  # files seen under _PKG_DIR (a set test is cheaper than startswith)
+
+
 def user_location(skip_package=_PKG_DIR):
     """The innermost frame outside the tfnb package (where the user called in)."""
     f = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(skip_package):
-        f = f.f_back
+    if skip_package is _PKG_DIR:
+        known = _pkg_files
+        while f is not None:
+            fn = f.f_code.co_filename
+            if fn not in known:
+                if not fn.startswith(skip_package):
+                    break
+                known.add(fn)
+            f = f.f_back
+    else:
+        while f is not None and f.f_code.co_filename.startswith(skip_package):
+            f = f.f_back
     if f is None:
         return None
-    fn = f.f_code.co_filename
-    return SourceLocation(fn, f.f_lineno, f.f_code.co_name, _notebook_cell(fn))
+    code = f.f_code
+    fn = code.co_filename
+    return SourceLocation(fn, f.f_lineno, code.co_name,
+                          _notebook_cell(fn) if "IPython" in sys.modules else None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -303,8 +332,8 @@ class Operation:
         self._name = name
         self._op_def = op_def
         self._inputs = tuple(inputs)
-        self._control_inputs = []
-        self._control_outputs = []
+        self._control_inputs = ()  # a list once there are any (most nodes have none)
+        self._control_outputs = ()
         self._outputs = ()
         self._attrs = attrs
         self._device = device
@@ -390,9 +419,17 @@ class Operation:
         if not isinstance(op, Operation):
             raise TypeError("op must be an Operation: %s" % (op,))
         if op not in self._control_inputs:
+            if self._control_inputs.__class__ is tuple:
+                self._control_inputs = list(self._control_inputs)
             self._control_inputs.append(op)
-            op._control_outputs.append(self)
+            op._add_control_output(self)
             self._graph._mutated()
+
+    def _add_control_output(self, op):
+        if self._control_outputs.__class__ is tuple:
+            self._control_outputs = [op]
+        else:
+            self._control_outputs.append(op)
 
     def _add_control_inputs(self, ops):
         for op in ops:
@@ -762,7 +799,7 @@ class Graph:
             for t in inputs:
                 t._consumers.append(op)
             for c in ctrl:
-                c._control_outputs.append(op)
+                c._add_control_output(op)
         if self._eager_evaluator is not None:
             self._eager_evaluator._on_op_created(op)
         return op

@@ -31,9 +31,16 @@ def op(op_type, inputs, attrs=None, name=None, graph=None):
     return graph._create_op(op_type, list(inputs), attrs if attrs is not None else {}, name)
 
 
-def out(op_type, inputs, attrs=None, name=None):
-    """Like :func:`op` for single-output ops: returns the output Tensor."""
-    return op(op_type, inputs, attrs, name)._outputs[0]
+def out(op_type, inputs, attrs=None, name=None, location=None):
+    """Like :func:`op` for single-output ops: returns the output Tensor.
+
+    ``location``: the creation site (``graph.user_location()``) when the caller has it.
+    """
+    # op()'s body, inlined: one frame less on the path of every wrapper.
+    dg = get_default_graph()
+    graph = dg if not inputs or dg.outer_graph is not None else inputs[0].graph
+    return graph._create_op(op_type, list(inputs), attrs if attrs is not None else {},
+                            name, location)._outputs[0]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -197,13 +204,6 @@ def _scalar_array(value, dtype):
     return arr
 
 
-def _scalar_const(graph, value, dtype):
-    """``with graph.as_default(): convert_to_tensor(value, dtype=dtype)`` for a Python
-    scalar, or None where only the general path gives the same result."""
-    if not _scalar_fast_path or dtype._enum not in _FAST_CONST_ENUMS or graph._device_stack:
-        return None  # device functions may look at the default graph: keep it pushed
-    return graph._create_op("Const", [], {"value": _scalar_array(value, dtype), "dtype": dtype},
-                            "Const")._outputs[0]
 
 
 def is_tensor(x):
@@ -278,20 +278,31 @@ def convert_n_to_tensor(values, dtype=None, name=None):
     return [convert_to_tensor(v, dtype=dtype) for v in values]
 
 
-def convert_binary(x, y):
-    """Converts the operands of a binary op: a Python value takes the other's dtype and graph."""
+def convert_binary(x, y, location=None):
+    """Converts the operands of a binary op: a Python value takes the other's dtype and graph.
+
+    ``location``: the creation site of the binary op, if the caller has it (for the Const
+    of a Python scalar operand, made on the same line).
+    """
     tx, ty = x.__class__, y.__class__
+    # Fast path for a Tensor and a Python scalar: the Const that
+    # ``with t.graph.as_default(): convert_to_tensor(scalar, dtype=t.dtype)`` makes, made
+    # directly (not where a device function might look at the default graph).
     if tx is Tensor:
         if ty is Tensor:
             return x, y
-        if ty in _PY_SCALARS:
-            c = _scalar_const(x._op._graph, y, x._dtype)
-            if c is not None:
-                return x, c
-    elif ty is Tensor and tx in _PY_SCALARS:
-        c = _scalar_const(y._op._graph, x, y._dtype)
-        if c is not None:
-            return c, y
+        if ty in _PY_SCALARS and _scalar_fast_path:
+            dt = x._dtype
+            g = x._op._graph
+            if dt._enum in _FAST_CONST_ENUMS and not g._device_stack:
+                return x, g._create_op("Const", [], {"value": _scalar_array(y, dt), "dtype": dt},
+                                       "Const", location)._outputs[0]
+    elif ty is Tensor and tx in _PY_SCALARS and _scalar_fast_path:
+        dt = y._dtype
+        g = y._op._graph
+        if dt._enum in _FAST_CONST_ENUMS and not g._device_stack:
+            return g._create_op("Const", [], {"value": _scalar_array(x, dt), "dtype": dt},
+                                "Const", location)._outputs[0], y
     if isinstance(x, Tensor) or hasattr(x, "_dense_tensor"):
         x = convert_to_tensor(x)
         if not isinstance(y, Tensor):

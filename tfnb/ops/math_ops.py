@@ -14,7 +14,7 @@ special functions (``special_math_ops``).
 import numpy as np
 
 from ..framework import dtypes, errors
-from ..framework.graph import Tensor
+from ..framework.graph import Tensor, user_location
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op, xp_kernel
 from ..framework.tensor_shape import TensorShape
 from . import core
@@ -90,7 +90,7 @@ def _binary(name, fn_name, allowed, grad, out_dtype=None, kernel=None):
     def wrapper(x, y, name=None):
         x, y = core.convert_binary(x, y)
         return out(op_type, [x, y], name=name)
-    op_type = name
+    op_type = wrapper._op_type = name  # _binop: the operators build this op directly
     wrapper.__doc__ = ("Elementwise ``%s`` (TF op ``%s``), broadcasting like NumPy; the operands "
                        "must have one dtype." % (fn_name or name.lower(), name))
     return wrapper
@@ -846,6 +846,21 @@ __all__ += reduction_ops.__all__ + matmul_ops.__all__ + special_math_ops.__all__
 # Operators on Tensor
 # ----------------------------------------------------------------------------------------------
 def _binop(fn, opname):
+    op_type = getattr(fn, "_op_type", None)
+    if op_type is not None:
+        # fn is a plain _binary wrapper: do what it does, finding the creation site once
+        # for the op and the Const of a Python scalar operand (``x + 1.0``).
+        def forward(x, y):
+            loc = user_location()
+            x, y = core.convert_binary(x, y, loc)
+            return out(op_type, [x, y], name=opname, location=loc)
+
+        def reflected(y, x):
+            loc = user_location()
+            x, y = core.convert_binary(x, y, loc)
+            return out(op_type, [x, y], name=opname, location=loc)
+        return forward, reflected
+
     def forward(x, y):
         return fn(x, y, name=opname)
 

@@ -6,8 +6,17 @@ operation on a block of images. ``MaxPoolGrad`` recomputes which input won each 
 first maximum, as TensorFlow's CPU kernel) from the saved input and output. NumPy releases
 the GIL inside its loops, so pooling runs its blocks on all cores. Attr checks, geometry,
 window views and blocking are shared with convolution (``conv_ops``).
+
+float32/float64 NumPy arrays go to the numba kernels of ``pool_kernels`` when numba is
+installed (``USE_NUMBA``): one pass over each image instead of one NumPy operation per window
+position, with the NumPy kernels' arithmetic in the same order (identical results).
 """
 import functools
+import hashlib
+import importlib.util
+import os
+import sys
+import threading
 
 import numpy as np
 
@@ -69,7 +78,162 @@ def _pool_window(op):
     return _hw(a["ksize"], fmt), _hw(a["strides"], fmt), a["padding"], fmt
 
 
+# ----------------------------------------------------------------------------------------------
+# Numba kernels (pool_kernels.py), loaded from a copy in the kernel cache directory
+# ----------------------------------------------------------------------------------------------
+#: Whether float32/float64 pooling on NumPy arrays runs on numba kernels when numba is
+#: installed; False: always the NumPy kernels below (same results).
+USE_NUMBA = True
+_NUMBA_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: Input elements below which a numba kernel runs on one thread (waking the pool costs more).
+_PARALLEL_ELEMENTS = 1 << 16
+_kernels_module = None    # the loaded kernels; False: numba missing or loading failed
+_kernels_lock = threading.Lock()
+
+
+def _pool_kernels():
+    """The numba kernels module, or None where numba is unavailable or failed to load.
+
+    ``pool_kernels.py`` is copied (once per content) into ``fusion_codegen.cache_dir()`` and
+    imported from there, so numba's ``cache=True`` writes machine code beside the copy (never
+    into the repository) and a later process loads it instead of compiling."""
+    global _kernels_module
+    mod = _kernels_module
+    if mod is None:
+        with _kernels_lock:
+            if _kernels_module is None:
+                _kernels_module = _load_kernels() or False
+            mod = _kernels_module
+    return mod or None
+
+
+def _load_kernels():
+    from ..runtime.passes import fusion_codegen as cg
+    if not cg.available():
+        return None
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               "pool_kernels.py")) as f:
+            src = f.read()
+        name = "tfnb_pool_kernels_" + hashlib.sha1(src.encode()).hexdigest()[:16]
+        mod = sys.modules.get(name)
+        if mod is not None:
+            return mod
+        cg._passive_openmp()
+        folder = cg.cache_dir()
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, name + ".py")
+        if cg._read(path) != src:
+            tmp = "%s.%d.tmp" % (path, os.getpid())
+            with open(tmp, "w") as f:
+                f.write(src)
+            os.replace(tmp, path)   # atomic: a concurrent process reads the old or new file
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod    # numba's disk cache finds the module by its name
+        spec.loader.exec_module(mod)
+        return mod
+    except Exception:  # noqa: BLE001 - numba unusable here: the NumPy kernels
+        return None
+
+
+def _numba_for(xp, a):
+    """The numba kernels when ``a`` (a pooling input) should use them, else None."""
+    if not USE_NUMBA or xp is not np or a.dtype not in _NUMBA_DTYPES or a.size == 0:
+        return None
+    return _pool_kernels()
+
+
+def _numba_setup(x_shape, k, s, padding):
+    """(Ho, Wo, top pad, left pad, full position (i, j), tiles, channel chunks) for a numba
+    call, after sizing numba's threads for ``x_shape``."""
+    from ..runtime import threads
+    n, h, w, c = x_shape
+    ho, wo, (pt, _), (pl, _) = _geometry(h, w, k, s, (1, 1), padding, None)
+    _, _, pos, tiles, full = _positions(h, w, k, s, padding)
+    small = n * h * w * c < _PARALLEL_ELEMENTS
+    threads.numba_threads(1 if small else None)
+    nt = 1 if small else threads.active_threads()
+    # The gradients scatter one image per task; too few images: chunks of channels too.
+    nchunk = 1 if n >= 2 * nt else max(1, min(-(-2 * nt // n), c // 8))
+    return ho, wo, pt, pl, pos[full][2], tiles, nchunk
+
+
+def _writable(*arrays):
+    """C-contiguous, writable arrays (one numba signature per dtype; read-only inputs such
+    as constants would compile another)."""
+    out_ = []
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        out_.append(a if a.flags.writeable else a.copy())
+    return out_
+
+
+def _pooled_as(x, y, k, s, padding):
+    """Whether ``y`` has the shape of pooled ``x`` (else the NumPy kernel reports the error:
+    the numba kernels do not check their indexes)."""
+    n, h, w, c = x.shape
+    ho, wo, _, _ = _geometry(h, w, k, s, (1, 1), padding, None)
+    return tuple(y.shape) == (n, ho, wo, c)
+
+
+def _counts_2d(h, w, k, s, padding, dtype):
+    """[Ho, Wo] in-bounds pixels of each window, in ``dtype``."""
+    return np.ascontiguousarray(_window_counts(h, w, k, s, padding)[..., 0], dtype=dtype)
+
+
+def _numba_max_pool(nk, x, k, s, padding):
+    x, = _writable(x)
+    ho, wo, pt, pl, (fi, fj), _, _ = _numba_setup(x.shape, k, s, padding)
+    y = np.empty((x.shape[0], ho, wo, x.shape[3]), dtype=x.dtype)
+    nk.max_pool(x, y, k[0], k[1], s[0], s[1], pt, pl, fi, fj)
+    return y
+
+
+def _numba_avg_pool(nk, x, k, s, padding):
+    x, = _writable(x)
+    n, h, w, c = x.shape
+    ho, wo, pt, pl, (fi, fj), _, _ = _numba_setup(x.shape, k, s, padding)
+    y = np.empty((n, ho, wo, c), dtype=x.dtype)
+    nk.avg_pool(x, y, _counts_2d(h, w, k, s, padding, x.dtype), k[0], k[1], s[0], s[1],
+                pt, pl, fi, fj)
+    return y
+
+
+def _numba_max_pool_grad(nk, x, y, g, k, s, padding):
+    x, y, g = _writable(x, y, g)
+    _, _, pt, pl, _, tiles, nchunk = _numba_setup(x.shape, k, s, padding)
+    dx = np.empty_like(x)
+    nk.max_pool_grad(x, y, g, dx, x.dtype.type(0), k[0], k[1], s[0], s[1], pt, pl, nchunk,
+                     tiles)
+    return dx
+
+
+def _numba_max_pool_grad_grad(nk, x, y, gg, k, s, padding):
+    x, y, gg = _writable(x, y, gg)
+    _, _, pt, pl, _, _, _ = _numba_setup(x.shape, k, s, padding)
+    res = np.empty_like(y)
+    nk.max_pool_grad_grad(x, y, gg, res, x.dtype.type(0), k[0], k[1], s[0], s[1], pt, pl)
+    return res
+
+
+def _numba_avg_pool_grad(nk, x_shape, g, k, s, padding):
+    g, = _writable(g)
+    _, h, w, c = x_shape
+    _, _, pt, pl, _, tiles, nchunk = _numba_setup(x_shape, k, s, padding)
+    dx = np.empty(x_shape, dtype=g.dtype)
+    nk.avg_pool_grad(g, dx, _counts_2d(h, w, k, s, padding, g.dtype), g.dtype.type(0),
+                     k[0], k[1], s[0], s[1], pt, pl, nchunk, tiles)
+    return dx
+
+
+# ----------------------------------------------------------------------------------------------
+# NumPy kernels (any dtype, any array module)
+# ----------------------------------------------------------------------------------------------
 def _max_pool_nhwc(xp, x, k, s, padding):
+    nk = _numba_for(xp, x)
+    if nk is not None:
+        return _numba_max_pool(nk, x, k, s, padding)
     n, h, w, c = x.shape
     ho, wo, pos, _, full = _positions(h, w, k, s, padding)
     y = xp.empty((n, ho, wo, c), dtype=x.dtype)
@@ -87,9 +251,12 @@ def _max_pool_nhwc(xp, x, k, s, padding):
 
 def _max_pool_grad_nhwc(xp, x, y, g, k, s, padding):
     """Routes each output's gradient to the first maximum of its window (row-major order)."""
+    _check_pool_grad_shapes(y.shape, g.shape)
+    nk = _numba_for(xp, x)
+    if nk is not None and y.dtype == x.dtype == g.dtype and _pooled_as(x, y, k, s, padding):
+        return _numba_max_pool_grad(nk, x, y, g, k, s, padding)
     n, h, w, c = x.shape
     ho, wo, pos, tiles, _ = _positions(h, w, k, s, padding)
-    _check_pool_grad_shapes(y.shape, g.shape)
     dx = xp.empty_like(x) if tiles else xp.zeros_like(x)
     last = len(pos) - 1
 
@@ -118,6 +285,10 @@ def _check_pool_grad_shapes(y_shape, g_shape):
 
 def _max_pool_grad_grad_nhwc(xp, x, y, gg, k, s, padding):
     """For each output, the entry of ``gg`` (input-shaped) at the first maximum of its window."""
+    nk = _numba_for(xp, x)
+    if (nk is not None and y.dtype == x.dtype == gg.dtype and gg.shape == x.shape
+            and _pooled_as(x, y, k, s, padding)):
+        return _numba_max_pool_grad_grad(nk, x, y, gg, k, s, padding)
     _, h, w, _ = x.shape
     _, _, pos, _, _ = _positions(h, w, k, s, padding)
     res = xp.zeros_like(y)
@@ -141,6 +312,9 @@ def _window_counts(h, w, k, s, padding):
 
 
 def _avg_pool_nhwc(xp, x, k, s, padding):
+    nk = _numba_for(xp, x)
+    if nk is not None:
+        return _numba_avg_pool(nk, x, k, s, padding)
     n, h, w, c = x.shape
     ho, wo, pos, _, full = _positions(h, w, k, s, padding)
     counts = xp.asarray(_window_counts(h, w, k, s, padding), dtype=x.dtype)
@@ -161,6 +335,9 @@ def _avg_pool_grad_nhwc(xp, x_shape, g, k, s, padding):
     n, h, w, c = x_shape
     ho, wo, pos, tiles, _ = _positions(h, w, k, s, padding)
     _check_pool_grad_shapes((n, ho, wo, c), g.shape)
+    nk = _numba_for(xp, g)
+    if nk is not None:
+        return _numba_avg_pool_grad(nk, tuple(x_shape), g, k, s, padding)
     counts = xp.asarray(_window_counts(h, w, k, s, padding), dtype=g.dtype)
     dx = xp.empty(x_shape, dtype=g.dtype) if tiles else xp.zeros(x_shape, dtype=g.dtype)
 

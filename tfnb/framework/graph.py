@@ -820,20 +820,22 @@ class Graph:
     # --- naming ---
     def unique_name(self, name, mark_as_used=True):
         """``name`` under the current name scope, suffixed ``_N`` if already taken."""
+        names = self._names_in_use
         if self._name_stack:
             name = self._name_stack + "/" + name
         key = name.lower()
-        i = self._names_in_use.get(key, 0)
+        i = names.get(key, 0)
         if mark_as_used:
-            self._names_in_use[key] = i + 1
+            names[key] = i + 1
         if i > 0:
             base = key
-            while key in self._names_in_use:
-                key = "%s_%d" % (base, i)
+            key = f"{base}_{i}"
+            while key in names:
                 i += 1
+                key = f"{base}_{i}"
             if mark_as_used:
-                self._names_in_use[key] = 1
-            name = "%s_%d" % (name, i - 1)
+                names[key] = 1
+            name = key if name == base else f"{name}_{i}"
         return name
 
     def get_name_scope(self):

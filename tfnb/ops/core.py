@@ -10,7 +10,8 @@ import weakref
 import numpy as np
 
 from ..framework import dtypes
-from ..framework.graph import IndexedSlices, Operation, Tensor, get_default_graph
+from ..framework.graph import (IndexedSlices, Operation, Tensor, _default_graph_stack,
+                               get_default_graph)
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..framework.tensor_shape import TensorShape, as_shape, unknown_shape
 
@@ -37,7 +38,8 @@ def out(op_type, inputs, attrs=None, name=None, location=None):
     ``location``: the creation site (``graph.user_location()``) when the caller has it.
     """
     # op()'s body, inlined: one frame less on the path of every wrapper.
-    dg = get_default_graph()
+    stack = _default_graph_stack.stack
+    dg = stack[-1] if stack else get_default_graph()
     graph = dg if not inputs or dg.outer_graph is not None else inputs[0].graph
     return graph._create_op(op_type, list(inputs), attrs if attrs is not None else {},
                             name, location)._outputs[0]

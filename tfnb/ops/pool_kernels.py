@@ -6,7 +6,9 @@ the copy from there, so numba's ``cache=True`` keeps the machine code beside it 
 process loads it instead of compiling again.
 
 Every kernel repeats the NumPy kernel's arithmetic in the same order, so results are
-identical bit for bit (NaN, infinities and signed zeros included):
+identical bit for bit (NaN, infinities and signed zeros included; one exception: the maximum
+of a window holding both 0.0 and -0.0 may have the other sign than NumPy's SIMD ``maximum``
+gives, which does not follow its scalar rule):
 
 * ``max_pool``/``avg_pool`` start each window at the position valid for every output
   (``fi``, ``fj``) and then visit the others in row-major order; the maximum is NumPy's

@@ -48,12 +48,15 @@ def out(op_type, inputs, attrs=None, name=None, location=None):
 # ----------------------------------------------------------------------------------------------
 # Const
 # ----------------------------------------------------------------------------------------------
+_SCALAR_SHAPE = TensorShape._from_tuple(())  # shapes are immutable: scalars share one
+
+
 def _const_infer(o):
     a = o._attrs
     v = a["value"]
     shape = getattr(v, "shape", None)
     if shape.__class__ is tuple:  # a NumPy array's shape: ints >= 0 already
-        return [(a["dtype"], TensorShape._from_tuple(shape))]
+        return [(a["dtype"], TensorShape._from_tuple(shape) if shape else _SCALAR_SHAPE)]
     return [(a["dtype"], TensorShape(v.shape))]
 
 

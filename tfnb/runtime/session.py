@@ -33,6 +33,7 @@ from .passes.config import GraphOptions, OptimizerOptions, RewriterConfig  # noq
 from .plan import compile_plan, describe_feed_mismatch, map_runtime_error
 from .state import KernelContext, SessionState, VariableSlot, _step_deadline
 from .step_stats import DeviceStepStats, NodeExecStats, NodeOutput, StepStats, TensorDescription
+from .allocator import keep_freed_buffers
 from . import threads as _threads
 from .threads import on_step as _threads_on_step
 
@@ -211,6 +212,7 @@ class BaseSession:
         self._target = target
         self._config = config if config is not None else ConfigProto()
         _threads.configure_for(self._config)
+        keep_freed_buffers()
         self._state = SessionState()
         from .devices import make_devices
         from .executor import DeviceExecutors

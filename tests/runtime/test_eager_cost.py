@@ -186,6 +186,10 @@ def test_creation_site_of_both_nodes_and_errors_name_it():
             for op in (y.op, y.op.inputs[1].op):
                 assert op.location.filename == __file__ and op.location.lineno == line
                 assert op.location.function == "test_creation_site_of_both_nodes_and_errors_name_it"
+            line = sys._getframe().f_lineno + 1
+            z = 2.0 * x  # the reflected operator
+            for op in (z.op, z.op.inputs[0].op):
+                assert op.location.filename == __file__ and op.location.lineno == line
             line = sys._getframe().f_lineno + 2
             with pytest.raises(ValueError) as err:
                 x + tf.constant(np.ones((4,), np.float32))

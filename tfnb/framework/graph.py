@@ -103,9 +103,13 @@ def _find_notebook_cell(ipy, filename):
 _pkg_files = set()  # files seen under _PKG_DIR (a set test is cheaper than startswith)
 
 
-def user_location(skip_package=_PKG_DIR):
-    """The innermost frame outside the tfnb package (where the user called in)."""
-    f = sys._getframe(1)
+def user_location(skip_package=_PKG_DIR, depth=1):
+    """The innermost frame outside the tfnb package (where the user called in).
+
+    The search starts ``depth`` frames above the caller's (1: the caller's caller; a tfnb
+    function that is itself in the package may pass 2 to skip its own frame).
+    """
+    f = sys._getframe(depth)
     if skip_package is _PKG_DIR:
         known = _pkg_files
         while f is not None:

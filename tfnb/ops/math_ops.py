@@ -851,12 +851,12 @@ def _binop(fn, opname):
         # fn is a plain _binary wrapper: do what it does, finding the creation site once
         # for the op and the Const of a Python scalar operand (``x + 1.0``).
         def forward(x, y):
-            loc = user_location()
+            loc = user_location(depth=2)  # from the caller of the operator
             x, y = core.convert_binary(x, y, loc)
             return out(op_type, [x, y], name=opname, location=loc)
 
         def reflected(y, x):
-            loc = user_location()
+            loc = user_location(depth=2)  # from the caller of the operator
             x, y = core.convert_binary(x, y, loc)
             return out(op_type, [x, y], name=opname, location=loc)
         return forward, reflected

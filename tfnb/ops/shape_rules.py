@@ -93,12 +93,16 @@ def reduced_shape(shape, axes, keepdims):
 
 
 def in_float32(dtype, fn):
-    """``fn`` for ``dtype`` tensors: for half types, on float32 copies with the result rounded
-    once back to ``dtype`` (TF's CPU kernels for half types accumulate in float32); else ``fn``."""
+    """``fn`` for ``dtype`` tensors: for half types, on float32 copies of its half-precision
+    arguments with a float32 result rounded once back to ``dtype`` (TF's CPU kernels for half
+    types accumulate in float32; other arguments and results, e.g. a comparison's booleans,
+    pass as they are); else ``fn``."""
     if dtype not in HALF:
         return fn
     npd = dtype.np
+    f32 = np.float32
 
     def half_via_float32(*xs):
-        return fn(*[x.astype(np.float32) for x in xs]).astype(npd)
+        r = fn(*[x.astype(f32) if getattr(x, "dtype", None) == npd else x for x in xs])
+        return r.astype(npd) if getattr(r, "dtype", None) == f32 else r
     return half_via_float32

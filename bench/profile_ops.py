@@ -1,8 +1,8 @@
-"""Per-op profile of a workload's training step (W4, W5 or W6) with tfnb.profiler.
+"""Per-op profile of a workload's training step (W4-W7) with tfnb.profiler.
 
     python bench/profile_ops.py W4 [--steps 5]
 
-Builds the benchmark's own graph (bench/workloads/cnn.py, w6_ptb.py), traces ``--steps`` training steps with
+Builds the benchmark's own graph (bench/workloads/cnn.py, w6_ptb.py, w7_word2vec.py), traces ``--steps`` training steps with
 FULL_TRACE, drops the first two (warm-up: plan compilation, first-touch allocations) and prints
 time by op type: where a step's time goes, to compare with the GEMM ceiling of ../shared/BENCHMARKS.md.
 """
@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tfnb as tf  # noqa: E402
 import tfnb.profiler as profiler  # noqa: E402
-from workloads import cnn, w4_cnn, w5_cifar, w6_ptb  # noqa: E402
+from workloads import cnn, w4_cnn, w5_cifar, w6_ptb, w7_word2vec  # noqa: E402
 
 
 def traced_steps(module, steps, *args):
@@ -61,12 +61,12 @@ def traced_steps(module, steps, *args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("workload", choices=["W4", "W5", "W6"])
+    ap.add_argument("workload", choices=["W4", "W5", "W6", "W7"])
     ap.add_argument("--steps", type=int, default=5)
     args = ap.parse_args()
     steps = max(args.steps, 3)
-    if args.workload == "W6":
-        runs = traced_steps(w6_ptb, steps)
+    if args.workload in ("W6", "W7"):
+        runs = traced_steps(w6_ptb if args.workload == "W6" else w7_word2vec, steps)
     else:
         runs = traced_steps(cnn, steps, (w4_cnn if args.workload == "W4" else w5_cifar).SPEC)
     print(profiler.profile(runs[2:]).table())

@@ -63,16 +63,50 @@ def _matmul_kernel(op, ctx):
     return in_float32(op._inputs[0].dtype, _matmul_fn(op, ctx))
 
 
+#: Products of fewer multiply-adds than this run on one BLAS thread (see
+#: :func:`tfnb.runtime.threads.on_one_blas_thread`). Measured (float32, OpenBLAS 0.3.31, 2 cores,
+#: min of 300): the LSTM products of W6 ([20,400]x[400,800], 6.4M) take 158/146/170 us on
+#: one thread (x@K, x^T@dz, dz@K^T) and 119/275/186 us on two with the other core free, but
+#: up to 16 ms on two beside a busy process (the GEMM waits for its descheduled half).
+SINGLE_THREAD_MACS = 1 << 24
+
+#: ``a @ b.T`` with ``a`` of 2..this many rows is computed as ``(b @ a.T).T``: OpenBLAS's
+#: kernels for a transposed B and few rows of A are slow. Measured (float32, one thread, min):
+#: [20,800]x[400,800]^T 269 -> 181 us, [4,400]x[800,400]^T 183 -> 78, [64,800]x[400,800]^T
+#: 659 -> 500, [400,...] no gain; with one row (a matrix-vector product) no gain either.
+NT_SWAP_MAX_ROWS = 96
+
+#: ...and with ``b`` of at least this many elements (below, both ways cost a few us).
+NT_SWAP_MIN_ELEMENTS = 1 << 14
+
+
 def _matmul_fn(op, ctx):
     ta, tb = op._attrs["transpose_a"], op._attrs["transpose_b"]
-    mm = ctx.xp.matmul
+    xp = ctx.xp
+    mm = xp.matmul
     if not ta and not tb:
-        return mm
-    if ta and tb:
-        return lambda a, b: mm(a.T, b.T)
-    if ta:
-        return lambda a, b: mm(a.T, b)
-    return lambda a, b: mm(a, b.T)
+        fn = mm
+    elif ta and tb:
+        fn = lambda a, b: mm(a.T, b.T)  # noqa: E731
+    elif ta:
+        fn = lambda a, b: mm(a.T, b)  # noqa: E731
+    else:
+        def fn(a, b):
+            if 1 < a.shape[0] <= NT_SWAP_MAX_ROWS and b.size >= NT_SWAP_MIN_ELEMENTS:
+                return xp.ascontiguousarray(mm(b, a.T).T)
+            return mm(a, b.T)
+    if xp is not np:
+        return fn
+    from ..runtime.threads import on_one_blas_thread
+    i, j = (1, 0) if ta else (0, 1)  # a's rows, a's columns (the contraction)
+    n_ax = 0 if tb else 1            # b's output columns
+
+    def matmul_kernel(a, b):
+        if a.ndim == 2 and b.ndim == 2 and \
+                a.shape[i] * a.shape[j] * b.shape[n_ax] < SINGLE_THREAD_MACS:
+            return on_one_blas_thread(fn, a, b)
+        return fn(a, b)
+    return matmul_kernel
 
 
 def _matmul_grad(op, g):

@@ -29,7 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["configure", "intra_op_threads", "active_threads", "on_step", "parallel_blocks",
-           "numba_threads", "system_threads", "MIN_PARALLEL_ELEMENTS"]
+           "numba_threads", "system_threads", "on_one_blas_thread", "MIN_PARALLEL_ELEMENTS"]
 
 #: How often (seconds) :func:`on_step` looks at the machine's load.
 CHECK_INTERVAL_S = 0.5
@@ -48,6 +48,7 @@ _blas = None         # threadpoolctl's BLAS controllers, or () when unavailable
 _pool = None
 _pool_size = 0
 _last_check = None   # (monotonic time, system busy jiffies, own cpu seconds)
+_single = 0          # calls running on one BLAS thread now (:func:`on_one_blas_thread`)
 
 
 def system_threads():
@@ -120,17 +121,48 @@ def _blas_controllers():
     return _blas
 
 
-def _apply(n):
-    global _active
-    if n == _active:
-        return
-    _active = n
+def _set_blas(n):
     for lib in _blas_controllers():
         try:
             lib.set_num_threads(n)
         except Exception:  # noqa: BLE001 - a library that refuses keeps its own count
             pass
+
+
+def _apply(n):
+    global _active
+    if n == _active:
+        return
+    with _lock:
+        _active = n
+        if not _single:  # else the last single-thread call restores the new count
+            _set_blas(n)
     numba_threads()
+
+
+def on_one_blas_thread(fn, *args):
+    """``fn(*args)`` with the BLAS pool at one thread, the count in use restored after.
+
+    For small products (:data:`tfnb.ops.matmul_ops.SINGLE_THREAD_MACS`): waking and joining
+    BLAS threads costs more than they save there, and a thread that another process keeps
+    off its core stalls the whole call (OpenBLAS splits a GEMM in equal parts, and its idle
+    threads spin). The BLAS count is process-wide, so concurrent calls (other devices'
+    executor threads) share the single-thread stretch; they compute the same values, only
+    on fewer threads. Cheap when BLAS already runs one thread (no lock, no library call)."""
+    global _single
+    if (_active if _active is not None else 1) <= 1 or not _blas_controllers():
+        return fn(*args)
+    with _lock:
+        _single += 1
+        if _single == 1:
+            _set_blas(1)
+    try:
+        return fn(*args)
+    finally:
+        with _lock:
+            _single -= 1
+            if not _single:
+                _set_blas(_active)
 
 
 def numba_threads(n=None):
@@ -207,8 +239,8 @@ def parallel_blocks(fn, n, min_rows=1):
 
 def _forget_pool():
     """A forked child has none of the parent's threads."""
-    global _pool, _pool_size, _lock
-    _pool, _pool_size, _lock = None, 0, threading.Lock()
+    global _pool, _pool_size, _lock, _single
+    _pool, _pool_size, _lock, _single = None, 0, threading.Lock(), 0
 
 
 if hasattr(os, "register_at_fork"):

@@ -215,7 +215,12 @@ def _log_uniform(op):
 
     def draw(rng, m):
         # Inverse CDF of the log-uniform law; the modulo guards against round-off at the top.
-        return (np.exp(rng.random(m) * log_range).astype(np.int64) - 1) % range_max
+        r = rng.random(m)
+        r *= log_range
+        k = np.exp(r, out=r).astype(np.int64)
+        k -= 1
+        k %= range_max
+        return k
 
     def prob(ids):
         ids = ids.astype(np.float64)
@@ -266,22 +271,38 @@ def _fixed_unigram(op):
     return draw, lambda ids: p[ids]
 
 
+def _first_occurrences(a):
+    """Positions of the first occurrence of each distinct value of the 1-D ``a``, ascending."""
+    perm = np.argsort(a, kind="stable")  # equal values keep their order: the first leads
+    s = a[perm]
+    head = np.empty(a.shape[0], bool)
+    head[:1] = True
+    np.not_equal(s[1:], s[:-1], out=head[1:])
+    first = perm[head]
+    first.sort()
+    return first
+
+
 def _draw_unique(rng, draw, n):
-    """``n`` distinct draws (in draw order) and how many draws that took."""
+    """``n`` distinct draws (in draw order) and how many draws that took.
+
+    Draws come in chunks of ``2 * need + 8``; the count stops at the draw that gave the
+    ``n``-th distinct value (the rest of the last chunk is not counted).
+    """
     picked = np.empty(0, np.int64)
     tries = 0
     while picked.size < n:
         need = n - picked.size
         chunk = draw(rng, 2 * need + 8)
-        both = np.concatenate([picked, chunk])
-        _, first = np.unique(both, return_index=True)
-        new = np.sort(first[first >= picked.size])
+        both = np.concatenate([picked, chunk]) if picked.size else chunk
+        first = _first_occurrences(both)
+        new = first[first >= picked.size] if picked.size else first
         if new.size >= need:
             tries += int(new[need - 1]) - picked.size + 1
             new = new[:need]
         else:
             tries += chunk.size
-        picked = np.concatenate([picked, both[new]])
+        picked = both[new] if not picked.size else np.concatenate([picked, both[new]])
     return picked, tries
 
 
@@ -289,6 +310,19 @@ def _expected_count(p, n, tries):
     if tries == n:  # always so without uniqueness
         return (p * n).astype(np.float32)
     return (-np.expm1(tries * np.log1p(-p))).astype(np.float32)
+
+
+#: Largest range_max whose ``log1p(-P(k))`` the log-uniform sampler keeps as a table (8 MiB).
+LOG_UNIFORM_TABLE_MAX = 1 << 20
+
+
+def _counts_from_table(table, ids, tries):
+    """``_expected_count(prob(ids), n, tries)`` for a unique sampler (``tries != n``), with
+    ``table[k] = log1p(-prob(k))``: the same float64 values, so the same float32 counts."""
+    x = np.take(table, ids)
+    x *= tries
+    np.expm1(x, out=x)
+    return np.negative(x, out=np.empty(x.shape, np.float32), casting="unsafe")
 
 
 _DISTRIBUTIONS = {"LogUniformCandidateSampler": _log_uniform,
@@ -302,6 +336,17 @@ def _sampler_kernel(op, ctx):
     a = op._attrs
     n, unique = a["num_sampled"], a["unique"]
     draw, prob = _DISTRIBUTIONS[op.type](op)
+    table = []  # [log1p(-prob(k)) for all k], built on first use (log-uniform, unique only)
+    use_table = (unique and op.type == "LogUniformCandidateSampler"
+                 and a["range_max"] <= LOG_UNIFORM_TABLE_MAX)
+
+    def counts(ids, tries, in_range=False):
+        if use_table and tries != n and (in_range or ids.size and ids.min() >= 0 and
+                                         ids.max() < a["range_max"]):
+            if not table:
+                table.append(np.log1p(-prob(np.arange(a["range_max"]))))
+            return _counts_from_table(table[0], ids, tries)
+        return _expected_count(prob(ids), n, tries)
 
     def candidate_sampler(true_classes):
         true_classes = to_host(true_classes)
@@ -309,8 +354,8 @@ def _sampler_kernel(op, ctx):
             sampled, tries = _draw_unique(rng, draw, n)
         else:
             sampled, tries = draw(rng, n), n
-        return (to_dev(sampled), to_dev(_expected_count(prob(true_classes), n, tries)),
-                to_dev(_expected_count(prob(sampled), n, tries)))
+        return (to_dev(sampled), to_dev(counts(true_classes, tries)),
+                to_dev(counts(sampled, tries, in_range=True)))
     return candidate_sampler
 
 

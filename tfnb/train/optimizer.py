@@ -9,8 +9,16 @@ updates install new arrays; sparse updates (``IndexedSlices`` from
 read-compute-write (TF1's per-variable mutex), so threads sharing a session lose
 no update; without it concurrent updates may overwrite each other ("Hogwild").
 """
+import hashlib
+import importlib.util
+import math
+import os
+import sys
+import threading
+
 import numpy as np
 
+from ..framework import errors
 from ..framework.graph import GraphKeys, IndexedSlices, get_default_graph, name_scope
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..ops import core
@@ -37,29 +45,128 @@ def _apply_gd_kernel(op, ctx):
     return apply_gradient_descent
 
 
-def _sum_duplicates(xp, values, indices):
-    """(unique indices, rows of ``values`` summed per index) of an IndexedSlices.
+#: Use the numba kernel of ``sparse_kernels.py`` for sparse updates when numba is installed.
+USE_NUMBA = True
+_NUMBA_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_NUMBA_INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+#: The kernel keeps an uninitialized int64 buffer of one entry per row of the variable.
+_NUMBA_MAX_ROWS = 1 << 24
+_kernels_module = None    # the loaded kernels; False: numba missing or loading failed
+_kernels_lock = threading.Lock()
 
-    The first occurrence of each index is taken as it is and only the repeats are added
-    (``add.at``, on flat positions, is the slow part): embedding and NCE gradients repeat
-    a minority of their rows.
+
+def _sparse_kernels():
+    """The numba kernels module, or None where numba is unavailable or failed to load.
+
+    ``sparse_kernels.py`` is copied (once per content) into ``fusion_codegen.cache_dir()``
+    and imported from there, so numba's ``cache=True`` writes machine code beside the copy
+    (never into the repository) and a later process loads it instead of compiling."""
+    global _kernels_module
+    mod = _kernels_module
+    if mod is None:
+        with _kernels_lock:
+            if _kernels_module is None:
+                _kernels_module = _load_kernels() or False
+            mod = _kernels_module
+    return mod or None
+
+
+def _load_kernels():
+    from ..runtime.passes import fusion_codegen as cg
+    if not cg.available():
+        return None
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               "sparse_kernels.py")) as f:
+            src = f.read()
+        name = "tfnb_sparse_kernels_" + hashlib.sha1(src.encode()).hexdigest()[:16]
+        mod = sys.modules.get(name)
+        if mod is not None:
+            return mod
+        folder = cg.cache_dir()
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, name + ".py")
+        if cg._read(path) != src:
+            tmp = "%s.%d.tmp" % (path, os.getpid())
+            with open(tmp, "w") as f:
+                f.write(src)
+            os.replace(tmp, path)   # atomic: a concurrent process reads the old or new file
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod    # numba's disk cache finds the module by its name
+        spec.loader.exec_module(mod)
+        return mod
+    except Exception:  # noqa: BLE001 - numba unusable here: the NumPy path
+        return None
+
+
+def _bad_index(indices, n_rows, i=None):
+    """TF's error for an update index outside ``[0, n_rows)`` (the first such position)."""
+    flat = indices.reshape(-1)
+    if i is None:
+        i = int(((flat < 0) | (flat >= n_rows)).argmax())
+    return errors.InvalidArgumentError(None, None, "indices[%d] = %d is not in [0, %d)"
+                                       % (i, int(flat[i]), n_rows))
+
+
+def _sum_duplicates_numpy(xp, values, indices, n_rows):
+    """:func:`_sum_duplicates` in NumPy (CuPy) calls.
+
+    A stable sort groups the repeats of each index in the order they occur; the first
+    occurrence is taken as it is and the repeats are added to it in that order (``add.at`` on
+    flat positions, so each element's additions happen in sequence).
     """
-    uniq, first, inv = xp.unique(indices, return_index=True, return_inverse=True)
-    summed = values[first]
-    if uniq.shape[0] < indices.shape[0]:
-        rest = xp.ones(indices.shape[0], bool)
-        rest[first] = False
-        k = summed[0].size
-        flat = (inv.reshape(-1)[rest][:, None] * k + xp.arange(k)).reshape(-1)
-        xp.add.at(summed.reshape(-1), flat, values[rest].reshape(-1))
-    return uniq, summed
+    perm = xp.argsort(indices, kind="stable")
+    s = indices[perm]
+    if s.shape[0] and (int(s[0]) < 0 or int(s[-1]) >= n_rows):
+        raise _bad_index(indices, n_rows)
+    head = xp.empty(s.shape[0], bool)
+    head[:1] = True
+    xp.not_equal(s[1:], s[:-1], out=head[1:])
+    starts = xp.flatnonzero(head)
+    if starts.shape[0] == s.shape[0]:
+        return indices, values
+    summed = values[perm[starts]]
+    rep = ~head
+    group = (xp.cumsum(head) - 1)[rep]
+    more = values[perm[rep]]
+    k = summed[0].size
+    if k != 1:
+        group = (group[:, None] * k + xp.arange(k)).reshape(-1)
+    xp.add.at(summed.reshape(-1), group, more.reshape(-1))
+    return s[starts], summed
+
+
+def _sum_duplicates(xp, values, indices, n_rows):
+    """(indices without repeats, rows of ``values`` summed per index) of an IndexedSlices.
+
+    Each index's rows are summed in the order they occur (numba kernel or NumPy: the same
+    sums bit for bit). Without repeats the arguments come back as they are.
+
+    Raises:
+        InvalidArgumentError: an index outside ``[0, n_rows)`` (TF's scatter message).
+    """
+    if (USE_NUMBA and xp is np and values.dtype in _NUMBA_DTYPES and indices.ndim == 1
+            and indices.dtype in _NUMBA_INDEX_DTYPES and values.ndim >= 1
+            and values.shape[0] == indices.shape[0] and n_rows <= _NUMBA_MAX_ROWS):
+        nk = _sparse_kernels()
+        if nk is not None:
+            v2 = np.ascontiguousarray(values.reshape(values.shape[0], -1 if values.size else
+                                                     math.prod(values.shape[1:])))
+            m, rows, summed, bad = nk.sum_rows(np.ascontiguousarray(indices), v2, n_rows)
+            if bad >= 0:
+                raise _bad_index(indices, n_rows, int(bad))
+            if m == indices.shape[0]:
+                return indices, values
+            return rows, summed.reshape((m,) + values.shape[1:])
+    return _sum_duplicates_numpy(xp, values, indices, n_rows)
 
 
 def _sparse_apply_gd_kernel(op, ctx):
     xp = ctx.xp
 
     def sparse_apply_gradient_descent(h, lr, values, indices):
-        uniq, summed = _sum_duplicates(xp, values, indices)
+        uniq, summed = _sum_duplicates(xp, values, indices, h.read().shape[0])
         step = lr * summed
         # Row updates read and write the rows under the variable's lock: atomic either way.
         return h.update_rows(uniq, lambda rows: rows - step)

@@ -267,3 +267,74 @@ def test_generated_kernels_live_outside_the_repository():
     import tfnb
     repo = os.path.dirname(os.path.dirname(os.path.abspath(tfnb.__file__)))
     assert not os.path.abspath(cg.cache_dir()).startswith(repo + os.sep)
+
+
+def test_group_threshold_follows_the_group():
+    two = fusion.group_min_elements(["Mul", "Add"], 3)
+    nine = fusion.group_min_elements(["Mul", "SigmoidGrad", "TanhGrad"] * 3, 11)
+    assert fusion.SMALL_GROUP_MIN_ELEMENTS <= nine < two <= fusion.MIN_ELEMENTS
+    assert fusion.group_min_elements(["Relu"], 2) == fusion.MIN_ELEMENTS
+    for slow in fusion.SLOW_IN_NUMBA:  # numba's scalar libm calls: only the old threshold
+        assert fusion.group_min_elements(["Mul", slow] * 4, 3) == fusion.MIN_ELEMENTS
+
+
+def _small_group(x, y, z):
+    a = x * y
+    b = a - z * 0.5
+    c = tf.sigmoid(b) * x + tf.maximum(a, z)
+    return [c * c + b, b]
+
+
+@pytest.mark.parametrize("on_numba", [True, False])
+def test_small_group_of_many_ops_fuses_and_equals_numpy_ops(on_numba, monkeypatch):
+    if on_numba and not cg.available():
+        pytest.skip("numba (tfnb[fast]) not installed")
+    if not on_numba:  # the fallback: no numba, the NumPy ops
+        monkeypatch.setattr(cg, "_available", False)
+    xs = [_specials((20, 200)) for _ in range(3)]  # 4000 elements, under MIN_ELEMENTS
+    with tf.Graph().as_default():
+        ps = [tf.placeholder(tf.float32, [20, 200]) for _ in range(3)]
+        outs = _small_group(*ps)
+        feed = dict(zip(ps, xs))
+        with np.errstate(all="ignore"):
+            off, _ = _run(outs, feed, False)
+            on, plan_on = _run(outs, feed, True)
+    fused = [e for e in plan_on.body if e[0].type == fusion.FUSED_TYPE]
+    assert bool(fused) == on_numba
+    for a, b in zip(off, on):
+        _same(a, b, False)
+
+
+@numba_only
+def test_small_group_with_tanh_keeps_the_user_ops():
+    x = _specials((20, 200))
+    with tf.Graph().as_default():
+        p = tf.placeholder(tf.float32, [20, 200])
+        y = tf.tanh(p * 2.0 + 1.0) * p
+        with np.errstate(all="ignore"):
+            vals, plan = _run(y, {p: x}, True)
+            np.testing.assert_allclose(vals, np.tanh(x * 2 + 1) * x, rtol=1e-6)
+    assert "fusion" not in plan.rewrites
+
+
+@numba_only
+def test_lstm_cell_gradients_equal_with_small_group_fusion():
+    rng = np.random.default_rng(5)
+    x0 = rng.standard_normal((20, 30)).astype(np.float32)
+    k0 = rng.standard_normal((30 + 50, 200)).astype(np.float32) * 0.2
+
+    def grads(on):
+        with tf.Graph().as_default():
+            x = tf.constant(x0)
+            k = tf.Variable(k0)
+            c = h = tf.zeros([20, 50])
+            for _ in range(3):
+                z = tf.matmul(tf.concat([x, h], 1), k)
+                i, j, f, o = tf.split(z, 4, axis=1)
+                c = c * tf.sigmoid(f) + tf.sigmoid(i) * tf.tanh(j)
+                h = tf.tanh(c) * tf.sigmoid(o)
+            g = tf.gradients(tf.reduce_sum(h * h), k)[0]
+            with tf.Session(config=_config(on)) as sess:
+                sess.run(tf.global_variables_initializer())
+                return sess.run(g)
+    np.testing.assert_allclose(grads(True), grads(False), rtol=1e-5, atol=1e-6)

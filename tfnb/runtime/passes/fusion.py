@@ -44,8 +44,27 @@ from . import fusion_apply, fusion_codegen as cg
 
 __all__ = ["run", "FusedKernel", "FusedOp", "MIN_ELEMENTS"]
 
-#: Below this many output elements a fused group runs its NumPy ops (no compile either).
+#: Below this many output elements a fused group runs its NumPy ops (no compile either) --
+#: for a group of two ops with three inputs and outputs; larger groups fuse from fewer
+#: elements (:func:`group_min_elements`).
 MIN_ELEMENTS = 1 << 14
+
+#: No group fuses below this many elements, whatever it saves (the compile is not worth it).
+SMALL_GROUP_MIN_ELEMENTS = 1 << 10
+
+# The cost model behind :func:`group_min_elements` (microseconds). Measured (float32, one
+# thread, min of 500-3000 calls): a NumPy op on 4K elements ~1.5 us + 0.19 ns/element, the
+# fused call ~4 us + 0.4 us per array it views or allocates + 0.04 ns/element and member.
+OP_US = 1.5        # a NumPy op's fixed cost (kernel call, dispatch, allocation)
+CALL_US = 4.0      # a fused kernel call's fixed cost
+IO_US = 0.4        # per external input or output of the fused call (view, allocation)
+ELEM_US = 1.5e-4   # per element and member: a NumPy op's pass over memory minus the fused loop's
+
+#: Members that keep a group at :data:`MIN_ELEMENTS`: numba calls libm's scalar functions where
+#: NumPy has SIMD loops (ns/element, float32: tanh 11.4 vs 0.47, exp 2.4 vs 0.56, log 2.6
+#: vs 0.39), so a small group with them is slower fused (W6's LSTM cell, 4K elements:
+#: 102 us fused, 56 us as NumPy ops). Sigmoid is no such op (numba 2.5, SciPy's expit 3.4).
+SLOW_IN_NUMBA = frozenset({"Tanh", "Exp", "Log"})
 
 #: From this many elements a fused loop runs on the intra-op threads (below, on one).
 PARALLEL_ELEMENTS = 1 << 17
@@ -66,6 +85,18 @@ def _dtype_ok(op):
     if kind == "BiasAdd" and op._attrs.get("data_format") == "NCHW":
         return False
     return all(d == dts[0] for d in dts)
+
+
+def group_min_elements(types, n_io):
+    """The elements from which a group of ops of ``types`` with ``n_io`` external inputs and
+    outputs runs fused: where the NumPy ops' fixed costs and passes over memory exceed the
+    fused call's, within [:data:`SMALL_GROUP_MIN_ELEMENTS`, :data:`MIN_ELEMENTS`]
+    (:data:`MIN_ELEMENTS` for groups with a member in :data:`SLOW_IN_NUMBA`)."""
+    n_ops = len(types)
+    if n_ops < 2 or SLOW_IN_NUMBA.intersection(types):
+        return MIN_ELEMENTS
+    n = (CALL_US + IO_US * n_io - OP_US * n_ops) / (ELEM_US * n_ops)
+    return int(min(MIN_ELEMENTS, max(SMALL_GROUP_MIN_ELEMENTS, n)))
 
 
 class FusedOp:
@@ -122,6 +153,8 @@ class FusedKernel:
         self.members = [(op._op_def.name, op._attrs, op._outputs[0].dtype.name)
                         for op in fop.ops]
         self.out_dtypes = [np.dtype(fop.ops[m]._outputs[0].dtype.name) for m in out_members]
+        self.min_elements = group_min_elements([m[0] for m in self.members],
+                                               len(fop._inputs) + len(out_members))
         self._calls = {}  # ((shape, dtype) of each input) -> how to run them (``_prepare``)
 
     def __call__(self, *xs):
@@ -170,7 +203,7 @@ class FusedKernel:
                         *[sig[r[1]][0] if r[0] == "in" else shapes[r[1]] for r in refs]))
                 full = shapes[-1]
                 size = int(np.prod(full, dtype=np.int64))
-                if all(s == full for s in shapes) and size >= MIN_ELEMENTS:
+                if all(s == full for s in shapes) and size >= self.min_elements:
                     call = (None, full, size) + cg.layout([x.shape for x in xs], full)
             except ValueError:
                 call = None
@@ -224,16 +257,24 @@ class FusedKernel:
         return tuple(outs) if len(outs) != 1 else outs[0]
 
 
-def _statically_small(t):
-    """Whether ``t``'s static shape is fully known and below :data:`MIN_ELEMENTS`: such a
-    value would always run unfused, so the plan (and its traces) keep the user's ops."""
+def _static_size(t):
+    """The elements of ``t``'s static shape, or None where it is not fully known."""
     dims = t.shape.as_tuple() if hasattr(t.shape, "as_tuple") else None
     if dims is None or any(d is None for d in dims):
-        return False
+        return None
     n = 1
     for d in dims:
         n *= d
-    return n < MIN_ELEMENTS
+    return n
+
+
+def _statically_small(t, at_least=None):
+    """Whether ``t``'s static shape is fully known and below ``at_least`` (default: the
+    smallest size any group fuses from): such a value would always run unfused, so the plan
+    (and its traces) keep the user's ops."""
+    n = _static_size(t)
+    return n is not None and n < (min(SMALL_GROUP_MIN_ELEMENTS, MIN_ELEMENTS)
+                                  if at_least is None else at_least)
 
 
 def run(pg):
@@ -339,5 +380,9 @@ def _record(pg, group, pos, readers):
             return  # an op left out reads it under another name, maybe before the anchor
         if outside or t in pg.fetch_set or t in aliased or i == len(group) - 1:
             outs.append(i)
+    if _statically_small(group[-1]._outputs[0],
+                         group_min_elements([op._op_def.name for op in group],
+                                            len(inputs) + len(outs))):
+        return  # would always run its NumPy ops: the plan keeps the user's ops
     fop = FusedOp(group, inputs, [group[i]._outputs[0] for i in outs])
     pg.fuse(fop, refs, outs)

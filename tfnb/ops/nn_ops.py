@@ -994,15 +994,36 @@ def _sigmoid_xent_kernel(op, ctx):
         if x.shape != z.shape:
             raise ValueError("logits and labels must have the same shape (%s vs %s)"
                              % (list(x.shape), list(z.shape)))
-        # loss = max(x, 0) - x * z + log1p(exp(-|x|)): exp never overflows. log1p(e) is
-        # log(u) corrected for the rounding of u = 1 + e (Goldberg), as NumPy's float32
-        # log1p is several times slower than its log.
-        e = xp.exp(-xp.abs(x))
-        u = 1 + e
-        loss = xp.maximum(x, 0) - x * z + (xp.log(u) - ((u - 1) - e) / u)
-        backprop = xp.where(x >= 0, 1, e) / u - z  # sigmoid(x) - z, reused by the gradient
+        if x.ndim == 0 or x.dtype.type not in (np.float32, np.float64):
+            return _sigmoid_xent_stepwise(xp, x, z)
+        # loss = max(x, 0) - x * z + log1p(exp(-|x|)): exp never overflows. In place where
+        # the buffers allow (each NumPy pass over a small array costs about a microsecond).
+        e = xp.abs(x)
+        xp.negative(e, out=e)
+        xp.exp(e, out=e)
+        loss = xp.maximum(x, 0)
+        t = xp.multiply(x, z)
+        loss -= t
+        loss += xp.log1p(e, out=t)
+        # sigmoid(x) - z, reused by the gradient: exp(min(x, 0)) is where(x >= 0, 1, e)
+        # exactly (and NumPy's where with a scalar is the slowest pass of all).
+        e += 1
+        backprop = xp.minimum(x, 0)
+        xp.exp(backprop, out=backprop)
+        backprop /= e
+        backprop -= z
         return loss, backprop
     return sigmoid_xent
+
+
+def _sigmoid_xent_stepwise(xp, x, z):
+    """The kernel for half types (each step rounds to the type) and scalars (no buffers to
+    reuse). log1p(e) is log(u) corrected for the rounding of u = 1 + e (Goldberg)."""
+    e = xp.exp(-xp.abs(x))
+    u = 1 + e
+    loss = xp.maximum(x, 0) - x * z + (xp.log(u) - ((u - 1) - e) / u)
+    backprop = xp.where(x >= 0, 1, e) / u - z
+    return loss, backprop
 
 
 def _sigmoid_xent_grad(op, g, g_backprop):

@@ -46,7 +46,7 @@ def _compare(fetches, feed=None, setup=None, config_on=None, **tol):
 # --- options -----------------------------------------------------------------------------
 def test_default_options_enable_every_pass():
     assert enabled_passes(None) == ("shape_folding", "arithmetic", "cse", "identity", "dead_code",
-                                    "fusion")
+                                    "sum_of_products", "fusion")
     assert enabled_passes(tf.GraphOptions()) == enabled_passes(None)
 
 
@@ -66,7 +66,7 @@ def test_tf1_switches_map_to_passes():
                                                        disable_model_pruning=True))
     assert enabled_passes(g) == ("shape_folding", "cse", "fusion")
     g = tf.GraphOptions(rewrite_options=RewriterConfig(optimizers=["arithmetic"]))
-    assert enabled_passes(g) == ("arithmetic", "cse")
+    assert enabled_passes(g) == ("arithmetic", "cse", "sum_of_products")
 
 
 def test_invalid_options_are_clear_errors():

@@ -9,6 +9,8 @@ pass                 runs unless
 ``shape_folding``    ``OptimizerOptions`` folds nothing (``opt_level=L0`` and
                      ``do_constant_folding=False``) or ``rewrite_options.constant_folding=OFF``
 ``arithmetic``       ``rewrite_options.arithmetic_optimization=OFF``
+``sum_of_products``  ``rewrite_options.arithmetic_optimization=OFF`` (an AddN of products
+                     as one product of stacked factors: equal to float32 rounding)
 ``cse``              ``opt_level=L0`` and ``do_common_subexpression_elimination=False``
 ``identity``         ``rewrite_options.dependency_optimization=OFF``
 ``dead_code``        ``rewrite_options.disable_model_pruning=True``
@@ -185,7 +187,8 @@ class GraphOptions(_Options):
 
 _CLASSES = {"OptimizerOptions": OptimizerOptions, "RewriterConfig": RewriterConfig}
 
-_ALL_PASSES = ("shape_folding", "arithmetic", "cse", "identity", "dead_code", "fusion")
+_ALL_PASSES = ("shape_folding", "arithmetic", "cse", "identity", "dead_code", "sum_of_products",
+               "fusion")
 
 
 def enabled_passes(graph_options):
@@ -206,7 +209,7 @@ def enabled_passes(graph_options):
         if fold and rw.constant_folding != RewriterConfig.OFF:
             on.add("shape_folding")
         if rw.arithmetic_optimization != RewriterConfig.OFF:
-            on.add("arithmetic")
+            on.update(("arithmetic", "sum_of_products"))
         if rw.dependency_optimization != RewriterConfig.OFF:
             on.add("identity")
         if not rw.disable_model_pruning:
@@ -215,5 +218,7 @@ def enabled_passes(graph_options):
             on.add("fusion")
         if rw.optimizers:
             named = {GRAPPLER_OPTIMIZERS[n] for n in rw.optimizers}
+            if "arithmetic" in named:
+                named.add("sum_of_products")
             on = {p for p in on if p in named or p == "cse"}
     return tuple(p for p in _ALL_PASSES if p in on)

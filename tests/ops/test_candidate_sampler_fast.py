@@ -102,3 +102,44 @@ def test_sampler_counts_with_and_without_the_table(monkeypatch, true_classes):
         np.testing.assert_array_equal(true_count,
                                       E._expected_count(prob(true_classes), 6, tries[0]))
     assert used_table
+
+
+@pytest.mark.parametrize("range_max, n", [(50000, 64), (20, 15), (20, 20), (7, 1), (1000, 300)])
+def test_numba_first_distinct_draws_as_the_sort(range_max, n):
+    if E._sparse_kernels() is None:
+        pytest.skip("numba unavailable")
+    draw, _ = E._log_uniform(_Op(range_max=range_max))
+    slot = np.full(range_max, 12345, np.int32)   # any content: it is a sparse set
+    for seed in range(20):
+        a, ta = E._draw_unique(np.random.default_rng(seed), draw, n, slot)
+        b, tb = _reference_draw_unique(np.random.default_rng(seed), draw, n)
+        np.testing.assert_array_equal(a, b)
+        assert ta == tb
+
+
+def test_first_distinct_kernel_stops_at_n():
+    nk = E._sparse_kernels()
+    if nk is None:
+        pytest.skip("numba unavailable")
+    slot = np.zeros(10, np.int32)
+    values = np.array([3, 3, 0, 3, 9, 0, 4, 1], np.int64)
+    m, pos = nk.first_distinct(values, 3, slot)
+    assert m == 3 and pos[:m].tolist() == [0, 2, 4]
+    m, pos = nk.first_distinct(values, 8, slot)
+    assert m == 5 and pos[:m].tolist() == [0, 2, 4, 6, 7]
+
+
+@pytest.mark.parametrize("mode", ["numba", "no_numba", "kernels_missing"])
+def test_sampler_op_same_draws_with_or_without_numba(monkeypatch, mode):
+    true_classes = np.array([[0, 3], [2, 9]])
+    if E._sparse_kernels() is None:
+        pytest.skip("numba unavailable")
+    want = _sampler_outputs(true_classes, 30, True, runs=4)
+    if mode == "no_numba":
+        monkeypatch.setattr(E, "USE_NUMBA", False)
+    elif mode == "kernels_missing":
+        monkeypatch.setattr(E, "_kernels_module", False)
+    got = _sampler_outputs(true_classes, 30, True, runs=4)
+    for a, b in zip(want, got):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)

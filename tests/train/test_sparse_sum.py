@@ -7,6 +7,7 @@ import pytest
 
 import tfnb as tf
 from tfnb.framework import errors
+from tfnb.ops import embedding_ops as E
 from tfnb.train import optimizer as O
 
 
@@ -74,8 +75,8 @@ def test_empty(monkeypatch, shape):
 
 
 def test_kernel_module_missing_falls_back_to_numpy(monkeypatch):
-    monkeypatch.setattr(O, "_kernels_module", False)   # as when numba cannot be imported
-    assert O._sparse_kernels() is None
+    monkeypatch.setattr(E, "_kernels_module", False)   # as when numba cannot be imported
+    assert E._sparse_kernels() is None
     values = np.array([[1.0], [2.0], [4.0]], np.float32)
     rows, summed = O._sum_duplicates(np, values, np.array([3, 1, 3]), 5)
     assert dict(zip(rows.tolist(), summed[:, 0].tolist())) == {1: 2.0, 3: 5.0}

@@ -9,19 +9,14 @@ updates install new arrays; sparse updates (``IndexedSlices`` from
 read-compute-write (TF1's per-variable mutex), so threads sharing a session lose
 no update; without it concurrent updates may overwrite each other ("Hogwild").
 """
-import hashlib
-import importlib.util
 import math
-import os
-import sys
-import threading
 
 import numpy as np
 
 from ..framework import errors
 from ..framework.graph import GraphKeys, IndexedSlices, get_default_graph, name_scope
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
-from ..ops import core
+from ..ops import core, embedding_ops
 from ..ops.control_flow_ops import group
 from ..ops.gradients import gradients
 from ..ops.math_ops import cast
@@ -45,59 +40,12 @@ def _apply_gd_kernel(op, ctx):
     return apply_gradient_descent
 
 
-#: Use the numba kernel of ``sparse_kernels.py`` for sparse updates when numba is installed.
+#: Use the numba kernel ``sum_rows`` (``ops/sparse_kernels.py``) when numba is installed.
 USE_NUMBA = True
 _NUMBA_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _NUMBA_INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 #: The kernel keeps an uninitialized int64 buffer of one entry per row of the variable.
 _NUMBA_MAX_ROWS = 1 << 24
-_kernels_module = None    # the loaded kernels; False: numba missing or loading failed
-_kernels_lock = threading.Lock()
-
-
-def _sparse_kernels():
-    """The numba kernels module, or None where numba is unavailable or failed to load.
-
-    ``sparse_kernels.py`` is copied (once per content) into ``fusion_codegen.cache_dir()``
-    and imported from there, so numba's ``cache=True`` writes machine code beside the copy
-    (never into the repository) and a later process loads it instead of compiling."""
-    global _kernels_module
-    mod = _kernels_module
-    if mod is None:
-        with _kernels_lock:
-            if _kernels_module is None:
-                _kernels_module = _load_kernels() or False
-            mod = _kernels_module
-    return mod or None
-
-
-def _load_kernels():
-    from ..runtime.passes import fusion_codegen as cg
-    if not cg.available():
-        return None
-    try:
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                               "sparse_kernels.py")) as f:
-            src = f.read()
-        name = "tfnb_sparse_kernels_" + hashlib.sha1(src.encode()).hexdigest()[:16]
-        mod = sys.modules.get(name)
-        if mod is not None:
-            return mod
-        folder = cg.cache_dir()
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, name + ".py")
-        if cg._read(path) != src:
-            tmp = "%s.%d.tmp" % (path, os.getpid())
-            with open(tmp, "w") as f:
-                f.write(src)
-            os.replace(tmp, path)   # atomic: a concurrent process reads the old or new file
-        spec = importlib.util.spec_from_file_location(name, path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod    # numba's disk cache finds the module by its name
-        spec.loader.exec_module(mod)
-        return mod
-    except Exception:  # noqa: BLE001 - numba unusable here: the NumPy path
-        return None
 
 
 def _bad_index(indices, n_rows, i=None):
@@ -149,7 +97,7 @@ def _sum_duplicates(xp, values, indices, n_rows):
     if (USE_NUMBA and xp is np and values.dtype in _NUMBA_DTYPES and indices.ndim == 1
             and indices.dtype in _NUMBA_INDEX_DTYPES and values.ndim >= 1
             and values.shape[0] == indices.shape[0] and n_rows <= _NUMBA_MAX_ROWS):
-        nk = _sparse_kernels()
+        nk = embedding_ops._sparse_kernels()
         if nk is not None:
             v2 = np.ascontiguousarray(values.reshape(values.shape[0], -1 if values.size else
                                                      math.prod(values.shape[1:])))

@@ -1,8 +1,11 @@
-"""Numba kernel for sparse (IndexedSlices) updates (``optimizer`` loads it; needs numba).
+"""Numba kernels for sparse updates and unique candidate sampling (needs numba).
 
-Not imported as ``tfnb.train.sparse_kernels``: ``optimizer._sparse_kernels()`` copies this file
-into the kernel cache directory (``fusion_codegen.cache_dir()``, never the repository) and
+Not imported as ``tfnb.ops.sparse_kernels``: ``embedding_ops._sparse_kernels()`` copies this
+file into the kernel cache directory (``fusion_codegen.cache_dir()``, never the repository) and
 imports the copy from there, so numba's ``cache=True`` keeps the machine code beside it.
+
+``first_distinct`` finds what ``embedding_ops._first_occurrences`` finds (the positions of the
+first occurrences, in order), stopping at the ``n``-th distinct value.
 
 ``sum_rows`` repeats the NumPy path's arithmetic (``optimizer._sum_duplicates_numpy``) in the
 same order: each index's rows are added one by one in the order they occur in ``indices``,
@@ -61,3 +64,30 @@ def sum_rows(indices, values, n_rows):
             for c in range(k):
                 summed[g, c] = values[i, c]
     return m, rows[:m], summed, -1
+
+
+@njit(cache=True, nogil=True)
+def first_distinct(values, n, slot):
+    """(m, positions): the positions in ``values`` of the first occurrences of its first
+    ``min(n, number of distinct values)`` = ``m`` distinct values, ascending (``positions``
+    has room for ``n``; only ``positions[:m]`` is set).
+
+    Every value must be in ``[0, slot.shape[0])``; ``slot`` (int32) is scratch of any
+    content (a sparse set, as in ``sum_rows``), so one buffer serves every call (not
+    concurrent ones).
+    """
+    seen = np.empty(n, np.int64)
+    positions = np.empty(n, np.int64)
+    m = 0
+    for i in range(values.shape[0]):
+        if m == n:
+            break
+        v = values[i]
+        g = slot[v]
+        if g >= 0 and g < m and seen[g] == v:
+            continue
+        slot[v] = m
+        seen[m] = v
+        positions[m] = i
+        m += 1
+    return m, positions

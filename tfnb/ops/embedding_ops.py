@@ -68,8 +68,17 @@ def _resource_gather_kernel(op, ctx):
 
     def resource_gather(h, indices):
         v = h.read()
-        _check_rows(indices, v.shape[0])
-        return xp.take(v, indices, axis=0)
+        if xp is not np:
+            _check_rows(indices, v.shape[0])
+            return xp.take(v, indices, axis=0)
+        # NumPy's take refuses indices past the end itself; only negative ones need a look.
+        if indices.size and indices.min() < 0:
+            _check_rows(indices, v.shape[0])
+        try:
+            return np.take(v, indices, axis=0)
+        except IndexError:
+            _check_rows(indices, v.shape[0])
+            raise
     return resource_gather
 
 
@@ -411,13 +420,19 @@ def _sampler_kernel(op, ctx):
     use_table = (unique and op.type == "LogUniformCandidateSampler"
                  and a["range_max"] <= LOG_UNIFORM_TABLE_MAX)
 
-    def counts(ids, tries, in_range=False):
-        if use_table and tries != n and (in_range or ids.size and ids.min() >= 0 and
-                                         ids.max() < a["range_max"]):
+    def counts(true_classes, sampled, tries):
+        """(true_expected_count, sampled_expected_count)."""
+        if use_table and tries != n and true_classes.size and true_classes.min() >= 0 and \
+                true_classes.max() < a["range_max"]:
             if not table:
                 table.append(np.log1p(-prob(np.arange(a["range_max"]))))
-            return _counts_from_table(table[0], ids, tries)
-        return _expected_count(prob(ids), n, tries)
+            # one pass over both (the sampled ids are in range by construction)
+            both = _counts_from_table(table[0], np.concatenate([true_classes.reshape(-1),
+                                                                sampled]), tries)
+            k = true_classes.size
+            return both[:k].reshape(true_classes.shape), both[k:]
+        return (_expected_count(prob(true_classes), n, tries),
+                _expected_count(prob(sampled), n, tries))
 
     slot = []   # the numba kernel's scratch, made on first use
     lock = threading.Lock()   # it serves one call at a time
@@ -433,8 +448,8 @@ def _sampler_kernel(op, ctx):
                 sampled, tries = _draw_unique(rng, draw, n, slot[0])
         else:
             sampled, tries = draw(rng, n), n
-        return (to_dev(sampled), to_dev(counts(true_classes, tries)),
-                to_dev(counts(sampled, tries, in_range=True)))
+        true_count, sampled_count = counts(true_classes, sampled, tries)
+        return to_dev(sampled), to_dev(true_count), to_dev(sampled_count)
     return candidate_sampler
 
 

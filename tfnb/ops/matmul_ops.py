@@ -102,7 +102,7 @@ def _matmul_fn(op, ctx):
     n_ax = 0 if tb else 1            # b's output columns
 
     def matmul_kernel(a, b):
-        if a.ndim == 2 and b.ndim == 2 and \
+        if a.ndim == 2 and b.ndim == 2 and a.dtype.char in "fdFD" and \
                 a.shape[i] * a.shape[j] * b.shape[n_ax] < SINGLE_THREAD_MACS:
             return on_one_blas_thread(fn, a, b)
         return fn(a, b)

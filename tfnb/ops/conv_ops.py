@@ -35,7 +35,7 @@ import numpy as np
 from ..framework import dtypes
 from ..framework.registry import register_op
 from ..framework.tensor_shape import TensorShape
-from . import core
+from . import core, winograd
 from .core import constant_value, convert_to_tensor, out
 from .shape_rules import FLOATS, check_dtype
 
@@ -394,6 +394,8 @@ def _conv_forward(xp, x, w, s, d, padding, explicit):
     groups = _check_depths(c, w.shape)
     geo = _geometry(h, wd, (kh, kw), s, d, padding, explicit)
     ho, wo = geo[:2]
+    if groups == 1 and winograd.usable(xp, x.dtype, w.shape, s, d):
+        return winograd.conv2d(x, w, (geo[2][0], geo[3][0]), ho, wo)
     if groups > 1:
         cols = _grouped_patches(xp, x, (kh, kw), s, d, geo, groups)
         og = o // groups
@@ -413,6 +415,8 @@ def _conv_backprop_filter(xp, x, w_shape, dy, s, d, padding, explicit):
     geo = _geometry(h, wd, (kh, kw), s, d, padding, explicit)
     ho, wo = geo[:2]
     _check_out_backprop("Conv2DBackpropFilter", dy.shape, (n, ho, wo, o))
+    if groups == 1 and winograd.usable(xp, x.dtype, w_shape, s, d):
+        return winograd.conv2d_backprop_filter(x, dy, kh, (geo[2][0], geo[3][0]))
     dy2 = dy.reshape(-1, o)
     if groups > 1:
         cols = _grouped_patches(xp, x, (kh, kw), s, d, geo, groups)
@@ -470,7 +474,8 @@ def _conv_backprop_input(xp, x_shape, w, dy, s, d, padding, explicit):
     og = o // groups
     if groups == 1 and (kh, kw) == (1, 1) and s == (1, 1) and not (pt or pb or pl or pr):
         return xp.matmul(dy.reshape(-1, o), w.reshape(c, o).T).reshape(x_shape)
-    if groups == 1 and s == (1, 1) and o <= 4 * c:
+    if groups == 1 and s == (1, 1) and (
+            o <= 4 * c or winograd.usable(xp, dy.dtype, (kh, kw, o, c), s, d)):
         # A stride-1 input gradient is the forward correlation of the padded output gradient
         # with the flipped, transposed filter: one blocked im2col + GEMM, and no col2im. Its
         # patches hold kh*kw*O values per pixel against col2im's kh*kw*C strided adds, which

@@ -1,0 +1,456 @@
+"""Winograd minimal filtering for stride-1 3x3 and 5x5 convolutions: ``Conv2D``, and through it
+the stride-1 ``Conv2DBackpropInput``, and ``Conv2DBackpropFilter``.
+
+``conv_ops`` calls this module where it is faster than its im2col + GEMM (see ``usable``); set
+the environment variable ``TFNB_WINOGRAD=0`` to turn it off (read at every call).
+
+The 1-D algorithm F(m, r) computes m outputs of the correlation of an input segment ``d`` of
+alpha = m + r - 1 values with an r-tap filter ``g`` as ``A^T [(G g) * (B^T d)]``: alpha
+multiplications instead of m*r. The 2-D algorithm nests it: a tile of alpha x alpha inputs gives
+m x m outputs as ``A^T [(G g G^T) * (B^T d B)] A``; over C input and O output channels the
+elementwise products become alpha^2 independent GEMMs ``[tiles, C] @ [C, O]``, which do
+alpha^2 / (m^2 r^2) of im2col's multiplications: 36/100 for F(2x2, 5x5), 36/144 for F(4x4, 3x3).
+
+Transforms (``derive``) come from the Cook-Toom construction, computed exactly in rationals and
+rounded once to float64: with ``E_k`` the alpha x k matrix evaluating a degree-(k-1) polynomial
+at the points ``_POINTS`` and at infinity (its leading coefficient), the linear convolution of
+two polynomials is ``E_n^-1 [(E_r g) * (E_m a)]``; correlation is its transpose, so
+``A = E_m``, ``G = E_r`` and ``B^T = E_n^-T``. Each row of ``B^T`` is scaled to coprime
+integers and the inverse scale goes into ``G`` (forward: the filter transform is done in float64
+on the small filter) or into ``A^T`` (filter gradient: its output transform is done in float64
+on the small accumulated result), so the transforms of the large arrays have small integer (or
+dyadic) coefficients. The points are {0, 1, -1, 2, -1/2, inf}: among point sets of that size
+found by a search over small rationals, one of the most accurate in float32 for both tile
+shapes and both directions (the textbook {0, +-1, +-2, inf} gives 3-4x the error; see
+``/work/notes/winograd`` measurements in the issue note).
+
+The filter gradient ``dW[i, j] = sum_{y, x} xpad[y + i, x + j] dy[y, x]`` is the same kind of
+correlation with the roles swapped: for each m x m block of ``dy`` (the "filter") and the
+alpha x alpha input tile under it, F(r x r, m x m) gives the r x r contribution; the sum over
+blocks and images becomes alpha^2 GEMMs ``[C, tiles] @ [tiles, O]``. Both directions use alpha
+= 6 with the same points, so they share ``B^T`` and the input-tile transform: F(2, 5) / F(5, 2)
+for 5x5 filters, F(4, 3) / F(3, 4) for 3x3 ones (tile stride m = 2 or 4 either way).
+
+The tile transforms are memory-bound: they are numba kernels generated from the matrices
+(coefficients unrolled, zeros skipped, 1 and -1 as adds), ``parallel=True`` over rows of tiles
+with the inner loop over contiguous channels, compiled on first use and cached on disk
+(``cache=True``) in the directory fused elementwise kernels use
+(``fusion_codegen.cache_dir()``). Without numba the same transforms run as NumPy tensordots on
+strided tile views (identical results up to rounding order). Images are processed in blocks
+whose transformed tiles stay in cache between the transform, the GEMMs and the output
+transform.
+"""
+import functools
+import hashlib
+import importlib.util
+import math
+import os
+import sys
+import threading
+from fractions import Fraction
+
+import numpy as np
+
+__all__ = ["derive", "matrices", "usable", "conv2d", "conv2d_backprop_filter"]
+
+#: Finite interpolation points (infinity is always the last one): alpha = 6.
+_POINTS = (Fraction(0), Fraction(3, 2), Fraction(-3, 2), Fraction(2, 3), Fraction(-2, 3))
+ALPHA = len(_POINTS) + 1
+#: Output tile size m of the forward algorithm (= dy block of the filter gradient) per filter size.
+TILE = {3: 4, 5: 2}
+
+
+# ----------------------------------------------------------------------------------------------
+# Transform matrices
+# ----------------------------------------------------------------------------------------------
+def _evaluation(points, k):
+    """The len(points)+1 x k matrix evaluating a polynomial of k coefficients (lowest first) at
+    ``points`` and, last row, at infinity (its leading coefficient)."""
+    return [[p ** j for j in range(k)] for p in points] + [[Fraction(0)] * (k - 1) + [Fraction(1)]]
+
+
+def _inverse(rows):
+    """The inverse of a square matrix of Fractions (Gauss-Jordan, exact)."""
+    n = len(rows)
+    a = [list(r) + [Fraction(int(i == j)) for j in range(n)] for i, r in enumerate(rows)]
+    for c in range(n):
+        p = next(i for i in range(c, n) if a[i][c] != 0)
+        a[c], a[p] = a[p], a[c]
+        pivot = a[c][c]
+        a[c] = [v / pivot for v in a[c]]
+        for i in range(n):
+            if i != c and a[i][c] != 0:
+                f = a[i][c]
+                a[i] = [u - f * v for u, v in zip(a[i], a[c])]
+    return [r[n:] for r in a]
+
+
+@functools.lru_cache(maxsize=None)
+def derive(m, r, points=_POINTS, fold="G"):
+    """Exact (A^T, G, B^T) of F(m, r) (tuples of rows of Fractions): m outputs, r taps,
+    alpha = m + r - 1 = len(points) + 1. ``fold`` says which of G ("G") or A^T ("A") carries the
+    inverse of the row scaling that makes B^T integer."""
+    n = m + r - 1
+    if len(points) != n - 1 or len(set(points)) != n - 1:
+        raise ValueError("F(%d, %d) needs %d distinct finite points" % (m, r, n - 1))
+    inv = _inverse(_evaluation(points, n))
+    bt = [[inv[j][i] for j in range(n)] for i in range(n)]          # E_n^-T
+    scale = []
+    for i, row in enumerate(bt):
+        den = math.lcm(*[v.denominator for v in row])
+        num = math.gcd(*[int(v * den) for v in row])
+        scale.append(Fraction(den, num))
+        bt[i] = [v * scale[i] for v in row]
+    g = _evaluation(points, r)
+    at = [list(col) for col in zip(*_evaluation(points, m))]
+    if fold == "G":
+        g = [[v / scale[i] for v in row] for i, row in enumerate(g)]
+    else:
+        at = [[v / scale[j] for j, v in enumerate(row)] for row in at]
+    return tuple(map(tuple, at)), tuple(map(tuple, g)), tuple(map(tuple, bt))
+
+
+@functools.lru_cache(maxsize=None)
+def matrices(m, r, fold="G"):
+    """``derive(m, r)`` as float64 arrays (read-only)."""
+    out = []
+    for mat in derive(m, r, _POINTS, fold):
+        a = np.array([[float(v) for v in row] for row in mat])
+        a.flags.writeable = False
+        out.append(a)
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Dispatch
+# ----------------------------------------------------------------------------------------------
+#: Fewest input and output channels for which the alpha^2 GEMMs beat im2col (measured: with
+#: C = 1 or 3, first layers, the transforms cost more than the multiplications they save).
+MIN_CHANNELS = 8
+
+#: None: not yet checked; tests set False to force the NumPy transforms.
+_USE_NUMBA = None
+
+
+def enabled():
+    return os.environ.get("TFNB_WINOGRAD", "1") != "0"
+
+
+def usable(xp, dtype, w_shape, s, d, groups=1):
+    """Whether a convolution with this filter shape and these attrs goes through Winograd."""
+    kh, kw, c, o = w_shape
+    return (xp is np and enabled() and s == (1, 1) and d == (1, 1) and groups == 1
+            and kh == kw and kh in TILE and np.dtype(dtype) in (np.float32, np.float64)
+            and c >= MIN_CHANNELS and o >= MIN_CHANNELS)
+
+
+def _numba():
+    """Whether the numba kernels are used (numba importable; checked once, lazily)."""
+    global _USE_NUMBA
+    if _USE_NUMBA is None:
+        from ..runtime.passes import fusion_codegen
+        _USE_NUMBA = fusion_codegen.available()
+    return _USE_NUMBA
+
+
+# ----------------------------------------------------------------------------------------------
+# Tile transforms: out[a*A + b, t, c] = sum_ij L[a, i] tile_t[i, j, c] L[b, j] over S x S tiles of
+# a NHWC array read at stride ``step`` from (-pt, -pl), zero outside; and the output transform
+# y[n, ty*m + i, tx*m + j, o] = sum_ab L[i, a] M[a*A + b, t, o] L[j, b], cropped.
+# ----------------------------------------------------------------------------------------------
+def _np_tiles(x, pt, pl, n0, n1, th, tw, step, size):
+    """[n, th, tw, size, size, C] strided view of zero-padded tiles of images n0:n1."""
+    n, h, w, c = x.shape
+    hp, wp = (th - 1) * step + size, (tw - 1) * step + size
+    xp = np.zeros((n1 - n0, hp, wp, c), x.dtype)
+    rows, cols = max(0, min(h, hp - pt)), max(0, min(w, wp - pl))
+    xp[:, pt:pt + rows, pl:pl + cols] = x[n0:n1, :rows, :cols]
+    sn, sh, sw, sc = xp.strides
+    return np.lib.stride_tricks.as_strided(
+        xp, (n1 - n0, th, tw, size, size, c), (sn, sh * step, sw * step, sh, sw, sc))
+
+
+def _np_tile_transform(x, mat, step, pt, pl, n0, n1, th, tw, out):
+    lt = mat.astype(x.dtype)
+    tiles = _np_tiles(x, pt, pl, n0, n1, th, tw, step, mat.shape[1])
+    u = np.tensordot(lt, tiles, ([1], [3]))                   # [a, n, th, tw, j, c]
+    u = np.tensordot(u, lt, ([4], [1]))                       # [a, n, th, tw, c, b]
+    a = mat.shape[0]
+    out.reshape(n1 - n0, th, tw, a, a, -1)[...] = u.transpose(1, 2, 3, 0, 5, 4)
+
+
+def _np_output_transform(mx, mat, y, n0, th, tw):
+    m, a = mat.shape
+    n1 = n0 + mx.shape[0] // (th * tw)
+    lt = mat.astype(mx.dtype)
+    u = np.tensordot(lt, mx.reshape(n1 - n0, th, tw, a, a, -1), ([1], [3]))   # [i, n,.., b, o]
+    u = np.tensordot(u, lt, ([4], [1]))                       # [i, n, th, tw, o, j]
+    u = u.transpose(1, 2, 0, 3, 5, 4).reshape(n1 - n0, th * m, tw * m, -1)
+    y[n0:n1] = u[:, :y.shape[1], :y.shape[2]]
+
+
+# --- numba kernels, generated from the matrices --------------------------------------------------
+_lock = threading.Lock()
+_kernels = {}
+#: Bumped when the generated source changes meaning.
+_FORMAT = 4
+
+
+def _const(v, dt):
+    return "%s(%r)" % (dt, float(v))
+
+
+def _lincomb(coeffs, names, dt):
+    """Source of sum(c * name) skipping zero coefficients; 1 and -1 as additions."""
+    terms = []
+    for c, nm in zip(coeffs, names):
+        if c == 0:
+            continue
+        if c == 1:
+            terms.append(("+", nm))
+        elif c == -1:
+            terms.append(("-", nm))
+        else:
+            terms.append(("+", "%s * %s" % (_const(c, dt), nm)))
+    if not terms:
+        return _const(0, dt)
+    src = ("-" if terms[0][0] == "-" else "") + terms[0][1]
+    for sign, t in terms[1:]:
+        src += " %s %s" % (sign, t)
+    return src
+
+
+def _transform_lines(mat, src, dst, dt):
+    """Lines computing dst_a_b = sum L[a, i] src_i_j L[b, j] (two passes through t_a_j)."""
+    a, s = len(mat), len(mat[0])
+    lines = []
+    for p in range(a):
+        for j in range(s):
+            lines.append("t%d_%d = %s" % (p, j, _lincomb(mat[p], ["%s%d_%d" % (src, i, j)
+                                                                 for i in range(s)], dt)))
+    for p in range(a):
+        for q in range(a):
+            lines.append("%s%d_%d = %s" % (dst, p, q, _lincomb(mat[q], ["t%d_%d" % (p, j)
+                                                                      for j in range(s)], dt)))
+    return lines
+
+
+#: Channels per chunk in the kernels: a chunk's inputs and results live in a small per-thread
+#: work array whose row offsets LLVM can see are constant, so the arithmetic loop over the chunk
+#: vectorizes (over the big arrays themselves, 36 streams at unknown distances keep it scalar).
+_CHUNK = 16
+
+
+def _chunk_lines(s_in, s_out, mat, dt):
+    """The unrolled transform of one chunk of channels: inputs in rows 0..s_in^2 of the work
+    array ``W`` [s_in^2 + s_out^2, _CHUNK], results to the rows after them. The trip count is a
+    constant, so LLVM unrolls it into whole vectors (a partial last chunk computes unused
+    columns and only its valid ones are copied out)."""
+    n_in = s_in * s_in
+    lines = ["for cc in range(%d):" % _CHUNK]
+    lines += ["    d%d_%d = W[%d, cc]" % (k // s_in, k % s_in, k) for k in range(n_in)]
+    lines += ["    " + ln for ln in _transform_lines(mat, "d", "v", dt)]
+    lines += ["    W[%d, cc] = v%d_%d" % (n_in + k, k // s_out, k % s_out)
+              for k in range(s_out * s_out)]
+    return lines
+
+
+def _tile_source(name, mat, dt):
+    """out[t, a*A + b, c] = sum_ij L[a, i] x[n, y0 + i, x0 + j, c] L[b, j] (zero outside x)."""
+    a, s = len(mat), len(mat[0])
+    lines = [
+        "def %s(x, step, pt, pl, n0, th, tw, ntiles, out):" % name,
+        "    h, w = x.shape[1], x.shape[2]",
+        "    nch = np.uint64(x.shape[3])",
+        "    zero = np.uint64(0)",
+        "    chunk = np.uint64(%d)" % _CHUNK,
+        "    rows = ntiles // tw",
+        "    for q in prange(rows):",
+        "        n = n0 + q // th",
+        "        y0 = (q % th) * step - pt",
+        "        W = np.zeros((%d, %d), x.dtype)" % (s * s + a * a, _CHUNK),
+        "        for tx in range(tw):",
+        "            t = q * tw + tx",
+        "            x0 = tx * step - pl",
+        "            for c0 in range(zero, nch, chunk):",
+        "                cn = min(chunk, nch - c0)",
+        "                for i in range(%d):" % s,
+        "                    for j in range(%d):" % s,
+        "                        k = i * %d + j" % s,
+        "                        if 0 <= y0 + i < h and 0 <= x0 + j < w:",
+        "                            for cc in range(cn):",
+        "                                W[k, cc] = x[n, y0 + i, x0 + j, c0 + cc]",
+        "                        else:",
+        "                            for cc in range(cn):",
+        "                                W[k, cc] = 0"]
+    lines += [" " * 16 + ln for ln in _chunk_lines(s, a, mat, dt)]
+    lines += [
+        "                for k in range(%d):" % (a * a),
+        "                    for cc in range(cn):",
+        "                        out[t, k, c0 + cc] = W[%d + k, cc]" % (s * s)]
+    return lines
+
+
+def _output_source(name, mat, dt):
+    """y[n, ty*m + i, tx*m + j, o] = sum_ab L[i, a] mx[t, a*A + b, o] L[j, b], cropped."""
+    m, a = len(mat), len(mat[0])
+    lines = [
+        "def %s(mx, y, n0, th, tw, ntiles):" % name,
+        "    ho, wo = y.shape[1], y.shape[2]",
+        "    nch = np.uint64(y.shape[3])",
+        "    zero = np.uint64(0)",
+        "    chunk = np.uint64(%d)" % _CHUNK,
+        "    rows = ntiles // tw",
+        "    for q in prange(rows):",
+        "        n = n0 + q // th",
+        "        y0 = (q %% th) * %d" % m,
+        "        W = np.zeros((%d, %d), y.dtype)" % (a * a + m * m, _CHUNK),
+        "        for tx in range(tw):",
+        "            t = q * tw + tx",
+        "            x0 = tx * %d" % m,
+        "            for c0 in range(zero, nch, chunk):",
+        "                cn = min(chunk, nch - c0)",
+        "                for k in range(%d):" % (a * a),
+        "                    for cc in range(cn):",
+        "                        W[k, cc] = mx[t, k, c0 + cc]"]
+    lines += [" " * 16 + ln for ln in _chunk_lines(a, m, mat, dt)]
+    lines += [
+        "                for i in range(min(%d, ho - y0)):" % m,
+        "                    for j in range(min(%d, wo - x0)):" % m,
+        "                        for cc in range(cn):",
+        "                            y[n, y0 + i, x0 + j, c0 + cc] = W[%d + i * %d + j, cc]"
+        % (a * a, m)]
+    return lines
+
+
+def _exact(mat):
+    """Rows of float64 values as exact Python floats (for keys and literals)."""
+    return tuple(tuple(float(v) for v in row) for row in np.asarray(mat))
+
+
+def _kernel(kind, mat, dtype):
+    """The numba kernel ``kind`` ("tile" or "output") for matrix ``mat`` and ``dtype``."""
+    mat = _exact(mat)
+    key = (kind, mat, np.dtype(dtype).name)
+    fn = _kernels.get(key)
+    if fn is not None:
+        return fn
+    with _lock:
+        fn = _kernels.get(key)
+        if fn is not None:
+            return fn
+        from ..runtime.passes import fusion_codegen
+        fusion_codegen._passive_openmp()
+        digest = hashlib.sha1(repr((_FORMAT, key)).encode()).hexdigest()[:20]
+        name = "winograd_" + digest
+        dt = np.dtype(dtype).name
+        lines = (_tile_source(name, mat, dt) if kind == "tile"
+                 else _output_source(name, mat, dt))
+        src = "\n".join(["import numpy as np", "from numba import njit, prange",
+                         "from numpy import float32, float64", "", "",
+                         "@njit(parallel=True, fastmath=False, error_model='numpy', cache=True,"
+                         " nogil=True)"] + lines) + "\n"
+        folder = fusion_codegen.cache_dir()
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "tfnb_%s.py" % name)
+        if not os.path.exists(path) or fusion_codegen._read(path) != src:
+            tmp = "%s.%d.tmp" % (path, os.getpid())
+            with open(tmp, "w") as f:
+                f.write(src)
+            os.replace(tmp, path)
+        mod_name = "tfnb_" + name
+        spec = importlib.util.spec_from_file_location(mod_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[mod_name] = module
+        spec.loader.exec_module(module)
+        fn = getattr(module, name)
+        _kernels[key] = fn
+        return fn
+
+
+def _view(buf, rows, cols):
+    """The [A*A, rows, cols] matrices (GEMM operands) in the tile-major buffer ``buf``
+    [>= rows, A*A, cols]: each tile's transformed values are contiguous."""
+    return buf[:rows].transpose(1, 0, 2)
+
+
+def _tile_transform(x, mat, step, pt, pl, n0, n1, th, tw, buf):
+    """buf [>= T, A*A, C] <- transformed S x S tiles of images n0:n1 of ``x``."""
+    t = (n1 - n0) * th * tw
+    if _numba():
+        _kernel("tile", mat, x.dtype)(x, step, pt, pl, n0, th, tw, t, buf)
+    else:
+        _np_tile_transform(x, mat, step, pt, pl, n0, n1, th, tw, buf[:t])
+
+
+def _output_transform(buf, mat, y, n0, n1, th, tw):
+    """y[n0:n1] <- output transform of buf [>= T, A*A, O], cropped to y's height and width."""
+    t = (n1 - n0) * th * tw
+    if _numba():
+        _kernel("output", mat, y.dtype)(buf, y, n0, th, tw, t)
+    else:
+        _np_output_transform(buf[:t], mat, y, n0, th, tw)
+
+
+# ----------------------------------------------------------------------------------------------
+# Convolutions
+# ----------------------------------------------------------------------------------------------
+#: Bytes of transformed tiles (input and GEMM output) per block of images: they are written by
+#: one pass and read by the next, so a block stays in the last-level cache between them.
+_BLOCK_BYTES = 4 << 20
+
+
+def _blocks(n, per_image):
+    nb = max(1, min(n, _BLOCK_BYTES // max(per_image, 1)))
+    return [(a, min(n, a + nb)) for a in range(0, n, nb)], nb
+
+
+def conv2d(x, w, pads, ho, wo):
+    """Stride-1 correlation of NHWC ``x`` with HWIO ``w`` (3x3 or 5x5), top/left padding
+    ``pads``, output ho x wo (the bottom/right padding is implied, zeros)."""
+    x = np.ascontiguousarray(x)
+    n, _, _, c = x.shape
+    r, _, _, o = w.shape
+    m, a = TILE[r], ALPHA
+    at, g, bt = matrices(m, r, "G")
+    u = np.einsum("ai,ijco,bj->abco", g, w.astype(np.float64), g, optimize=True)
+    u = np.ascontiguousarray(u.reshape(a * a, c, o), dtype=x.dtype)
+    th, tw = -(-ho // m), -(-wo // m)
+    tiles = th * tw
+    blocks, nb = _blocks(n, tiles * a * a * (c + o) * x.itemsize)
+    vbuf = np.empty((nb * tiles, a * a, c), x.dtype)
+    mbuf = np.empty((nb * tiles, a * a, o), x.dtype)
+    y = np.empty((n, ho, wo, o), x.dtype)
+    for n0, n1 in blocks:
+        t = (n1 - n0) * tiles
+        _tile_transform(x, bt, m, pads[0], pads[1], n0, n1, th, tw, vbuf)
+        np.matmul(_view(vbuf, t, c), u, out=_view(mbuf, t, o))
+        _output_transform(mbuf, at, y, n0, n1, th, tw)
+    return y
+
+
+def conv2d_backprop_filter(x, dy, r, pads):
+    """The gradient of an r x r HWIO filter of the stride-1 correlation ``conv2d`` of NHWC ``x``
+    with top/left padding ``pads`` that gave the output gradient ``dy``."""
+    x = np.ascontiguousarray(x)
+    dy = np.ascontiguousarray(dy, dtype=x.dtype)
+    n, ho, wo, o = dy.shape
+    c = x.shape[3]
+    m, a = TILE[r], ALPHA
+    at, g, bt = matrices(r, m, "A")
+    th, tw = -(-ho // m), -(-wo // m)
+    tiles = th * tw
+    blocks, nb = _blocks(n, tiles * a * a * (c + o) * x.itemsize)
+    vbuf = np.empty((nb * tiles, a * a, c), x.dtype)
+    dbuf = np.empty((nb * tiles, a * a, o), x.dtype)
+    acc = np.zeros((a * a, c, o), np.float64)
+    part = np.empty((a * a, c, o), x.dtype)
+    for n0, n1 in blocks:
+        t = (n1 - n0) * tiles
+        _tile_transform(x, bt, m, pads[0], pads[1], n0, n1, th, tw, vbuf)
+        _tile_transform(dy, g, m, 0, 0, n0, n1, th, tw, dbuf)
+        np.matmul(_view(vbuf, t, c).transpose(0, 2, 1), _view(dbuf, t, o), out=part)
+        acc += part
+    dw = np.einsum("ia,abco,jb->ijco", at, acc.reshape(a, a, c, o), at,
+                   optimize=True)
+    return dw.astype(x.dtype)

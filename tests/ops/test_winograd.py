@@ -25,7 +25,7 @@ BACKENDS = [pytest.param(False, id="numpy"),
 @pytest.fixture(params=BACKENDS)
 def backend(request, monkeypatch):
     monkeypatch.setattr(winograd, "_USE_NUMBA", request.param)
-    monkeypatch.delenv("TFNB_WINOGRAD", raising=False)
+    monkeypatch.setenv("TFNB_WINOGRAD", "1")     # on even with the (slow) NumPy transforms
     return request.param
 
 
@@ -181,7 +181,7 @@ def test_nonfinite_input_stays_local(backend):
 # Dispatch
 # ----------------------------------------------------------------------------------------------
 def test_usable_rules(monkeypatch):
-    monkeypatch.delenv("TFNB_WINOGRAD", raising=False)
+    monkeypatch.setenv("TFNB_WINOGRAD", "1")
     ok = (np, np.float32, (3, 3, 16, 16), (1, 1), (1, 1))
     assert winograd.usable(*ok)
     assert winograd.usable(np, np.float64, (5, 5, 8, 32), (1, 1), (1, 1))
@@ -194,6 +194,11 @@ def test_usable_rules(monkeypatch):
     assert not winograd.usable(np, np.float16, (3, 3, 16, 16), (1, 1), (1, 1))
     monkeypatch.setenv("TFNB_WINOGRAD", "0")
     assert not winograd.usable(*ok)
+    monkeypatch.delenv("TFNB_WINOGRAD")               # default: only with numba
+    monkeypatch.setattr(winograd, "_USE_NUMBA", False)
+    assert not winograd.usable(*ok)
+    monkeypatch.setattr(winograd, "_USE_NUMBA", True)
+    assert winograd.usable(*ok)
 
 
 def test_env_switch_uses_im2col(monkeypatch):
@@ -243,7 +248,7 @@ def test_public_api_conv2d_and_gradients(backend, fmt, monkeypatch):
 
 def test_gradients_finite_differences(monkeypatch):
     monkeypatch.setattr(winograd, "_USE_NUMBA", False)   # float64 NumPy transforms
-    monkeypatch.delenv("TFNB_WINOGRAD", raising=False)
+    monkeypatch.setenv("TFNB_WINOGRAD", "1")
     assert winograd.usable(np, np.float64, (3, 3, 8, 8), (1, 1), (1, 1))
     x = R.uniform(-1, 1, (1, 5, 6, 8))
     w = R.uniform(-1, 1, (3, 3, 8, 8))

@@ -2,7 +2,8 @@
 the stride-1 ``Conv2DBackpropInput``, and ``Conv2DBackpropFilter``.
 
 ``conv_ops`` calls this module where it is faster than its im2col + GEMM (see ``usable``); set
-the environment variable ``TFNB_WINOGRAD=0`` to turn it off (read at every call).
+the environment variable ``TFNB_WINOGRAD=0`` to turn it off, ``TFNB_WINOGRAD=1`` to use it even
+without numba (read at every call; by default it is used only where numba is installed).
 
 The 1-D algorithm F(m, r) computes m outputs of the correlation of an input segment ``d`` of
 alpha = m + r - 1 values with an r-tap filter ``g`` as ``A^T [(G g) * (B^T d)]``: alpha
@@ -133,13 +134,19 @@ _USE_NUMBA = None
 
 
 def enabled():
-    return os.environ.get("TFNB_WINOGRAD", "1") != "0"
+    """``TFNB_WINOGRAD``: "0" off; "1" on (with the NumPy transforms if numba is missing);
+    unset or anything else: on where numba is available (the NumPy transforms are 10-30x
+    slower than im2col: they are the reference and the fallback, not a speed path)."""
+    flag = os.environ.get("TFNB_WINOGRAD", "")
+    if flag == "0":
+        return False
+    return flag == "1" or _numba()
 
 
 def usable(xp, dtype, w_shape, s, d, groups=1):
     """Whether a convolution with this filter shape and these attrs goes through Winograd."""
     kh, kw, c, o = w_shape
-    return (xp is np and enabled() and s == (1, 1) and d == (1, 1) and groups == 1
+    return (xp is np and s == (1, 1) and d == (1, 1) and groups == 1 and enabled()
             and kh == kw and kh in TILE and np.dtype(dtype) in (np.float32, np.float64)
             and c >= MIN_CHANNELS and o >= MIN_CHANNELS)
 

@@ -269,7 +269,12 @@ def test_generated_kernels_live_outside_the_repository():
     assert not os.path.abspath(cg.cache_dir()).startswith(repo + os.sep)
 
 
-def test_group_threshold_follows_the_group():
+@pytest.fixture
+def small_groups(monkeypatch):
+    monkeypatch.setattr(fusion, "SMALL_GROUP_MIN_ELEMENTS", 1 << 10)
+
+
+def test_group_threshold_follows_the_group(small_groups):
     two = fusion.group_min_elements(["Mul", "Add"], 3)
     nine = fusion.group_min_elements(["Mul", "SigmoidGrad", "TanhGrad"] * 3, 11)
     assert fusion.SMALL_GROUP_MIN_ELEMENTS <= nine < two <= fusion.MIN_ELEMENTS
@@ -286,7 +291,8 @@ def _small_group(x, y, z):
 
 
 @pytest.mark.parametrize("on_numba", [True, False])
-def test_small_group_of_many_ops_fuses_and_equals_numpy_ops(on_numba, monkeypatch):
+def test_small_group_of_many_ops_fuses_and_equals_numpy_ops(on_numba, monkeypatch,
+                                                           small_groups):
     if on_numba and not cg.available():
         pytest.skip("numba (tfnb[fast]) not installed")
     if not on_numba:  # the fallback: no numba, the NumPy ops
@@ -306,7 +312,7 @@ def test_small_group_of_many_ops_fuses_and_equals_numpy_ops(on_numba, monkeypatc
 
 
 @numba_only
-def test_small_group_with_tanh_keeps_the_user_ops():
+def test_small_group_with_tanh_keeps_the_user_ops(small_groups):
     x = _specials((20, 200))
     with tf.Graph().as_default():
         p = tf.placeholder(tf.float32, [20, 200])
@@ -318,7 +324,7 @@ def test_small_group_with_tanh_keeps_the_user_ops():
 
 
 @numba_only
-def test_lstm_cell_gradients_equal_with_small_group_fusion():
+def test_lstm_cell_gradients_equal_with_small_group_fusion(small_groups):
     rng = np.random.default_rng(5)
     x0 = rng.standard_normal((20, 30)).astype(np.float32)
     k0 = rng.standard_normal((30 + 50, 200)).astype(np.float32) * 0.2

@@ -50,6 +50,9 @@ __all__ = ["run", "FusedKernel", "FusedOp", "MIN_ELEMENTS"]
 MIN_ELEMENTS = 1 << 14
 
 #: No group fuses below this many elements, whatever it saves (the compile is not worth it).
+#: On W6 (4K-element LSTM cells) this fuses little: the forward cells have Tanh (below), the
+#: cell gradients mostly split into pairs of Mul + Sigmoid/TanhGrad that do not pay; 2 of 40
+#: form the nine-op group (32 -> 17 us each).
 SMALL_GROUP_MIN_ELEMENTS = 1 << 10
 
 # The cost model behind :func:`group_min_elements` (microseconds). Measured (float32, one

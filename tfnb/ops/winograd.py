@@ -19,11 +19,20 @@ two polynomials is ``E_n^-1 [(E_r g) * (E_m a)]``; correlation is its transpose,
 ``A = E_m``, ``G = E_r`` and ``B^T = E_n^-T``. Each row of ``B^T`` is scaled to coprime
 integers and the inverse scale goes into ``G`` (forward: the filter transform is done in float64
 on the small filter) or into ``A^T`` (filter gradient: its output transform is done in float64
-on the small accumulated result), so the transforms of the large arrays have small integer (or
-dyadic) coefficients. The points are {0, 1, -1, 2, -1/2, inf}: among point sets of that size
-found by a search over small rationals, one of the most accurate in float32 for both tile
-shapes and both directions (the textbook {0, +-1, +-2, inf} gives 3-4x the error; see
-``/work/notes/winograd`` measurements in the issue note).
+on the small accumulated result), so the transforms of the large arrays have small rational
+coefficients. The points are {0, 3/2, -3/2, 2/3, -2/3, inf}: a search over 5-point subsets of
+small rationals found them among the most accurate in float32 for both filter sizes and both
+directions. Float32 error (max |err| / max |y| against float64, random normal data), im2col ->
+Winograd: W4 conv2 (x[50,14,14,32], 5x5x32x64) forward 5.5e-7 -> 8.7e-7, input gradient
+6.0e-7 -> 1.3e-6, filter gradient 3.6e-7 -> 3.0e-6; W5 conv2 (x[128,12,12,64], 5x5x64x64)
+5.8e-7 -> 1.3e-6, 6.1e-7 -> 1.4e-6, 4.1e-7 -> 2.4e-6; 3x3 (x[32,16,16,64], 3x3x64x64)
+5.8e-7 -> 2.0e-6, 5.6e-7 -> 1.8e-6, 4.1e-7 -> 1.6e-6 (the textbook {0, +-1, +-2, inf} gives
+1.5-4x these errors; F(4x4, 5x5) with 8x8 tiles 5-10x). The 5x5 filter gradient is the least
+accurate (6-8x im2col's error): the F(5, 2) output transform weighs large accumulated sums with
+small coefficients.
+
+Non-finite inputs: an inf or nan in a tile makes every output of that tile inf/nan (im2col:
+only the outputs whose window holds it).
 
 The filter gradient ``dW[i, j] = sum_{y, x} xpad[y + i, x + j] dy[y, x]`` is the same kind of
 correlation with the roles swapped: for each m x m block of ``dy`` (the "filter") and the
@@ -32,14 +41,17 @@ blocks and images becomes alpha^2 GEMMs ``[C, tiles] @ [tiles, O]``. Both direct
 = 6 with the same points, so they share ``B^T`` and the input-tile transform: F(2, 5) / F(5, 2)
 for 5x5 filters, F(4, 3) / F(3, 4) for 3x3 ones (tile stride m = 2 or 4 either way).
 
-The tile transforms are memory-bound: they are numba kernels generated from the matrices
-(coefficients unrolled, zeros skipped, 1 and -1 as adds), ``parallel=True`` over rows of tiles
-with the inner loop over contiguous channels, compiled on first use and cached on disk
+The tile transforms are numba kernels generated from the matrices (coefficients unrolled,
+zeros skipped, 1 and -1 as adds), ``parallel=True`` over rows of tiles, channels in chunks of
+16 through a small work array (so the unrolled arithmetic vectorizes: written straight over
+the big arrays, LLVM kept it scalar for fear of aliasing), compiled on first use and cached on disk
 (``cache=True``) in the directory fused elementwise kernels use
-(``fusion_codegen.cache_dir()``). Without numba the same transforms run as NumPy tensordots on
-strided tile views (identical results up to rounding order). Images are processed in blocks
-whose transformed tiles stay in cache between the transform, the GEMMs and the output
-transform.
+(``fusion_codegen.cache_dir()``): about 4 s of compilation per kernel the first time (three
+kernels per filter size and dtype), a fraction of a second to load them later. Without numba
+the same transforms run as NumPy tensordots on strided tile views (equal results up to
+rounding order, but 10-30x slower than im2col: used only when ``TFNB_WINOGRAD=1`` asks).
+Images are processed in blocks whose transformed tiles (``[tiles, alpha^2, C]``, each tile's
+values contiguous) stay in cache between the transform, the GEMMs and the output transform.
 """
 import functools
 import hashlib

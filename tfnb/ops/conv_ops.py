@@ -395,7 +395,9 @@ def _conv_forward(xp, x, w, s, d, padding, explicit):
     geo = _geometry(h, wd, (kh, kw), s, d, padding, explicit)
     ho, wo = geo[:2]
     if groups == 1 and winograd.usable(xp, x.dtype, w.shape, s, d):
-        return winograd.conv2d(x, w, (geo[2][0], geo[3][0]), ho, wo)
+        y = winograd.conv2d(x, w, (geo[2][0], geo[3][0]), ho, wo)
+        if y is not None:  # None: a non-finite value, whose spread im2col keeps exact
+            return y
     if groups > 1:
         cols = _grouped_patches(xp, x, (kh, kw), s, d, geo, groups)
         og = o // groups
@@ -416,7 +418,9 @@ def _conv_backprop_filter(xp, x, w_shape, dy, s, d, padding, explicit):
     ho, wo = geo[:2]
     _check_out_backprop("Conv2DBackpropFilter", dy.shape, (n, ho, wo, o))
     if groups == 1 and winograd.usable(xp, x.dtype, w_shape, s, d):
-        return winograd.conv2d_backprop_filter(x, dy, kh, (geo[2][0], geo[3][0]))
+        dw = winograd.conv2d_backprop_filter(x, dy, kh, (geo[2][0], geo[3][0]))
+        if dw is not None:
+            return dw
     dy2 = dy.reshape(-1, o)
     if groups > 1:
         cols = _grouped_patches(xp, x, (kh, kw), s, d, geo, groups)

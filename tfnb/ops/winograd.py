@@ -31,8 +31,10 @@ Winograd: W4 conv2 (x[50,14,14,32], 5x5x32x64) forward 5.5e-7 -> 8.7e-7, input g
 accurate (6-8x im2col's error): the F(5, 2) output transform weighs large accumulated sums with
 small coefficients.
 
-Non-finite inputs: an inf or nan in a tile makes every output of that tile inf/nan (im2col:
-only the outputs whose window holds it).
+Non-finite values: an inf or nan in a tile would make every output of that tile inf/nan (im2col:
+only the outputs whose window holds it). So ``conv2d`` and ``conv2d_backprop_filter`` return
+None when their result holds any (one ``sum`` over it: an overflow of the sum also counts), and
+``conv_ops`` then computes the op with im2col: the same inf/nan pattern as without Winograd.
 
 The filter gradient ``dW[i, j] = sum_{y, x} xpad[y + i, x + j] dy[y, x]`` is the same kind of
 correlation with the roles swapped: for each m x m block of ``dy`` (the "filter") and the
@@ -424,9 +426,15 @@ def _blocks(n, per_image):
     return [(a, min(n, a + nb)) for a in range(0, n, nb)], nb
 
 
+def _finite(a):
+    """Whether every value of ``a`` is finite (or None; one pass, no temporary)."""
+    return a is None or bool(np.isfinite(a.sum()))
+
+
 def conv2d(x, w, pads, ho, wo):
     """Stride-1 correlation of NHWC ``x`` with HWIO ``w`` (3x3 or 5x5), top/left padding
-    ``pads``, output ho x wo (the bottom/right padding is implied, zeros)."""
+    ``pads``, output ho x wo (the bottom/right padding is implied, zeros); None when a result
+    is not finite (see the module docstring: the caller computes it directly)."""
     x = np.ascontiguousarray(x)
     n, _, _, c = x.shape
     r, _, _, o = w.shape
@@ -445,12 +453,13 @@ def conv2d(x, w, pads, ho, wo):
         _tile_transform(x, bt, m, pads[0], pads[1], n0, n1, th, tw, vbuf)
         np.matmul(_view(vbuf, t, c), u, out=_view(mbuf, t, o))
         _output_transform(mbuf, at, y, n0, n1, th, tw)
-    return y
+    return y if _finite(y) else None
 
 
 def conv2d_backprop_filter(x, dy, r, pads):
     """The gradient of an r x r HWIO filter of the stride-1 correlation ``conv2d`` of NHWC ``x``
-    with top/left padding ``pads`` that gave the output gradient ``dy``."""
+    with top/left padding ``pads`` that gave the output gradient ``dy``; None when it is not
+    finite (as ``conv2d``)."""
     x = np.ascontiguousarray(x)
     dy = np.ascontiguousarray(dy, dtype=x.dtype)
     n, ho, wo, o = dy.shape
@@ -472,4 +481,5 @@ def conv2d_backprop_filter(x, dy, r, pads):
         acc += part
     dw = np.einsum("ia,abco,jb->ijco", at, acc.reshape(a, a, c, o), at,
                    optimize=True)
-    return dw.astype(x.dtype)
+    dw = dw.astype(x.dtype)
+    return dw if _finite(dw) else None

@@ -11,6 +11,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gradcheck import array_modules  # noqa: E402 - tests/ is on sys.path from here on
 
 
+def pytest_sessionstart(session):
+    """Fills the numba kernel cache before the first test (tfnb/runtime/warmup.py): a test's
+    subprocesses (cluster tasks, notebook kernels) then load the kernels instead of each
+    compiling them inside a step with a deadline. Seconds on a cold cache, ~0.5 s warm."""
+    from tfnb.runtime.warmup import compile_kernels
+    compile_kernels()
+
+
 @pytest.fixture(params=array_modules())
 def backend(request):
     """Each array module a kernel test runs on (tests/gradcheck.py: numpy, cupy with a GPU)."""

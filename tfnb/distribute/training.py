@@ -82,6 +82,7 @@ import numpy as np
 
 from ..framework import errors
 from ..framework.graph import GraphKeys, Operation, Tensor
+from ..runtime.warmup import compile_kernels
 from .replica import (DATA_CONTAINER, JOB_FORMAT, RESTORE_SCOPE, STEP_VAR, Shards, _failed_task,
                       _recoverable, _replica_list, _Reporter, _session_config,
                       _dask_load_main, _dask_replica_main, build_replica_graph, load_shard,
@@ -952,6 +953,9 @@ def train(train_op, loss=None, feeds=None, cluster=None, mode="async", steps=Non
     if graph is None:
         raise TypeError("train_op must be an Operation (the op minimize() returns), got %r"
                         % (train_op,))
+    # The tasks of a cluster on this machine share its kernel cache: fill it here, once, so
+    # that they do not each compile the numba kernels inside their first step's deadline.
+    compile_kernels()
     shards = Shards(graph, feeds, input_fn, _replica_list(spec, replicas), shuffle, seed, dask,
                      float(ready_timeout))
     text, job = make_job(train_op, loss, spec, mode=mode, batch_size=batch_size, feeds=feeds,

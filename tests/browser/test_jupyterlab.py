@@ -471,7 +471,7 @@ def test_step_timeline_labels_boxes_and_draws_send_recv_arrows(notebook_page):
     assert "on 2 lanes" in head and "2 transfers" in head, head
     labels = [e.text_content() for e in tl.locator("text.tfnb-timeline-label").all()]
     # Box widths follow measured times: a name is shown whole where it fits, else cut with "…".
-    ops = ("rows", "MatMul", "act")
+    ops = ("rows", "MatMul", "act", "ploss")
     assert any(t in ops for t in labels), labels
     assert all(t in ops or not t.endswith("…") or any(o.startswith(t[:-1]) for o in ops)
                for t in labels if not t.startswith("tower/")), labels

@@ -19,7 +19,9 @@ blocks and over the few kernel positions of a window, never over pixels:
   filter gives the gradient of every patch entry and col2im adds them back, one strided add
   per kernel position.
 
-NCHW inputs are transposed to NHWC views at the kernel boundary. As in TensorFlow, the
+NCHW inputs are transposed to NHWC views at the kernel boundary, and NCHW results are NCHW
+views of NHWC memory (``_nhwc_kernel``), so chains of NCHW ops copy nothing to change layout
+(the transposes cancel by strides). As in TensorFlow, the
 backprop ops take the shape of the tensor they produce as an input (``input_sizes`` /
 ``filter_sizes``), and their gradients are written with each other, so second derivatives
 work. The pooling and LRN names are re-exported here (``tf.nn`` imports this module).
@@ -536,13 +538,20 @@ def _crop(xp, dxp, x_shape, top, left):
 
 def _nhwc_kernel(xp, fmt, fn, nhwc_args):
     """Wraps an NHWC kernel ``fn`` for ``fmt``: the 4-D arguments at positions ``nhwc_args``
-    are viewed as NHWC and the result is given back in ``fmt`` (contiguous)."""
+    are viewed as NHWC and the result is given back in ``fmt``.
+
+    For NCHW the result is the NCHW-shaped *view* of the kernel's NHWC array (no copy): the
+    next NCHW conv or pool views it as NHWC again, which is then C-contiguous, and NumPy's
+    elementwise ops in between (bias add, ReLU and their gradients) keep its memory order. So
+    a chain of NCHW ops runs in NHWC memory with no transposing copy between its ops; a copy
+    is made only where a value must be C-contiguous (a fetch, a py_func argument, the wire).
+    """
     if fmt == "NHWC":
         return fn
 
     def nchw(*args):
         args = [a.transpose(0, 2, 3, 1) if i in nhwc_args else a for i, a in enumerate(args)]
-        return xp.ascontiguousarray(fn(*args).transpose(0, 3, 1, 2))
+        return fn(*args).transpose(0, 3, 1, 2)
     return nchw
 
 

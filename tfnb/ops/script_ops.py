@@ -74,13 +74,14 @@ def _register(func, graph):
 # ----------------------------------------------------------------------------------------------
 def _argument(value):
     """An input as the function sees it: a fresh host array (a NumPy scalar for rank 0, as TF1),
-    so writing into it cannot change a value the graph keeps."""
+    so writing into it cannot change a value the graph keeps; C-contiguous, as TF's, even
+    where the graph's value is a strided view (a transpose, an NCHW conv's result)."""
     if not isinstance(value, (np.ndarray, np.generic)):
         get = getattr(value, "get", None)  # a CuPy array: copy to the host
         if get is None or not type(value).__module__.startswith("cupy"):
             return value
         value = get()
-    arr = np.array(value, copy=True)
+    arr = np.array(value, copy=True, order="C")
     return arr[()] if arr.ndim == 0 else arr
 
 

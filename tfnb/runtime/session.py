@@ -638,11 +638,13 @@ def _placement_log(line):
 
 
 def _to_user(v):
-    """Fetched values are the caller's to keep: never alias read-only session buffers."""
+    """Fetched values are the caller's to keep: never alias read-only session buffers. They
+    are C-contiguous, as TF's: a strided view that a kernel passed on (a transpose, an NCHW
+    conv's result in NHWC memory) is copied here, at the fetch, not between ops."""
     if isinstance(v, np.ndarray):
         if v.ndim == 0:
             return v[()]  # TF1 returns NumPy scalars (np.float32, ...) for 0-d tensors
-        return v if v.flags.writeable else v.copy()
+        return v if v.flags.writeable and v.flags.c_contiguous else np.array(v, order="C")
     if isinstance(v, VariableSlot):
         # Fetching a variable's own tensor ("w:0") gives its value, as TF 1.x variables did.
         return _to_user(v.read())

@@ -23,6 +23,11 @@ def to_nchw(a):
     return np.ascontiguousarray(a.transpose(0, 3, 1, 2))
 
 
+def inp(v):
+    """A graph input holding ``v`` that plan-time constant folding leaves to the kernels."""
+    return tf.placeholder_with_default(tf.constant(v), v.shape)
+
+
 def nhwc_memory(v):
     """Whether the NCHW-shaped array ``v`` lies in C-contiguous NHWC memory."""
     return v.ndim == 4 and v.transpose(0, 2, 3, 1).flags.c_contiguous
@@ -65,7 +70,7 @@ def chain(fmt, x, with_bn=True, const=False):
 def run_chain(fmt, with_bn=True):
     """Values (in NHWC order) of the layers, the loss and the gradients wrt x and the params."""
     with tf.Graph().as_default():
-        x = tf.constant(to_nchw(X) if fmt == "NCHW" else X)
+        x = inp(to_nchw(X) if fmt == "NCHW" else X)
         y, layers, params = chain(fmt, x, with_bn)
         loss = tf.reduce_sum(y * y * tf.constant(0.5))
         grads = tf.gradients(loss, [x] + params)
@@ -118,7 +123,7 @@ def test_internal_values_stay_in_nhwc_memory():
 
 def test_fetch_of_view_is_contiguous_copy():
     with tf.Graph().as_default():
-        x = tf.constant(to_nchw(X))
+        x = inp(to_nchw(X))
         y = tf.nn.conv2d(x, tf.constant(W1), [1, 1, 1, 1], "SAME", data_format="NCHW")
         t = tf.transpose(tf.constant(X), [0, 3, 1, 2])
         with tf.Session() as sess:
@@ -134,7 +139,7 @@ def test_fetch_of_view_is_contiguous_copy():
 
 def sess_free_conv():
     with tf.Graph().as_default():
-        y = tf.nn.conv2d(tf.constant(X), tf.constant(W1), [1, 1, 1, 1], "SAME")
+        y = tf.nn.conv2d(inp(X), tf.constant(W1), [1, 1, 1, 1], "SAME")
         with tf.Session() as sess:
             return sess.run(y)
 
@@ -143,7 +148,7 @@ def test_view_through_reshape_concat_and_slices():
     ref = sess_free_conv()
     ref_nchw = to_nchw(ref)
     with tf.Graph().as_default():
-        y = tf.nn.conv2d(tf.constant(to_nchw(X)), tf.constant(W1), [1, 1, 1, 1], "SAME",
+        y = tf.nn.conv2d(inp(to_nchw(X)), tf.constant(W1), [1, 1, 1, 1], "SAME",
                          data_format="NCHW")
         outs = [tf.reshape(y, [2, -1]), tf.reshape(y, [-1]),
                 tf.concat([y, y * 2.0], axis=1), tf.concat([y, y], axis=3),
@@ -165,7 +170,7 @@ def test_send_recv_between_cpus():
     ref = to_nchw(sess_free_conv())
     with tf.Graph().as_default():
         with tf.device("/cpu:0"):
-            y = tf.nn.conv2d(tf.constant(to_nchw(X)), tf.constant(W1), [1, 1, 1, 1], "SAME",
+            y = tf.nn.conv2d(inp(to_nchw(X)), tf.constant(W1), [1, 1, 1, 1], "SAME",
                              data_format="NCHW")
         with tf.device("/cpu:1"):
             z = tf.reshape(tf.nn.relu(y), [2, -1])
@@ -186,7 +191,7 @@ def test_assign_to_variable_and_checkpoint(tmp_path):
     prefix = str(tmp_path / "ckpt")
     with tf.Graph().as_default():
         v = tf.Variable(np.zeros(ref.shape, np.float32), name="v")
-        y = tf.nn.conv2d(tf.constant(to_nchw(X)), tf.constant(W1), [1, 1, 1, 1], "SAME",
+        y = tf.nn.conv2d(inp(to_nchw(X)), tf.constant(W1), [1, 1, 1, 1], "SAME",
                          data_format="NCHW")
         assign = tf.assign(v, y)
         add = tf.assign_add(v, y)
@@ -218,7 +223,7 @@ def test_py_func_gets_c_contiguous_arrays():
         return (flat.reshape(a.shape) * 2).astype(np.float32)
 
     with tf.Graph().as_default():
-        y = tf.nn.conv2d(tf.constant(to_nchw(X)), tf.constant(W1), [1, 1, 1, 1], "SAME",
+        y = tf.nn.conv2d(inp(to_nchw(X)), tf.constant(W1), [1, 1, 1, 1], "SAME",
                          data_format="NCHW")
         z = tf.py_func(f, [y], tf.float32)
         with tf.Session() as sess:
@@ -268,7 +273,7 @@ def test_second_derivative_through_nchw_backprops():
     def run(fmt):
         with tf.Graph().as_default():
             xv = to_nchw(X) if fmt == "NCHW" else X
-            x = tf.constant(xv)
+            x = inp(xv)
             w = tf.constant(W1)
             y = tf.nn.relu(tf.nn.conv2d(x, w, [1, 1, 2, 2] if fmt == "NCHW" else [1, 2, 2, 1],
                                         "SAME", data_format=fmt))
@@ -281,3 +286,93 @@ def test_second_derivative_through_nchw_backprops():
     np.testing.assert_allclose(b[0], a[0], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(b[1], a[1], rtol=1e-4, atol=1e-3)
 
+
+
+# ----------------------------------------------------------------------------------------------
+# Fused elementwise groups (tfnb/runtime/passes/fusion.py) on NCHW views
+# ----------------------------------------------------------------------------------------------
+def _fusion_config(on):
+    from tfnb.core.protobuf.rewriter_config_pb2 import RewriterConfig
+    return tf.ConfigProto(graph_options=tf.GraphOptions(rewrite_options=RewriterConfig(
+        remapping=RewriterConfig.ON if on else RewriterConfig.OFF)))
+
+
+def test_memory_order_of_fused_inputs():
+    from tfnb.runtime.passes import fusion
+    base = u(2, 5, 6, 3)
+    view = base.transpose(0, 3, 1, 2)
+    other = u(2, 5, 6, 3).transpose(0, 3, 1, 2)
+    row = u(1, 3, 1, 1)
+    assert fusion._memory_order([view, other, row, np.float32(2)]) == (0, 2, 3, 1)
+    assert fusion._memory_order([view, u(2, 3, 5, 6)]) is None      # mixed orders
+    assert fusion._memory_order([u(2, 3), u(3)]) is None             # all C-contiguous
+    assert fusion._memory_order([u(4, 6)[:, ::2]]) is None           # strided, no order
+    assert fusion._memory_order([u(3, 4).T, u(4, 3)[::1]]) is None
+
+
+def _residual(fmt, on):
+    rng = np.random.default_rng(3)
+    x0 = rng.standard_normal((8, 16, 16, 16), dtype=np.float32)
+    if fmt == "NCHW":
+        x0 = to_nchw(x0)
+    ws = [rng.standard_normal((3, 3, 16, 16), dtype=np.float32) * 0.2 for _ in range(3)]
+    bs = [rng.standard_normal(16, dtype=np.float32) for _ in range(2)]
+    with tf.Graph().as_default():
+        x = inp(x0)
+        params = [tf.constant(w) for w in ws] + [tf.constant(b) for b in bs]
+        h = tf.nn.relu(tf.nn.conv2d(x, params[0], [1, 1, 1, 1], "SAME", data_format=fmt))
+        for w, b in zip(params[1:3], params[3:]):
+            b4 = tf.reshape(b, [1, 16, 1, 1] if fmt == "NCHW" else [16])
+            h = tf.nn.relu(tf.nn.conv2d(h, w, [1, 1, 1, 1], "SAME", data_format=fmt) * 0.5
+                           + b4 + h)
+        grads = tf.gradients(tf.reduce_sum(h * h), [x] + params)
+        with tf.Session(config=_fusion_config(on)) as sess:
+            hv, gv = sess.run([h, grads])
+            rewrites = sess._last_plan.rewrites
+    back = (lambda a: a.transpose(0, 2, 3, 1)) if fmt == "NCHW" else (lambda a: a)
+    return [back(hv), back(gv[0])] + gv[1:], rewrites
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_fused_groups_on_nchw_views(on):
+    nhwc, _ = _residual("NHWC", on)
+    nchw, rewrites = _residual("NCHW", on)
+    from tfnb.runtime.passes import fusion_codegen as cg
+    if on and cg.available():
+        assert rewrites.get("fusion", 0) >= 1
+    for i, (a, b) in enumerate(zip(nchw, nhwc)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3, err_msg="value %d" % i)
+
+
+def test_fused_kernel_keeps_the_memory_order(monkeypatch):
+    """A fused group called on NHWC-memory views returns NHWC-memory views, same values."""
+    from tfnb.runtime.passes import fusion
+    from tfnb.runtime.passes import fusion_codegen as cg
+    if not cg.available():
+        pytest.skip("numba not installed")
+    seen = []
+    call = fusion.FusedKernel.__call__
+
+    def spy(self, *xs):
+        r = call(self, *xs)
+        seen.append(([x.strides for x in xs if x.ndim == 4], r))
+        return r
+    monkeypatch.setattr(fusion.FusedKernel, "__call__", spy)
+    av = u(8, 16, 16, 16).transpose(0, 3, 1, 2)
+    bv = u(1, 16, 1, 1)
+    with tf.Graph().as_default():
+        a = tf.nn.max_pool(inp(np.ascontiguousarray(av)), [1, 1, 1, 1], [1, 1, 1, 1], "VALID",
+                           data_format="NCHW")       # an NCHW view of NHWC memory
+        b = tf.constant(bv)
+        y = tf.nn.relu(a * 0.5 + b) * a
+        with tf.Session(config=_fusion_config(True)) as sess:
+            got = sess.run(y)
+    # The outer call (last to return) permutes its views into the inner call's contiguous ones.
+    assert len(seen) == 2
+    inner_strides, inner = seen[0]
+    outer_strides, r = seen[1]
+    assert outer_strides[0] == (16384, 4, 1024, 64)             # the NCHW view of NHWC memory
+    assert inner_strides[0] == (16384, 1024, 64, 4) and inner.flags.c_contiguous
+    assert nhwc_memory(r)
+    np.testing.assert_allclose(got, np.maximum(av * 0.5 + bv, 0) * av, rtol=1e-6, atol=1e-6)
+    assert got.flags.c_contiguous

@@ -165,6 +165,15 @@ class FusedKernel:
             sig = tuple((x.shape, x.dtype) for x in xs)
         except AttributeError:  # a non-array value: NumPy's kernels take it
             return self.unfused(*xs)
+        perm = _memory_order(xs)
+        if perm is not None:
+            # Strided views of one memory order (an NCHW conv's NHWC result): run on the
+            # contiguous views and give the results back in that order, as NumPy's ops would.
+            r, inv = len(perm), tuple(np.argsort(perm))
+            res = self(*[x.reshape((1,) * (r - x.ndim) + x.shape).transpose(perm) for x in xs])
+            if isinstance(res, tuple):
+                return tuple(o.transpose(inv) for o in res)
+            return res.transpose(inv)
         call = self._calls.get(sig)
         if call is None:
             call = self._prepare(xs, sig)
@@ -258,6 +267,26 @@ class FusedKernel:
                 o[a:b] = v
         self.threads.parallel_blocks(block, shape[0])
         return tuple(outs) if len(outs) != 1 else outs[0]
+
+
+def _memory_order(xs):
+    """The axis order in which every input of the output's full shape is C-contiguous, where
+    that is not the given order (all inputs then arrays, the others broadcast); else None."""
+    if all(x.flags.c_contiguous for x in xs):
+        return None
+    r = max(x.ndim for x in xs)
+    n = max(x.size for x in xs)
+    full = [x for x in xs if x.ndim == r and x.size == n]
+    if r < 2 or n < 2 or any(x.shape != full[0].shape for x in full):
+        return None
+    a = full[0]
+    perm = tuple(sorted(range(r), key=lambda i: (-a.strides[i], i)))
+    if perm == tuple(range(r)):
+        return None
+    for x in full:
+        if not x.transpose(perm).flags.c_contiguous:
+            return None
+    return perm
 
 
 def _static_size(t):

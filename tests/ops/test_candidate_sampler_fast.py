@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tfnb as tf
+from tfnb.runtime.passes import fusion_codegen
 from tfnb.ops import embedding_ops as E
 
 
@@ -138,7 +139,7 @@ def test_sampler_op_same_draws_with_or_without_numba(monkeypatch, mode):
     if mode == "no_numba":
         monkeypatch.setattr(E, "USE_NUMBA", False)
     elif mode == "kernels_missing":
-        monkeypatch.setattr(E, "_kernels_module", False)
+        monkeypatch.setitem(fusion_codegen._modules, "sparse_kernels.py", False)
     got = _sampler_outputs(true_classes, 30, True, runs=4)
     for a, b in zip(want, got):
         for x, y in zip(a, b):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tfnb as tf
+from tfnb.runtime.passes import fusion_codegen
 from tfnb.framework import errors
 from tfnb.ops import embedding_ops as E
 from tfnb.train import optimizer as O
@@ -75,7 +76,8 @@ def test_empty(monkeypatch, shape):
 
 
 def test_kernel_module_missing_falls_back_to_numpy(monkeypatch):
-    monkeypatch.setattr(E, "_kernels_module", False)   # as when numba cannot be imported
+    # as when numba cannot be imported:
+    monkeypatch.setitem(fusion_codegen._modules, "sparse_kernels.py", False)
     assert E._sparse_kernels() is None
     values = np.array([[1.0], [2.0], [4.0]], np.float32)
     rows, summed = O._sum_duplicates(np, values, np.array([3, 1, 3]), 5)

@@ -17,10 +17,6 @@ Example:
     >>> loss = tf.reduce_mean(tf.nn.nce_loss(nce_w, nce_b, train_labels, embed,
     ...                                      num_sampled=64, num_classes=50000))
 """
-import hashlib
-import importlib.util
-import os
-import sys
 import threading
 
 import numpy as np
@@ -226,55 +222,16 @@ def _partitioned_lookup(params, ids, strategy, max_norm, scope):
 # ----------------------------------------------------------------------------------------------
 #: Use the numba kernels of ``sparse_kernels.py`` when numba is installed.
 USE_NUMBA = True
-_kernels_module = None    # the loaded kernels; False: numba missing or loading failed
-_kernels_lock = threading.Lock()
 
 
 def _sparse_kernels():
-    """The numba kernels module (``sparse_kernels.py``: summing repeated rows for sparse
-    updates, the unique samplers' first distinct draws), or None where numba is unavailable
-    or failed to load.
-
-    ``sparse_kernels.py`` is copied (once per content) into ``fusion_codegen.cache_dir()``
-    and imported from there, so numba's ``cache=True`` writes machine code beside the copy
-    (never into the repository) and a later process loads it instead of compiling."""
-    global _kernels_module
-    mod = _kernels_module
-    if mod is None:
-        with _kernels_lock:
-            if _kernels_module is None:
-                _kernels_module = _load_kernels() or False
-            mod = _kernels_module
-    return mod or None
-
-
-def _load_kernels():
-    from ..runtime.passes import fusion_codegen as cg
-    if not cg.available():
-        return None
-    try:
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                               "sparse_kernels.py")) as f:
-            src = f.read()
-        name = "tfnb_sparse_kernels_" + hashlib.sha1(src.encode()).hexdigest()[:16]
-        mod = sys.modules.get(name)
-        if mod is not None:
-            return mod
-        folder = cg.cache_dir()
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, name + ".py")
-        if cg._read(path) != src:
-            tmp = "%s.%d.tmp" % (path, os.getpid())
-            with open(tmp, "w") as f:
-                f.write(src)
-            os.replace(tmp, path)   # atomic: a concurrent process reads the old or new file
-        spec = importlib.util.spec_from_file_location(name, path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod    # numba's disk cache finds the module by its name
-        spec.loader.exec_module(mod)
-        return mod
-    except Exception:  # noqa: BLE001 - numba unusable here: the NumPy path
-        return None
+    """The numba kernels of ``sparse_kernels.py`` (summing repeated rows for sparse
+    updates, the unique samplers' first distinct draws), or None where numba is unavailable or
+    failed to load (``fusion_codegen.kernel_module``: copied into the kernel cache directory
+    and imported from there, so numba's machine code is cached beside it, never in the
+    repository)."""
+    from ..runtime.passes import fusion_codegen
+    return fusion_codegen.kernel_module("sparse_kernels.py")
 
 
 # ----------------------------------------------------------------------------------------------

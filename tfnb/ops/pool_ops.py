@@ -12,11 +12,6 @@ installed (``USE_NUMBA``): one pass over each image instead of one NumPy operati
 position, with the NumPy kernels' arithmetic in the same order (identical results).
 """
 import functools
-import hashlib
-import importlib.util
-import os
-import sys
-import threading
 
 import numpy as np
 
@@ -87,54 +82,15 @@ USE_NUMBA = True
 _NUMBA_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: Input elements below which a numba kernel runs on one thread (waking the pool costs more).
 _PARALLEL_ELEMENTS = 1 << 16
-_kernels_module = None    # the loaded kernels; False: numba missing or loading failed
-_kernels_lock = threading.Lock()
 
 
 def _pool_kernels():
-    """The numba kernels module, or None where numba is unavailable or failed to load.
-
-    ``pool_kernels.py`` is copied (once per content) into ``fusion_codegen.cache_dir()`` and
-    imported from there, so numba's ``cache=True`` writes machine code beside the copy (never
-    into the repository) and a later process loads it instead of compiling."""
-    global _kernels_module
-    mod = _kernels_module
-    if mod is None:
-        with _kernels_lock:
-            if _kernels_module is None:
-                _kernels_module = _load_kernels() or False
-            mod = _kernels_module
-    return mod or None
-
-
-def _load_kernels():
-    from ..runtime.passes import fusion_codegen as cg
-    if not cg.available():
-        return None
-    try:
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                               "pool_kernels.py")) as f:
-            src = f.read()
-        name = "tfnb_pool_kernels_" + hashlib.sha1(src.encode()).hexdigest()[:16]
-        mod = sys.modules.get(name)
-        if mod is not None:
-            return mod
-        cg._passive_openmp()
-        folder = cg.cache_dir()
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, name + ".py")
-        if cg._read(path) != src:
-            tmp = "%s.%d.tmp" % (path, os.getpid())
-            with open(tmp, "w") as f:
-                f.write(src)
-            os.replace(tmp, path)   # atomic: a concurrent process reads the old or new file
-        spec = importlib.util.spec_from_file_location(name, path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod    # numba's disk cache finds the module by its name
-        spec.loader.exec_module(mod)
-        return mod
-    except Exception:  # noqa: BLE001 - numba unusable here: the NumPy kernels
-        return None
+    """The pooling numba kernels (``pool_kernels.py``), or None where numba is unavailable or
+    failed to load (``fusion_codegen.kernel_module``: copied into the kernel cache directory
+    and imported from there, so numba's machine code is cached beside it, never in the
+    repository)."""
+    from ..runtime.passes import fusion_codegen
+    return fusion_codegen.kernel_module("pool_kernels.py")
 
 
 def _numba_for(xp, a):

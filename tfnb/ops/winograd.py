@@ -57,10 +57,8 @@ values contiguous) stay in cache between the transform, the GEMMs and the output
 """
 import functools
 import hashlib
-import importlib.util
 import math
 import os
-import sys
 import threading
 from fractions import Fraction
 
@@ -371,19 +369,7 @@ def _kernel(kind, mat, dtype):
                          "from numpy import float32, float64", "", "",
                          "@njit(parallel=True, fastmath=False, error_model='numpy', cache=True,"
                          " nogil=True)"] + lines) + "\n"
-        folder = fusion_codegen.cache_dir()
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, "tfnb_%s.py" % name)
-        if not os.path.exists(path) or fusion_codegen._read(path) != src:
-            tmp = "%s.%d.tmp" % (path, os.getpid())
-            with open(tmp, "w") as f:
-                f.write(src)
-            os.replace(tmp, path)
-        mod_name = "tfnb_" + name
-        spec = importlib.util.spec_from_file_location(mod_name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[mod_name] = module
-        spec.loader.exec_module(module)
+        module = fusion_codegen.import_cached("tfnb_" + name, src)
         fn = getattr(module, name)
         _kernels[key] = fn
         return fn

@@ -197,24 +197,66 @@ def compile_kernel(key, source_fn):
         _passive_openmp()
         digest = hashlib.sha1(repr((_FORMAT, key)).encode()).hexdigest()[:20]
         name = "fused_" + digest
-        src = source_fn(name)
-        folder = cache_dir()
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, "tfnb_%s.py" % name)
-        if not os.path.exists(path) or _read(path) != src:
-            tmp = "%s.%d.tmp" % (path, os.getpid())
-            with open(tmp, "w") as f:
-                f.write(src)
-            os.replace(tmp, path)  # atomic: a concurrent process reads the old or new file
-        # Registered under its file's name: numba's disk cache finds the module by name.
-        mod_name = "tfnb_" + name
-        spec = importlib.util.spec_from_file_location(mod_name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[mod_name] = module
-        spec.loader.exec_module(module)
-        fn = getattr(module, name)
+        fn = getattr(import_cached("tfnb_" + name, source_fn(name)), name)
         _kernels[key] = fn
         return fn
+
+
+def import_cached(mod_name, src):
+    """Module ``mod_name`` with source ``src``, written into :func:`cache_dir` (atomically, when
+    the file there differs) and imported from there under that name: numba's ``cache=True``
+    keeps its machine code beside the file (never in the repository) and finds it by the
+    module's name, so a later process loads instead of compiling."""
+    mod = sys.modules.get(mod_name)
+    if mod is not None and getattr(mod, "__tfnb_source__", None) == src:
+        return mod
+    folder = cache_dir()
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, mod_name + ".py")
+    if _read(path) != src:
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        with open(tmp, "w") as f:
+            f.write(src)
+        os.replace(tmp, path)  # atomic: a concurrent process reads the old or new file
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = mod
+    spec.loader.exec_module(mod)
+    mod.__tfnb_source__ = src
+    return mod
+
+
+_modules = {}   # kernels file name -> its module, or False (numba missing or loading failed)
+_modules_lock = threading.Lock()
+
+
+def kernel_module(filename):
+    """The numba kernels file ``filename`` of tfnb/ops (``pool_kernels.py``,
+    ``sparse_kernels.py``: plain numba code, never imported as part of the package), imported
+    through :func:`import_cached` under a name holding its content's hash; None where numba is
+    unavailable or the module failed to load (the callers' NumPy paths run then)."""
+    mod = _modules.get(filename)
+    if mod is None:
+        with _modules_lock:
+            mod = _modules.get(filename)
+            if mod is None:
+                mod = _modules[filename] = _load_kernel_file(filename) or False
+    return mod or None
+
+
+def _load_kernel_file(filename):
+    if not available():
+        return None
+    try:
+        with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+                os.path.abspath(__file__)))), "ops", filename)) as f:
+            src = f.read()
+        _passive_openmp()
+        stem = os.path.splitext(filename)[0]
+        return import_cached("tfnb_%s_%s" % (stem, hashlib.sha1(src.encode()).hexdigest()[:16]),
+                             src)
+    except Exception:  # noqa: BLE001 - numba unusable here: the NumPy kernels
+        return None
 
 
 def _passive_openmp():

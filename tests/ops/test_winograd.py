@@ -17,16 +17,29 @@ from tfnb.runtime.passes import fusion_codegen
 
 R = np.random.RandomState(7)
 
-BACKENDS = [pytest.param(False, id="numpy"),
-            pytest.param(True, id="numba", marks=pytest.mark.skipif(
-                not fusion_codegen.available(), reason="numba not installed"))]
+def _scipy_blas():
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+_NO_NUMBA = pytest.mark.skipif(not fusion_codegen.available(), reason="numba not installed")
+#: (numba transforms, fused kernels): the NumPy reference, the numba transforms around NumPy's
+#: batched GEMMs, and the fused numba kernels calling SciPy's GEMM per block of tiles.
+BACKENDS = [pytest.param((False, False), id="numpy"),
+            pytest.param((True, False), id="numba", marks=_NO_NUMBA),
+            pytest.param((True, True), id="fused", marks=[_NO_NUMBA, pytest.mark.skipif(
+                not _scipy_blas(), reason="scipy not installed")])]
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request, monkeypatch):
-    monkeypatch.setattr(winograd, "_USE_NUMBA", request.param)
+    monkeypatch.setattr(winograd, "_USE_NUMBA", request.param[0])
+    monkeypatch.setattr(winograd, "_USE_FUSED", request.param[1])
     monkeypatch.setenv("TFNB_WINOGRAD", "1")     # on even with the (slow) NumPy transforms
-    return request.param
+    return request.param[0]
 
 
 def _im2col(fn, *args):
@@ -131,19 +144,29 @@ def test_kernels_match_im2col(backend, xs, ws, padding, dtype):
         assert err < tol, err
 
 
-def test_numba_and_numpy_agree(monkeypatch):
+@pytest.mark.parametrize("budget", [None, 2 << 10])
+def test_numba_and_numpy_agree(monkeypatch, budget):
+    """The three paths agree; ``budget`` 2 KiB makes the fused kernels' blocks 8 tiles (many
+    blocks per thread, a partial last one: 3 * 6 * 7 = 126 tiles)."""
     if not fusion_codegen.available():
         pytest.skip("numba not installed")
+    if budget is not None:
+        monkeypatch.setattr(winograd, "_FUSED_BLOCK_BYTES", budget)
     x = R.standard_normal((3, 11, 14, 19)).astype(np.float32)
     w = R.standard_normal((3, 3, 19, 21)).astype(np.float32)
     dy = R.standard_normal((3, 11, 14, 21)).astype(np.float32)
     out = {}
-    for flag in (True, False):
-        monkeypatch.setattr(winograd, "_USE_NUMBA", flag)
-        out[flag] = (winograd.conv2d(x, w, (1, 1), 11, 14),
-                     winograd.conv2d_backprop_filter(x, dy, 3, (1, 1)))
-    for a, b in zip(out[True], out[False]):
-        np.testing.assert_allclose(a, b, rtol=0, atol=2e-6 * np.abs(b).max())
+    for flags in ((True, True), (True, False), (False, False)):
+        if flags[1] and not _scipy_blas():
+            continue
+        monkeypatch.setattr(winograd, "_USE_NUMBA", flags[0])
+        monkeypatch.setattr(winograd, "_USE_FUSED", flags[1])
+        out[flags] = (winograd.conv2d(x, w, (1, 1), 11, 14),
+                      winograd.conv2d_backprop_filter(x, dy, 3, (1, 1)))
+    ref = out[(False, False)]
+    for flags, got in out.items():
+        for a, b in zip(got, ref):
+            np.testing.assert_allclose(a, b, rtol=0, atol=2e-6 * np.abs(b).max())
 
 
 def test_float32_accuracy_vs_im2col(backend):

@@ -124,3 +124,46 @@ def test_parallel_blocks_cover_every_row_once(restore_threads):
     assert (out == 1).all()
     threads.parallel_blocks(fn, 1)
     assert out[0] == 2 and (out[1:] == 1).all()
+
+
+_SPIN_PROBE = r"""
+import ctypes, json, os
+import numpy as np
+a = np.arange(512 * 512, dtype=np.float32).reshape(512, 512) % 7
+before = a @ a                                    # OpenBLAS's pool exists, spinning at 2^28
+import tfnb as tf
+from threadpoolctl import ThreadpoolController
+with tf.Session() as sess:
+    after = sess.run(tf.matmul(tf.constant(a), tf.constant(a)))
+libs = ThreadpoolController().select(internal_api="openblas").lib_controllers
+print(json.dumps({"timeouts": [ctypes.CDLL(l.filepath).openblas_thread_timeout() for l in libs],
+                  "threads": [l.num_threads for l in libs],
+                  "env": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
+                  "same": bool(np.array_equal(before, after) and np.array_equal(a @ a, before))}))
+"""
+
+
+@pytest.mark.parametrize("user_value", [None, "20"])
+def test_first_session_shortens_openblas_spin_unless_the_user_chose(user_value):
+    """OpenBLAS's idle threads spin 2^28 cycles by default; the first session makes the loaded
+    libraries re-read ``OPENBLAS_THREAD_TIMEOUT`` (set to 2^BLAS_THREAD_TIMEOUT cycles) and
+    restart their pools; products stay exact and parallel. A user's own value is kept."""
+    import json
+    import os
+    import subprocess
+    import sys
+    pytest.importorskip("threadpoolctl")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_THREAD_TIMEOUT", "GOTO_THREAD_TIMEOUT")}
+    if user_value is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = user_value
+    out = subprocess.run([sys.executable, "-c", _SPIN_PROBE], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    if not got["timeouts"]:
+        pytest.skip("NumPy's BLAS is not OpenBLAS here")
+    want = int(user_value or threads.BLAS_THREAD_TIMEOUT)
+    assert got["env"] == str(want)
+    assert got["timeouts"] == [want] * len(got["timeouts"])
+    assert got["same"]

@@ -212,7 +212,7 @@ def _np_output_transform(mx, mat, y, n0, th, tw):
 _lock = threading.Lock()
 _kernels = {}
 #: Bumped when the generated source changes meaning.
-_FORMAT = 4
+_FORMAT = 5
 
 
 def _const(v, dt):
@@ -342,15 +342,164 @@ def _output_source(name, mat, dt):
     return lines
 
 
+def _gather_lines(src, s, y0, x0, n, limit_h, limit_w, indent):
+    """Lines loading the s x s tile of channels c0:c0+cn of NHWC ``src`` at (y0, x0) of image n
+    into rows 0..s*s of the work array ``W`` (zeros outside ``src``)."""
+    pad = " " * indent
+    return [pad + ln for ln in [
+        "for i in range(%d):" % s,
+        "    for j in range(%d):" % s,
+        "        k = i * %d + j" % s,
+        "        if 0 <= %s + i < %s and 0 <= %s + j < %s:" % (y0, limit_h, x0, limit_w),
+        "            for cc in range(cn):",
+        "                W[k, cc] = %s[%s, %s + i, %s + j, c0 + cc]" % (src, n, y0, x0),
+        "        else:",
+        "            for cc in range(cn):",
+        "                W[k, cc] = 0"]]
+
+
+def _fused_forward_source(name, bt_mat, at_mat, dt):
+    """One kernel for the whole Winograd correlation: blocks of ``bt`` tiles, one block at a time
+    per thread, go through the tile transform, alpha^2 single-threaded GEMMs (SciPy's BLAS)
+    and the output transform while they are in the core's cache."""
+    a, s = len(bt_mat), len(bt_mat[0])
+    m = len(at_mat)
+    a2 = a * a
+    lines = [
+        "def %s(x, u, y, pt, pl, th, tw, bt, gemm_fn, threads):" % name,
+        "    n, h, w, c = x.shape",
+        "    ho, wo, o = y.shape[1], y.shape[2], y.shape[3]",
+        "    per = th * tw",
+        "    total = n * per",
+        "    nblk = (total + bt - 1) // bt",
+        "    parts = max(1, min(threads, nblk))",
+        "    zero = np.uint64(0)",
+        "    chunk = np.uint64(%d)" % _CHUNK,
+        "    nc = np.uint64(c)",
+        "    no = np.uint64(o)",
+        "    for p in prange(parts):",
+        "        V = np.zeros((%d, bt, c), x.dtype)" % a2,
+        "        M = np.empty((%d, bt, o), x.dtype)" % a2,
+        "        W = np.zeros((%d, %d), x.dtype)" % (max(s * s + a2, a2 + m * m), _CHUNK),
+        "        for blk in range(p, nblk, parts):",
+        "            t0 = blk * bt",
+        "            bn = min(bt, total - t0)",
+        "            for b in range(bn):",
+        "                t = t0 + b",
+        "                img = t // per",
+        "                r = t - img * per",
+        "                y0 = (r // tw) * %d - pt" % m,
+        "                x0 = (r %% tw) * %d - pl" % m,
+        "                for c0 in range(zero, nc, chunk):",
+        "                    cn = min(chunk, nc - c0)"]
+    lines += _gather_lines("x", s, "y0", "x0", "img", "h", "w", 20)
+    lines += [" " * 20 + ln for ln in _chunk_lines(s, a, bt_mat, dt)]
+    lines += [
+        "                    for k in range(%d):" % a2,
+        "                        for cc in range(cn):",
+        "                            V[k, b, c0 + cc] = W[%d + k, cc]" % (s * s),
+        "            for k in range(%d):" % a2,
+        "                gemm(gemm_fn, 78, 78, o, bn, c, %s(1), u[k].ctypes.data, o,"
+        " V[k].ctypes.data, c, %s(0), M[k].ctypes.data, o)" % (dt, dt),
+        "            for b in range(bn):",
+        "                t = t0 + b",
+        "                img = t // per",
+        "                r = t - img * per",
+        "                y0 = (r // tw) * %d" % m,
+        "                x0 = (r %% tw) * %d" % m,
+        "                for c0 in range(zero, no, chunk):",
+        "                    cn = min(chunk, no - c0)",
+        "                    for k in range(%d):" % a2,
+        "                        for cc in range(cn):",
+        "                            W[k, cc] = M[k, b, c0 + cc]"]
+    lines += [" " * 20 + ln for ln in _chunk_lines(a, m, at_mat, dt)]
+    lines += [
+        "                    for i in range(min(%d, ho - y0)):" % m,
+        "                        for j in range(min(%d, wo - x0)):" % m,
+        "                            for cc in range(cn):",
+        "                                y[img, y0 + i, x0 + j, c0 + cc] = W[%d + i * %d + j, cc]"
+        % (a2, m),
+        "    return 0"]
+    return lines
+
+
+def _fused_filter_source(name, bt_mat, g_mat, dt):
+    """The filter gradient in one kernel: per block of ``bt`` tiles, the input tiles' and the
+    output-gradient blocks' transforms, then per alpha^2 point the GEMM ``V^T D`` (the block's
+    tiles are its inner dimension) added into this thread's float64 sums ``acc[p]``."""
+    a, s = len(bt_mat), len(bt_mat[0])
+    m = len(g_mat[0])
+    a2 = a * a
+    lines = [
+        "def %s(x, dy, acc, pt, pl, th, tw, bt, gemm_fn):" % name,
+        "    n, h, w, c = x.shape",
+        "    ho, wo, o = dy.shape[1], dy.shape[2], dy.shape[3]",
+        "    per = th * tw",
+        "    total = n * per",
+        "    nblk = (total + bt - 1) // bt",
+        "    parts = acc.shape[0]",
+        "    zero = np.uint64(0)",
+        "    chunk = np.uint64(%d)" % _CHUNK,
+        "    nc = np.uint64(c)",
+        "    no = np.uint64(o)",
+        "    for p in prange(parts):",
+        "        V = np.zeros((%d, bt, c), x.dtype)" % a2,
+        "        D = np.zeros((%d, bt, o), x.dtype)" % a2,
+        "        P = np.empty((c, o), x.dtype)",
+        "        W = np.zeros((%d, %d), x.dtype)" % (max(s * s, m * m) + a2, _CHUNK),
+        "        for blk in range(p, nblk, parts):",
+        "            t0 = blk * bt",
+        "            bn = min(bt, total - t0)",
+        "            for b in range(bn):",
+        "                t = t0 + b",
+        "                img = t // per",
+        "                r = t - img * per",
+        "                ty = r // tw",
+        "                tx = r - ty * tw",
+        "                y0 = ty * %d - pt" % m,
+        "                x0 = tx * %d - pl" % m,
+        "                for c0 in range(zero, nc, chunk):",
+        "                    cn = min(chunk, nc - c0)"]
+    lines += _gather_lines("x", s, "y0", "x0", "img", "h", "w", 20)
+    lines += [" " * 20 + ln for ln in _chunk_lines(s, a, bt_mat, dt)]
+    lines += [
+        "                    for k in range(%d):" % a2,
+        "                        for cc in range(cn):",
+        "                            V[k, b, c0 + cc] = W[%d + k, cc]" % (s * s),
+        "                y0 = ty * %d" % m,
+        "                x0 = tx * %d" % m,
+        "                for c0 in range(zero, no, chunk):",
+        "                    cn = min(chunk, no - c0)"]
+    lines += _gather_lines("dy", m, "y0", "x0", "img", "ho", "wo", 20)
+    lines += [" " * 20 + ln for ln in _chunk_lines(m, a, g_mat, dt)]
+    lines += [
+        "                    for k in range(%d):" % a2,
+        "                        for cc in range(cn):",
+        "                            D[k, b, c0 + cc] = W[%d + k, cc]" % (m * m),
+        "            for k in range(%d):" % a2,
+        "                gemm(gemm_fn, 78, 84, o, c, bn, %s(1), D[k].ctypes.data, o,"
+        " V[k].ctypes.data, c, %s(0), P.ctypes.data, o)" % (dt, dt),
+        "                for i in range(c):",
+        "                    for j in range(o):",
+        "                        acc[p, k, i, j] += P[i, j]",
+        "    return 0"]
+    return lines
+
+
 def _exact(mat):
     """Rows of float64 values as exact Python floats (for keys and literals)."""
     return tuple(tuple(float(v) for v in row) for row in np.asarray(mat))
 
 
-def _kernel(kind, mat, dtype):
-    """The numba kernel ``kind`` ("tile" or "output") for matrix ``mat`` and ``dtype``."""
-    mat = _exact(mat)
-    key = (kind, mat, np.dtype(dtype).name)
+_SOURCES = {"tile": _tile_source, "output": _output_source,
+            "forward": _fused_forward_source, "filter": _fused_filter_source}
+
+
+def _kernel(kind, mats, dtype):
+    """The numba kernel ``kind`` (a key of ``_SOURCES``) for the transform matrices ``mats``
+    (one or two) and ``dtype``."""
+    mats = tuple(_exact(mat) for mat in mats)
+    key = (kind, mats, np.dtype(dtype).name)
     fn = _kernels.get(key)
     if fn is not None:
         return fn
@@ -362,10 +511,9 @@ def _kernel(kind, mat, dtype):
         fusion_codegen._passive_openmp()
         digest = hashlib.sha1(repr((_FORMAT, key)).encode()).hexdigest()[:20]
         name = "winograd_" + digest
-        dt = np.dtype(dtype).name
-        lines = (_tile_source(name, mat, dt) if kind == "tile"
-                 else _output_source(name, mat, dt))
-        src = "\n".join(["import numpy as np", "from numba import njit, prange",
+        lines = _SOURCES[kind](name, *mats, np.dtype(dtype).name)
+        src = "\n".join(["import numba", "import numpy as np", "from numba import njit, prange",
+                          "from tfnb.ops.numba_blas import gemm",
                          "from numpy import float32, float64", "", "",
                          "@njit(parallel=True, fastmath=False, error_model='numpy', cache=True,"
                          " nogil=True)"] + lines) + "\n"
@@ -385,7 +533,7 @@ def _tile_transform(x, mat, step, pt, pl, n0, n1, th, tw, buf):
     """buf [>= T, A*A, C] <- transformed S x S tiles of images n0:n1 of ``x``."""
     t = (n1 - n0) * th * tw
     if _numba():
-        _kernel("tile", mat, x.dtype)(x, step, pt, pl, n0, th, tw, t, buf)
+        _kernel("tile", (mat,), x.dtype)(x, step, pt, pl, n0, th, tw, t, buf)
     else:
         _np_tile_transform(x, mat, step, pt, pl, n0, n1, th, tw, buf[:t])
 
@@ -394,7 +542,7 @@ def _output_transform(buf, mat, y, n0, n1, th, tw):
     """y[n0:n1] <- output transform of buf [>= T, A*A, O], cropped to y's height and width."""
     t = (n1 - n0) * th * tw
     if _numba():
-        _kernel("output", mat, y.dtype)(buf, y, n0, th, tw, t)
+        _kernel("output", (mat,), y.dtype)(buf, y, n0, th, tw, t)
     else:
         _np_output_transform(buf[:t], mat, y, n0, th, tw)
 
@@ -417,6 +565,63 @@ def _finite(a):
     return a is None or bool(np.isfinite(a.sum()))
 
 
+#: Bytes of one thread's transformed tiles and GEMM results in the fused kernels: a block of
+#: tiles goes through the tile transform, the alpha^2 GEMMs and the output transform inside the
+#: core's own cache (L2 is 1 MiB per core here). Measured on W4/W5's conv2, quiet: forward
+#: 13.5-14.5 ms (W5) and 4.8-4.9 ms (W4) for 128 KiB to 2 MiB; the filter gradient, whose
+#: GEMMs' inner dimension is the block, wants twice as much (W5 26 ms at 256 KiB, 17.9 at
+#: 512 KiB, 14.0 at 1 MiB, 15.3 at 2 MiB).
+_FUSED_BLOCK_BYTES = 512 << 10
+
+#: None: not yet checked; tests set False to force the unfused path.
+_USE_FUSED = None
+
+
+_GEMM = {}
+
+
+def _gemm(dtype):
+    """The address of SciPy's GEMM for ``dtype`` (float32 or float64), passed to the kernels."""
+    name = np.dtype(dtype).name
+    fn = _GEMM.get(name)
+    if fn is None:
+        from .numba_blas import gemm_address
+        fn = _GEMM[name] = gemm_address(name)
+    return fn
+
+
+def _fused():
+    """Whether the fused kernels run: numba, and SciPy's BLAS (the kernels call its GEMM
+    through :mod:`tfnb.ops.numba_blas`)."""
+    global _USE_FUSED
+    if not _numba():
+        return False
+    if _USE_FUSED is None:
+        try:
+            _gemm(np.float32)
+        except Exception:  # noqa: BLE001 - no SciPy (or no cython_blas): the unfused path
+            _USE_FUSED = False
+        else:
+            from ..runtime import threads
+            threads.blas_libraries_changed()
+            _USE_FUSED = True
+    return _USE_FUSED
+
+
+def _block_tiles(c, o, itemsize, blocks=1):
+    """Tiles per block of the fused kernels: ALPHA^2 * tiles * (c + o) values in ``blocks``
+    times :data:`_FUSED_BLOCK_BYTES`, a multiple of 8 between 8 and 256 (the GEMMs' rows, or
+    their inner dimension)."""
+    bt = blocks * _FUSED_BLOCK_BYTES // (ALPHA * ALPHA * (c + o) * itemsize)
+    return int(min(256, max(8, bt - bt % 8)))
+
+
+def _on_one_blas_thread(fn, *args):
+    """The fused kernels' GEMMs run one per numba thread, each on one BLAS thread."""
+    from ..runtime import threads
+    return threads.on_one_blas_thread(fn, *args)
+
+
 def conv2d(x, w, pads, ho, wo):
     """Stride-1 correlation of NHWC ``x`` with HWIO ``w`` (3x3 or 5x5), top/left padding
     ``pads``, output ho x wo (the bottom/right padding is implied, zeros); None when a result
@@ -430,10 +635,16 @@ def conv2d(x, w, pads, ho, wo):
     u = np.ascontiguousarray(u.reshape(a * a, c, o), dtype=x.dtype)
     th, tw = -(-ho // m), -(-wo // m)
     tiles = th * tw
+    y = np.empty((n, ho, wo, o), x.dtype)
+    if _fused():
+        import numba
+        _on_one_blas_thread(_kernel("forward", (bt, at), x.dtype), x, u, y, pads[0], pads[1],
+                            th, tw, _block_tiles(c, o, x.itemsize), _gemm(x.dtype),
+                            numba.get_num_threads())
+        return y if _finite(y) else None
     blocks, nb = _blocks(n, tiles * a * a * (c + o) * x.itemsize)
     vbuf = np.empty((nb * tiles, a * a, c), x.dtype)
     mbuf = np.empty((nb * tiles, a * a, o), x.dtype)
-    y = np.empty((n, ho, wo, o), x.dtype)
     for n0, n1 in blocks:
         t = (n1 - n0) * tiles
         _tile_transform(x, bt, m, pads[0], pads[1], n0, n1, th, tw, vbuf)
@@ -454,17 +665,26 @@ def conv2d_backprop_filter(x, dy, r, pads):
     at, g, bt = matrices(r, m, "A")
     th, tw = -(-ho // m), -(-wo // m)
     tiles = th * tw
-    blocks, nb = _blocks(n, tiles * a * a * (c + o) * x.itemsize)
-    vbuf = np.empty((nb * tiles, a * a, c), x.dtype)
-    dbuf = np.empty((nb * tiles, a * a, o), x.dtype)
-    acc = np.zeros((a * a, c, o), np.float64)
-    part = np.empty((a * a, c, o), x.dtype)
-    for n0, n1 in blocks:
-        t = (n1 - n0) * tiles
-        _tile_transform(x, bt, m, pads[0], pads[1], n0, n1, th, tw, vbuf)
-        _tile_transform(dy, g, m, 0, 0, n0, n1, th, tw, dbuf)
-        np.matmul(_view(vbuf, t, c).transpose(0, 2, 1), _view(dbuf, t, o), out=part)
-        acc += part
+    if _fused():
+        import numba
+        parts = max(1, min(numba.get_num_threads(), -(-n * tiles // 8)))
+        accs = np.zeros((parts, a * a, c, o), np.float64)
+        _on_one_blas_thread(_kernel("filter", (bt, g), x.dtype), x, dy, accs, pads[0],
+                            pads[1], th, tw, _block_tiles(c, o, x.itemsize, 2),
+                            _gemm(x.dtype))
+        acc = accs.sum(axis=0)
+    else:
+        blocks, nb = _blocks(n, tiles * a * a * (c + o) * x.itemsize)
+        vbuf = np.empty((nb * tiles, a * a, c), x.dtype)
+        dbuf = np.empty((nb * tiles, a * a, o), x.dtype)
+        acc = np.zeros((a * a, c, o), np.float64)
+        part = np.empty((a * a, c, o), x.dtype)
+        for n0, n1 in blocks:
+            t = (n1 - n0) * tiles
+            _tile_transform(x, bt, m, pads[0], pads[1], n0, n1, th, tw, vbuf)
+            _tile_transform(dy, g, m, 0, 0, n0, n1, th, tw, dbuf)
+            np.matmul(_view(vbuf, t, c).transpose(0, 2, 1), _view(dbuf, t, o), out=part)
+            acc += part
     dw = np.einsum("ia,abco,jb->ijco", at, acc.reshape(a, a, c, o), at,
                    optimize=True)
     dw = dw.astype(x.dtype)

@@ -22,6 +22,13 @@ after 40 steps differ by ~1e-6 between adaptive runs). Measured beside one busy 
 step, fusion on, 2 cores, load ~2.4): 63-71 ms median adapting, 96-117 ms on a fixed 2.
 BLAS's pool is sized through threadpoolctl when it is installed (``tfnb[fast]``), else left
 as the library set it.
+
+OpenBLAS's idle worker threads also spin after each parallel call, by default for 2^28 cycles
+(about 0.1 s): every numba or NumPy kernel that runs after a GEMM then shares the cores with
+them. :func:`shorten_blas_spin` (called by the first :func:`configure`) makes them sleep after
+2^:data:`BLAS_THREAD_TIMEOUT` cycles instead. Measured (W5's conv2 Winograd kernel, numba on
+2 threads, right after a small 2-thread GEMM; median of 21): 20-24 ms with the default spin,
+10-12 ms with 2^4 cycles. Setting ``OPENBLAS_THREAD_TIMEOUT`` yourself keeps your value.
 """
 import os
 import threading
@@ -49,6 +56,11 @@ _pool = None
 _pool_size = 0
 _last_check = None   # (monotonic time, system busy jiffies, own cpu seconds)
 _single = 0          # calls running on one BLAS thread now (:func:`on_one_blas_thread`)
+_spin_set = False    # :func:`shorten_blas_spin` ran
+
+#: log2 of the cycles OpenBLAS's idle threads spin before they sleep (OpenBLAS's range 4-30;
+#: its default 28). See the module docstring and bench/README.md for the measurements.
+BLAS_THREAD_TIMEOUT = 16
 
 
 def system_threads():
@@ -85,11 +97,44 @@ def validate(intra_op, inter_op):
             _check("inter_op_parallelism_threads", inter_op, True))
 
 
+def shorten_blas_spin():
+    """Makes OpenBLAS's idle threads sleep after 2^:data:`BLAS_THREAD_TIMEOUT` cycles.
+
+    OpenBLAS reads ``OPENBLAS_THREAD_TIMEOUT`` when it loads; for the libraries loaded already
+    this sets the variable, has each read its environment again and stops its thread pool
+    (the next parallel call starts a new one, with the new timeout); libraries loaded later
+    read the variable themselves. Once per process, before tfnb runs anything (OpenBLAS must
+    not be inside a parallel call while its pool stops); left alone where the user set
+    ``OPENBLAS_THREAD_TIMEOUT`` or ``GOTO_THREAD_TIMEOUT``."""
+    global _spin_set
+    if _spin_set:
+        return
+    _spin_set = True
+    if "OPENBLAS_THREAD_TIMEOUT" in os.environ or "GOTO_THREAD_TIMEOUT" in os.environ:
+        return
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(BLAS_THREAD_TIMEOUT)
+    try:
+        import ctypes
+        from threadpoolctl import ThreadpoolController
+        libs = ThreadpoolController().select(internal_api="openblas").lib_controllers
+    except Exception:  # noqa: BLE001 - threadpoolctl missing: only later libraries see it
+        return
+    for lib in libs:
+        try:
+            dl = ctypes.CDLL(lib.filepath)
+            read_env, shutdown = dl.openblas_read_env, dl.blas_thread_shutdown_
+        except (OSError, AttributeError):  # an OpenBLAS without these entry points
+            continue
+        read_env()
+        shutdown()
+
+
 def configure(intra_op=0, inter_op=0):
     """Sizes the CPU thread pools for ``intra_op`` threads (0: the system picks).
 
     Process-wide, as TF's pools: the latest session created with a setting wins."""
     intra_op, inter_op = validate(intra_op, inter_op)
+    shorten_blas_spin()
     global _cap, _last_check, _active, _blas
     with _lock:
         _cap = intra_op
@@ -150,7 +195,7 @@ def on_one_blas_thread(fn, *args):
     executor threads) share the single-thread stretch; they compute the same values, only
     on fewer threads. Cheap when BLAS already runs one thread (no lock, no library call)."""
     global _single
-    if (_active if _active is not None else 1) <= 1 or not _blas_controllers():
+    if active_threads() <= 1 or not _blas_controllers():
         return fn(*args)
     with _lock:
         _single += 1
@@ -162,6 +207,16 @@ def on_one_blas_thread(fn, *args):
         with _lock:
             _single -= 1
             if not _single:
+                _set_blas(active_threads())
+
+
+def blas_libraries_changed():
+    """Call after loading a BLAS library (SciPy's): the thread settings reach it too."""
+    global _blas
+    with _lock:
+        if not _single:
+            _blas = None
+            if _active is not None:
                 _set_blas(_active)
 
 

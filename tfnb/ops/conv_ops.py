@@ -390,6 +390,69 @@ def _check_out_backprop(op_type, dy_shape, expected):
                          "computed = %s" % (op_type, list(dy_shape), list(expected)))
 
 
+#: Rows (output pixels) of the patch block a thread builds and multiplies at once in the
+#: patch-GEMM kernels (``patch_kernels.py``): [bt, kh*kw*C] stays in the core's cache.
+_PATCH_BLOCK_BYTES = 256 << 10
+
+
+def _patch_kernels(xp, dtype):
+    """The fused patch-GEMM kernels where they apply (NumPy float32/float64 arrays, numba and
+    SciPy's BLAS installed), else None: im2col then runs."""
+    if xp is not np or np.dtype(dtype) not in (np.float32, np.float64) or not winograd._fused():
+        return None
+    from ..runtime.passes import fusion_codegen
+    return fusion_codegen.kernel_module("patch_kernels.py")
+
+
+def _patch_gemm_pays(x_shape, w_shape, s):
+    """Where the fused patch-GEMM beats im2col: patch rows of 48 to 640 values. Measured
+    (float32, 2 threads, medians of 11, three runs; forward / filter gradient, ms, im2col ->
+    fused): W5's conv1 [128,24,24,3] 5x5x64 8.6-10.5 -> 7.2-9.0 / 11.1-20.2 -> 9.0-11.2;
+    [32,32,32,64] 3x3x128 stride 2 9.2-11.2 -> 8.6-10.2 / 10.0-11.7 -> 9.1-11.1. Slower where
+    rows are short or long: W4's conv1 (K = 25) 0.8 -> 1.6 / 0.9 -> 1.9; [8,28,28,128]
+    3x3x256 stride 2 (K = 1152) 6.3-6.7 -> 6.5-7.2; 1x1 filters (im2col copies nothing)."""
+    kh, kw, c, _ = w_shape
+    return kh * kw > 1 and 48 <= kh * kw * c <= 640
+
+
+def _patch_rows_per_block(k, itemsize):
+    return int(max(16, min(2048, _PATCH_BLOCK_BYTES // max(1, k * itemsize))))
+
+
+def _patch_forward(kernels, x, w, s, d, geo):
+    import numba
+    n, _, _, c = x.shape
+    kh, kw, _, o = w.shape
+    ho, wo, ph, pw = geo
+    x = np.ascontiguousarray(x)
+    w2 = np.ascontiguousarray(w.reshape(kh * kw * c, o), dtype=x.dtype)
+    y = np.empty((n, ho, wo, o), x.dtype)
+    from ..runtime.threads import on_one_blas_thread
+    on_one_blas_thread(
+        kernels.forward, x, w2, y, kh, kw, s[0], s[1], d[0], d[1], ph[0], pw[0],
+        _patch_rows_per_block(kh * kw * c, x.itemsize), winograd._gemm(x.dtype),
+        numba.get_num_threads(), x.dtype.type(1))
+    return y
+
+
+def _patch_filter_grad(kernels, x, w_shape, dy, s, d, geo):
+    import numba
+    n, _, _, c = x.shape
+    kh, kw, _, o = w_shape
+    ho, wo, ph, pw = geo
+    x = np.ascontiguousarray(x)
+    dy = np.ascontiguousarray(dy, dtype=x.dtype)
+    k = kh * kw * c
+    bt = _patch_rows_per_block(k, x.itemsize)
+    parts = max(1, min(numba.get_num_threads(), -(-n * ho * wo // bt)))
+    acc = np.zeros((parts, k, o), np.float64)
+    from ..runtime.threads import on_one_blas_thread
+    on_one_blas_thread(
+        kernels.filter_grad, x, dy, acc, kh, kw, s[0], s[1], d[0], d[1], ph[0], pw[0], bt,
+        winograd._gemm(x.dtype), x.dtype.type(1))
+    return acc.sum(axis=0).astype(x.dtype).reshape(w_shape)
+
+
 def _conv_forward(xp, x, w, s, d, padding, explicit):
     n, h, wd, c = x.shape
     kh, kw, cg, o = w.shape
@@ -405,6 +468,9 @@ def _conv_forward(xp, x, w, s, d, padding, explicit):
         og = o // groups
         wg = w.reshape(kh, kw, cg, groups, og).transpose(3, 0, 1, 2, 4).reshape(groups, -1, og)
         return xp.matmul(cols, wg).transpose(1, 0, 2).reshape(n, ho, wo, o)
+    kernels = _patch_kernels(xp, x.dtype)
+    if kernels is not None and _patch_gemm_pays(x.shape, w.shape, s):
+        return _patch_forward(kernels, x, w, s, d, geo)
     y = xp.empty((n, ho * wo, o), dtype=x.dtype)
     w2 = w.reshape(kh * kw * c, o)
     for a, b, cols, channel_major in _patch_blocks(xp, x, (kh, kw), s, d, geo):
@@ -429,6 +495,9 @@ def _conv_backprop_filter(xp, x, w_shape, dy, s, d, padding, explicit):
         dyg = dy2.reshape(-1, groups, o // groups).transpose(1, 0, 2)
         dw = xp.matmul(cols.transpose(0, 2, 1), dyg).reshape(groups, kh, kw, cg, o // groups)
         return xp.ascontiguousarray(dw.transpose(1, 2, 3, 0, 4)).reshape(w_shape)
+    kernels = _patch_kernels(xp, x.dtype)
+    if kernels is not None and _patch_gemm_pays(x.shape, w_shape, s):
+        return _patch_filter_grad(kernels, x, w_shape, dy, s, d, geo)
     dw = xp.zeros((kh * kw * c, o), dtype=dy.dtype)
     for a, b, cols, channel_major in _patch_blocks(xp, x, (kh, kw), s, d, geo):
         dw += _matmul_long_inner(xp, cols if channel_major else cols.T,

@@ -24,7 +24,7 @@ def test_second_process_loads_the_kernels_the_first_compiled(tmp_path):
     first = _warm(tmp_path)
     kinds = {os.path.basename(p).split("_")[1] for p in first
              if os.path.basename(p).startswith("tfnb_") and p.endswith(".py")}
-    assert {"pool", "sparse", "winograd"} <= kinds, kinds
+    assert {"pool", "sparse", "winograd", "patch"} <= kinds, kinds
     machine_code = [p for p in first if p.endswith(".nbc")]
     assert len(machine_code) >= 8, machine_code
     # A second process finds every kernel in the cache: it writes no new machine code.

@@ -4,7 +4,8 @@ With ``tfnb[fast]`` installed, pooling, Winograd convolutions, sparse row sums, 
 sampler and fused elementwise groups run as numba kernels, compiled on first use and cached
 on disk (``fusion_codegen.cache_dir()``, ``~/.cache/tfnb``): later processes load them in
 milliseconds, but the first use on a machine compiles them -- measured at load ~3 on 2 cores:
-Winograd 5x5 forward 6.0 s, its filter gradient 1.5 s, max-pool and its gradient 3.6 s. Paid
+Winograd 5x5 forward 6.0 s, its filter gradient 1.5 s, max-pool and its gradient 3.6 s
+(before the Winograd kernels were fused; now 64 s for all of them, quiet, cold cache). Paid
 inside a step, that can exceed a cluster step's deadline (``operation_timeout_in_ms``, 20 s),
 when every task process compiles the same kernels at once. :func:`compile_kernels` runs one
 small training step of each kind through the public ops, float32 (float64 kernels still
@@ -51,6 +52,10 @@ def _compile(verbose):
             y = tf.nn.max_pool(y, [1, 3, 3, 1], [1, 2, 2, 1], "SAME") + \
                 tf.nn.avg_pool(y, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
             losses.append(tf.reduce_sum(y))
+        # An input layer (5x5 over 3 channels: 75-value patch rows): the patch-GEMM kernels.
+        w_in = tf.Variable(rng.random((5, 5, 3, 8), dtype=np.float32))
+        x_in = tf.constant(rng.random((2, 9, 9, 3), dtype=np.float32))
+        losses.append(tf.reduce_sum(tf.nn.conv2d(x_in, w_in, [1, 1, 1, 1], "SAME")))
         emb = tf.Variable(rng.random((64, 8), dtype=np.float32))
         w_nce = tf.Variable(rng.random((64, 8), dtype=np.float32))
         b_nce = tf.Variable(np.zeros(64, np.float32))

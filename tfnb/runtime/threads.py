@@ -26,9 +26,12 @@ as the library set it.
 OpenBLAS's idle worker threads also spin after each parallel call, by default for 2^28 cycles
 (about 0.1 s): every numba or NumPy kernel that runs after a GEMM then shares the cores with
 them. :func:`shorten_blas_spin` (called by the first :func:`configure`) makes them sleep after
-2^:data:`BLAS_THREAD_TIMEOUT` cycles instead. Measured (W5's conv2 Winograd kernel, numba on
-2 threads, right after a small 2-thread GEMM; median of 21): 20-24 ms with the default spin,
-10-12 ms with 2^4 cycles. Setting ``OPENBLAS_THREAD_TIMEOUT`` yourself keeps your value.
+2^:data:`BLAS_THREAD_TIMEOUT` cycles (about 0.1 ms) instead. Measured (W5's conv2 Winograd
+kernel, numba on 2 threads, right after a small 2-thread GEMM; median of 21): 20-24 ms with
+the default spin, 13-15 ms with 2^18 cycles, 10-12 ms with 2^4. Whole steps (bench/run.py,
+tfnb alone, quiet, runs alternated): W5 118-128 ms at 2^28, 67-72 at 2^18, 68-88 at 2^16;
+W3, whose 2-thread GEMMs come back to back, 3.38-3.68 at 2^28, 3.35-3.43 at 2^18, 3.56-3.87
+at 2^16 (the threads' wake-up after a sleep). ``OPENBLAS_THREAD_TIMEOUT`` set by you wins.
 """
 import os
 import threading
@@ -59,8 +62,8 @@ _single = 0          # calls running on one BLAS thread now (:func:`on_one_blas_
 _spin_set = False    # :func:`shorten_blas_spin` ran
 
 #: log2 of the cycles OpenBLAS's idle threads spin before they sleep (OpenBLAS's range 4-30;
-#: its default 28). See the module docstring and bench/README.md for the measurements.
-BLAS_THREAD_TIMEOUT = 16
+#: its default 28): 2^18 cycles, ~0.1 ms here. See the module docstring and bench/README.md for the measurements.
+BLAS_THREAD_TIMEOUT = 18
 
 
 def system_threads():

@@ -62,7 +62,7 @@ _single = 0          # calls running on one BLAS thread now (:func:`on_one_blas_
 _spin_set = False    # :func:`shorten_blas_spin` ran
 
 #: log2 of the cycles OpenBLAS's idle threads spin before they sleep (OpenBLAS's range 4-30;
-#: its default 28): 2^18 cycles, ~0.1 ms here. See the module docstring and bench/README.md for the measurements.
+#: its default 28): 2^18 cycles, ~0.1 ms here. Measurements: the module docstring.
 BLAS_THREAD_TIMEOUT = 18
 
 

@@ -131,10 +131,20 @@ import ctypes, json, os
 import numpy as np
 a = np.arange(512 * 512, dtype=np.float32).reshape(512, 512) % 7
 before = a @ a                                    # OpenBLAS's pool exists, spinning at 2^28
+import sys, threading
 import tfnb as tf
 from threadpoolctl import ThreadpoolController
-with tf.Session() as sess:
-    after = sess.run(tf.matmul(tf.constant(a), tf.constant(a)))
+got = []
+def run():
+    with tf.Session() as sess:
+        got.append(sess.run(tf.matmul(tf.constant(a), tf.constant(a))))
+if sys.argv[1] == "thread":
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+else:
+    run()
+after = got[0]
 libs = ThreadpoolController().select(internal_api="openblas").lib_controllers
 print(json.dumps({"timeouts": [ctypes.CDLL(l.filepath).openblas_thread_timeout() for l in libs],
                   "threads": [l.num_threads for l in libs],
@@ -143,11 +153,12 @@ print(json.dumps({"timeouts": [ctypes.CDLL(l.filepath).openblas_thread_timeout()
 """
 
 
-@pytest.mark.parametrize("user_value", [None, "20"])
-def test_first_session_shortens_openblas_spin_unless_the_user_chose(user_value):
+@pytest.mark.parametrize("user_value, where", [(None, "main"), ("20", "main"), (None, "thread")])
+def test_first_session_shortens_openblas_spin_unless_the_user_chose(user_value, where):
     """OpenBLAS's idle threads spin 2^28 cycles by default; the first session makes the loaded
     libraries re-read ``OPENBLAS_THREAD_TIMEOUT`` (set to 2^BLAS_THREAD_TIMEOUT cycles) and
-    restart their pools; products stay exact and parallel. A user's own value is kept."""
+    restart their pools; products stay exact and parallel. A user's own value is kept; a
+    first session made outside the main thread (a Dask task) leaves the pool alone."""
     import json
     import os
     import subprocess
@@ -157,13 +168,16 @@ def test_first_session_shortens_openblas_spin_unless_the_user_chose(user_value):
            if k not in ("OPENBLAS_THREAD_TIMEOUT", "GOTO_THREAD_TIMEOUT")}
     if user_value is not None:
         env["OPENBLAS_THREAD_TIMEOUT"] = user_value
-    out = subprocess.run([sys.executable, "-c", _SPIN_PROBE], env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", _SPIN_PROBE, where], env=env,
+                         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     if not got["timeouts"]:
         pytest.skip("NumPy's BLAS is not OpenBLAS here")
+    assert got["same"]
+    if where == "thread":   # OpenBLAS reports 0: no value read from the environment
+        assert got["env"] is None and set(got["timeouts"]) == {0}
+        return
     want = int(user_value or threads.BLAS_THREAD_TIMEOUT)
     assert got["env"] == str(want)
     assert got["timeouts"] == [want] * len(got["timeouts"])
-    assert got["same"]

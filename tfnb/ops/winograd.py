@@ -52,8 +52,19 @@ the big arrays, LLVM kept it scalar for fear of aliasing), compiled on first use
 kernels per filter size and dtype), a fraction of a second to load them later. Without numba
 the same transforms run as NumPy tensordots on strided tile views (equal results up to
 rounding order, but 10-30x slower than im2col: used only when ``TFNB_WINOGRAD=1`` asks).
-Images are processed in blocks whose transformed tiles (``[tiles, alpha^2, C]``, each tile's
-values contiguous) stay in cache between the transform, the GEMMs and the output transform.
+
+With SciPy installed too, each convolution is one fused numba kernel (``forward``, used also
+for the stride-1 input gradient, and ``filter``): every thread takes blocks of ``bt`` tiles
+(:func:`_block_tiles`: their transformed values fill ~512 KiB, ~1 MiB for the filter
+gradient) through the tile transform, the alpha^2 GEMMs ``[bt, C] @ [C, O]`` -- one
+single-threaded BLAS call each, SciPy's sgemm/dgemm called from the kernel
+(:mod:`tfnb.ops.numba_blas`) -- and the output transform (or, for the filter gradient, adds
+``V^T D`` into its own float64 sums) while the block is in its core's cache. The unfused path
+(transforms over blocks of images, NumPy's batched matmul between them) wrote the 9x larger
+transformed arrays to memory and back, and its 36 GEMMs per block each woke both BLAS
+threads. Measured (W5's conv2 [128,12,12,64] 5x5x64, quiet, 2 threads): forward 23 -> 13.5 ms,
+filter gradient 25 -> 14 ms; its GEMMs alone run at ~190 GFLOP/s in 32-row blocks. The filter
+gradient is also more accurate (per-block float32 partial sums: 1.0e-6 vs 2.6e-6 of max |dW|).
 """
 import functools
 import hashlib

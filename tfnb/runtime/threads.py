@@ -106,14 +106,19 @@ def shorten_blas_spin():
     OpenBLAS reads ``OPENBLAS_THREAD_TIMEOUT`` when it loads; for the libraries loaded already
     this sets the variable, has each read its environment again and stops its thread pool
     (the next parallel call starts a new one, with the new timeout); libraries loaded later
-    read the variable themselves. Once per process, before tfnb runs anything (OpenBLAS must
-    not be inside a parallel call while its pool stops); left alone where the user set
-    ``OPENBLAS_THREAD_TIMEOUT`` or ``GOTO_THREAD_TIMEOUT``."""
+    read the variable themselves. Once per process, from the first session made in the main
+    thread, before tfnb runs anything (OpenBLAS must not be inside a parallel call while its
+    pool stops; sessions made in other threads, as in Dask workers, leave it alone); left
+    alone too where the user set ``OPENBLAS_THREAD_TIMEOUT`` or ``GOTO_THREAD_TIMEOUT``."""
     global _spin_set
     if _spin_set:
         return
     _spin_set = True
     if "OPENBLAS_THREAD_TIMEOUT" in os.environ or "GOTO_THREAD_TIMEOUT" in os.environ:
+        return
+    if threading.current_thread() is not threading.main_thread():
+        # A session made in another thread (a Dask worker's task thread): other threads of
+        # this process may be inside OpenBLAS now, so its pool is left as it is.
         return
     os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(BLAS_THREAD_TIMEOUT)
     try:

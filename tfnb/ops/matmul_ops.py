@@ -67,8 +67,11 @@ def _matmul_kernel(op, ctx):
 #: :func:`tfnb.runtime.threads.on_one_blas_thread`). Measured (float32, OpenBLAS 0.3.31, 2 cores,
 #: min of 300): the LSTM products of W6 ([20,400]x[400,800], 6.4M) take 158/146/170 us on
 #: one thread (x@K, x^T@dz, dz@K^T) and 119/275/186 us on two with the other core free, but
-#: up to 16 ms on two beside a busy process (the GEMM waits for its descheduled half).
-SINGLE_THREAD_MACS = 1 << 24
+#: up to 16 ms on two beside a busy process (the GEMM waits for its descheduled half). Since
+#: OpenBLAS's threads sleep after ~0.1 ms idle (:mod:`tfnb.runtime.threads`) and the thread count
+#: follows the load, two threads pay from 4M: W6 [20,400]x[400,800] 166 -> 127 us back to back;
+#: W6 steps, runs alternated, quiet: 63.8-87.1 ms with 2^24 here, 59.5-66.1 with 2^22.
+SINGLE_THREAD_MACS = 1 << 22
 
 #: ``a @ b.T`` with ``a`` of 2..this many rows is computed as ``(b @ a.T).T``: OpenBLAS's
 #: kernels for a transposed B and few rows of A are slow. Measured (float32, one thread, min):

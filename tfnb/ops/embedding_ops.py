@@ -25,7 +25,7 @@ from ..framework import dtypes, errors
 from ..framework.graph import IndexedSlices, name_scope
 from ..framework.registry import NOT_DIFFERENTIABLE, register_op
 from ..framework.tensor_shape import TensorShape, unknown_shape
-from . import array_ops, clip_ops, core, math_ops, nn_ops, random_ops
+from . import array_ops, clip_ops, core, math_ops, matmul_ops, nn_ops, random_ops
 from .core import convert_to_tensor, out
 from .gradients import stop_gradient
 from .shape_rules import INDEX, check_dtype
@@ -632,7 +632,10 @@ def _sampled_logits_kernel(op, ctx):
             # A sampled class equal to a true class of its row must not count as a negative.
             xp.add.at(out[:, t:], (rows, cols), out.dtype.type(-_FLT_MAX))
         return out
-    return sampled_logits
+    # W7's [128, 128] x [128, 64] products: two BLAS threads woken for 1M multiply-adds cost
+    # more than they save (SampledLogits 59 -> 108 us once OpenBLAS's threads sleep when idle).
+    return matmul_ops.on_one_thread_when_small(xp, sampled_logits,
+                                               lambda inputs, *rest: inputs.size * s)
 
 
 def _vecdot(xp, a, b, out):
@@ -674,7 +677,8 @@ def _sampled_logits_grad_kernel(op, ctx):
         d_b[:n] = gt.reshape(-1)
         xp.sum(gs, axis=0, out=d_b[n:])
         return d_in, d_w, d_b
-    return sampled_logits_grad
+    return matmul_ops.on_one_thread_when_small(xp, sampled_logits_grad,
+                                               lambda g, inputs, w: 2 * inputs.size * s)
 
 
 def _sampled_logits_grad_grad(op, gg_in, gg_w, gg_b):

@@ -83,6 +83,20 @@ NT_SWAP_MAX_ROWS = 96
 NT_SWAP_MIN_ELEMENTS = 1 << 14
 
 
+def on_one_thread_when_small(xp, fn, macs):
+    """``fn`` for a kernel whose BLAS products total ``macs(*args)`` multiply-adds: run on one
+    BLAS thread below :data:`SINGLE_THREAD_MACS` (NumPy arrays; CuPy's ``fn`` as it is)."""
+    if xp is not np:
+        return fn
+    from ..runtime.threads import on_one_blas_thread
+
+    def kernel(*args):
+        if macs(*args) < SINGLE_THREAD_MACS:
+            return on_one_blas_thread(fn, *args)
+        return fn(*args)
+    return kernel
+
+
 def _matmul_fn(op, ctx):
     ta, tb = op._attrs["transpose_a"], op._attrs["transpose_b"]
     xp = ctx.xp

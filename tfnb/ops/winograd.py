@@ -223,7 +223,7 @@ def _np_output_transform(mx, mat, y, n0, th, tw):
 _lock = threading.Lock()
 _kernels = {}
 #: Bumped when the generated source changes meaning.
-_FORMAT = 5
+_FORMAT = 6
 
 
 def _const(v, dt):
@@ -337,19 +337,8 @@ def _output_source(name, mat, dt):
         "        W = np.zeros((%d, %d), y.dtype)" % (a * a + m * m, _CHUNK),
         "        for tx in range(tw):",
         "            t = q * tw + tx",
-        "            x0 = tx * %d" % m,
-        "            for c0 in range(zero, nch, chunk):",
-        "                cn = min(chunk, nch - c0)",
-        "                for k in range(%d):" % (a * a),
-        "                    for cc in range(cn):",
-        "                        W[k, cc] = mx[t, k, c0 + cc]"]
-    lines += [" " * 16 + ln for ln in _chunk_lines(a, m, mat, dt)]
-    lines += [
-        "                for i in range(min(%d, ho - y0)):" % m,
-        "                    for j in range(min(%d, wo - x0)):" % m,
-        "                        for cc in range(cn):",
-        "                            y[n, y0 + i, x0 + j, c0 + cc] = W[%d + i * %d + j, cc]"
-        % (a * a, m)]
+        "            x0 = tx * %d" % m]
+    lines += _output_block("mx[t, k, c0 + cc]", "nch", mat, "n", dt, 12)
     return lines
 
 
@@ -369,6 +358,81 @@ def _gather_lines(src, s, y0, x0, n, limit_h, limit_w, indent):
         "                W[k, cc] = 0"]]
 
 
+def _output_block(load, nch, mat, img, dt, indent):
+    """Lines transforming the alpha^2 GEMM results of one tile (``load``: the expression of
+    point k, channel c0 + cc) chunk by chunk of channels into the m x m outputs of image
+    ``img`` at (y0, x0) of ``y``, cropped to its height and width."""
+    m, a = len(mat), len(mat[0])
+    lines = ["for c0 in range(zero, %s, chunk):" % nch,
+             "    cn = min(chunk, %s - c0)" % nch,
+             "    for k in range(%d):" % (a * a),
+             "        for cc in range(cn):",
+             "            W[k, cc] = %s" % load]
+    lines += ["    " + ln for ln in _chunk_lines(a, m, mat, dt)]
+    lines += ["    for i in range(min(%d, ho - y0)):" % m,
+              "        for j in range(min(%d, wo - x0)):" % m,
+              "            for cc in range(cn):",
+              "                y[%s, y0 + i, x0 + j, c0 + cc] = W[%d + i * %d + j, cc]"
+              % (img, a * a, m)]
+    return [" " * indent + ln for ln in lines]
+
+
+def _fused_header(name, params, out, parts):
+    """The first lines of a fused kernel: sizes, block count, unsigned channel loop bounds."""
+    return ["def %s(%s):" % (name, params),
+            "    n, h, w, c = x.shape",
+            "    ho, wo, o = %s.shape[1], %s.shape[2], %s.shape[3]" % (out, out, out),
+            "    per = th * tw",
+            "    total = n * per",
+            "    nblk = (total + bt - 1) // bt",
+            "    parts = %s" % parts,
+            "    zero = np.uint64(0)",
+            "    chunk = np.uint64(%d)" % _CHUNK,
+            "    nc = np.uint64(c)",
+            "    no = np.uint64(o)"]
+
+
+def _tile_position(m, pt, pl):
+    """Lines (16 spaces deep) locating tile ``t0 + b``: its image and top-left (y0, x0)."""
+    return [" " * 16 + ln for ln in [
+        "t = t0 + b",
+        "img = t // per",
+        "r = t - img * per",
+        "y0 = (r // tw) * %d%s" % (m, pt),
+        "x0 = (r %% tw) * %d%s" % (m, pl)]]
+
+
+def _tile_block(src, size, mat, nch, limit_h, limit_w, dst, dt):
+    """Lines (16 spaces deep) transforming the size x size tile of ``src`` at (y0, x0) of image
+    ``img``, chunk by chunk of channels, into ``dst[k, b, :]`` for the alpha^2 points k."""
+    a2 = len(mat) * len(mat)
+    lines = ["for c0 in range(zero, %s, chunk):" % nch,
+             "    cn = min(chunk, %s - c0)" % nch]
+    lines += _gather_lines(src, size, "y0", "x0", "img", limit_h, limit_w, 4)
+    lines += ["    " + ln for ln in _chunk_lines(size, len(mat), mat, dt)]
+    lines += ["    for k in range(%d):" % a2,
+              "        for cc in range(cn):",
+              "            %s[k, b, c0 + cc] = W[%d + k, cc]" % (dst, size * size)]
+    return [" " * 16 + ln for ln in lines]
+
+
+def _input_tiles(buffers, work_rows, m, s, bt_mat, dt):
+    """The per-thread loop of a fused kernel up to the input tiles' transform into ``V``:
+    thread ``p`` allocates its buffers (``V``, ``buffers``, the work array ``W``) and takes
+    blocks p, p + parts, ...; in each, tile ``t0 + b`` of x goes into ``V[:, b, :]``."""
+    a2 = len(bt_mat) * len(bt_mat)
+    lines = ["    for p in prange(parts):",
+             "        V = np.zeros((%d, bt, c), x.dtype)" % a2]
+    lines += ["        " + ln for ln in buffers]
+    lines += ["        W = np.zeros((%d, %d), x.dtype)" % (work_rows, _CHUNK),
+              "        for blk in range(p, nblk, parts):",
+              "            t0 = blk * bt",
+              "            bn = min(bt, total - t0)",
+              "            for b in range(bn):"]
+    lines += _tile_position(m, " - pt", " - pl")
+    return lines + _tile_block("x", s, bt_mat, "nc", "h", "w", "V", dt)
+
+
 def _fused_forward_source(name, bt_mat, at_mat, dt):
     """One kernel for the whole Winograd correlation: blocks of ``bt`` tiles, one block at a time
     per thread, go through the tile transform, alpha^2 single-threaded GEMMs (SciPy's BLAS)
@@ -376,62 +440,18 @@ def _fused_forward_source(name, bt_mat, at_mat, dt):
     a, s = len(bt_mat), len(bt_mat[0])
     m = len(at_mat)
     a2 = a * a
-    lines = [
-        "def %s(x, u, y, pt, pl, th, tw, bt, gemm_fn, threads):" % name,
-        "    n, h, w, c = x.shape",
-        "    ho, wo, o = y.shape[1], y.shape[2], y.shape[3]",
-        "    per = th * tw",
-        "    total = n * per",
-        "    nblk = (total + bt - 1) // bt",
-        "    parts = max(1, min(threads, nblk))",
-        "    zero = np.uint64(0)",
-        "    chunk = np.uint64(%d)" % _CHUNK,
-        "    nc = np.uint64(c)",
-        "    no = np.uint64(o)",
-        "    for p in prange(parts):",
-        "        V = np.zeros((%d, bt, c), x.dtype)" % a2,
-        "        M = np.empty((%d, bt, o), x.dtype)" % a2,
-        "        W = np.zeros((%d, %d), x.dtype)" % (max(s * s + a2, a2 + m * m), _CHUNK),
-        "        for blk in range(p, nblk, parts):",
-        "            t0 = blk * bt",
-        "            bn = min(bt, total - t0)",
-        "            for b in range(bn):",
-        "                t = t0 + b",
-        "                img = t // per",
-        "                r = t - img * per",
-        "                y0 = (r // tw) * %d - pt" % m,
-        "                x0 = (r %% tw) * %d - pl" % m,
-        "                for c0 in range(zero, nc, chunk):",
-        "                    cn = min(chunk, nc - c0)"]
-    lines += _gather_lines("x", s, "y0", "x0", "img", "h", "w", 20)
-    lines += [" " * 20 + ln for ln in _chunk_lines(s, a, bt_mat, dt)]
+    lines = _fused_header(name, "x, u, y, pt, pl, th, tw, bt, gemm_fn, threads", "y",
+                          "max(1, min(threads, nblk))")
+    lines += _input_tiles(["M = np.empty((%d, bt, o), x.dtype)" % a2],
+                          max(s * s + a2, a2 + m * m), m, s, bt_mat, dt)
     lines += [
-        "                    for k in range(%d):" % a2,
-        "                        for cc in range(cn):",
-        "                            V[k, b, c0 + cc] = W[%d + k, cc]" % (s * s),
         "            for k in range(%d):" % a2,
         "                gemm(gemm_fn, 78, 78, o, bn, c, %s(1), u[k].ctypes.data, o,"
         " V[k].ctypes.data, c, %s(0), M[k].ctypes.data, o)" % (dt, dt),
-        "            for b in range(bn):",
-        "                t = t0 + b",
-        "                img = t // per",
-        "                r = t - img * per",
-        "                y0 = (r // tw) * %d" % m,
-        "                x0 = (r %% tw) * %d" % m,
-        "                for c0 in range(zero, no, chunk):",
-        "                    cn = min(chunk, no - c0)",
-        "                    for k in range(%d):" % a2,
-        "                        for cc in range(cn):",
-        "                            W[k, cc] = M[k, b, c0 + cc]"]
-    lines += [" " * 20 + ln for ln in _chunk_lines(a, m, at_mat, dt)]
-    lines += [
-        "                    for i in range(min(%d, ho - y0)):" % m,
-        "                        for j in range(min(%d, wo - x0)):" % m,
-        "                            for cc in range(cn):",
-        "                                y[img, y0 + i, x0 + j, c0 + cc] = W[%d + i * %d + j, cc]"
-        % (a2, m),
-        "    return 0"]
-    return lines
+        "            for b in range(bn):"]
+    lines += _tile_position(m, "", "")
+    lines += _output_block("M[k, b, c0 + cc]", "no", at_mat, "img", dt, 16)
+    return lines + ["    return 0"]
 
 
 def _fused_filter_source(name, bt_mat, g_mat, dt):
@@ -441,52 +461,13 @@ def _fused_filter_source(name, bt_mat, g_mat, dt):
     a, s = len(bt_mat), len(bt_mat[0])
     m = len(g_mat[0])
     a2 = a * a
-    lines = [
-        "def %s(x, dy, acc, pt, pl, th, tw, bt, gemm_fn):" % name,
-        "    n, h, w, c = x.shape",
-        "    ho, wo, o = dy.shape[1], dy.shape[2], dy.shape[3]",
-        "    per = th * tw",
-        "    total = n * per",
-        "    nblk = (total + bt - 1) // bt",
-        "    parts = acc.shape[0]",
-        "    zero = np.uint64(0)",
-        "    chunk = np.uint64(%d)" % _CHUNK,
-        "    nc = np.uint64(c)",
-        "    no = np.uint64(o)",
-        "    for p in prange(parts):",
-        "        V = np.zeros((%d, bt, c), x.dtype)" % a2,
-        "        D = np.zeros((%d, bt, o), x.dtype)" % a2,
-        "        P = np.empty((c, o), x.dtype)",
-        "        W = np.zeros((%d, %d), x.dtype)" % (max(s * s, m * m) + a2, _CHUNK),
-        "        for blk in range(p, nblk, parts):",
-        "            t0 = blk * bt",
-        "            bn = min(bt, total - t0)",
-        "            for b in range(bn):",
-        "                t = t0 + b",
-        "                img = t // per",
-        "                r = t - img * per",
-        "                ty = r // tw",
-        "                tx = r - ty * tw",
-        "                y0 = ty * %d - pt" % m,
-        "                x0 = tx * %d - pl" % m,
-        "                for c0 in range(zero, nc, chunk):",
-        "                    cn = min(chunk, nc - c0)"]
-    lines += _gather_lines("x", s, "y0", "x0", "img", "h", "w", 20)
-    lines += [" " * 20 + ln for ln in _chunk_lines(s, a, bt_mat, dt)]
+    lines = _fused_header(name, "x, dy, acc, pt, pl, th, tw, bt, gemm_fn", "dy", "acc.shape[0]")
+    lines += _input_tiles(["D = np.zeros((%d, bt, o), x.dtype)" % a2,
+                           "P = np.empty((c, o), x.dtype)"],
+                          max(s * s, m * m) + a2, m, s, bt_mat, dt)
+    lines += [" " * 16 + "y0 += pt", " " * 16 + "x0 += pl"]
+    lines += _tile_block("dy", m, g_mat, "no", "ho", "wo", "D", dt)
     lines += [
-        "                    for k in range(%d):" % a2,
-        "                        for cc in range(cn):",
-        "                            V[k, b, c0 + cc] = W[%d + k, cc]" % (s * s),
-        "                y0 = ty * %d" % m,
-        "                x0 = tx * %d" % m,
-        "                for c0 in range(zero, no, chunk):",
-        "                    cn = min(chunk, no - c0)"]
-    lines += _gather_lines("dy", m, "y0", "x0", "img", "ho", "wo", 20)
-    lines += [" " * 20 + ln for ln in _chunk_lines(m, a, g_mat, dt)]
-    lines += [
-        "                    for k in range(%d):" % a2,
-        "                        for cc in range(cn):",
-        "                            D[k, b, c0 + cc] = W[%d + k, cc]" % (m * m),
         "            for k in range(%d):" % a2,
         "                gemm(gemm_fn, 78, 84, o, c, bn, %s(1), D[k].ctypes.data, o,"
         " V[k].ctypes.data, c, %s(0), P.ctypes.data, o)" % (dt, dt),

@@ -896,18 +896,46 @@ def _sparse_xent_kernel(op, ctx):
             bad = labels[(labels < 0) | (labels >= k)][0]
             raise ValueError("Received a label value of %d which is outside the valid range of "
                              "[0, %d)." % (int(bad), k))
-        # One buffer for s, exp(s) and the backprop (the same values as three arrays, with
-        # two fewer allocations and passes over memory: 400x10000 float32, 5.9 -> 4.9 ms).
-        s = xp.subtract(logits, logits.max(axis=1, keepdims=True))
-        rows = xp.arange(n)
-        s_label = s[rows, labels]
-        e = xp.exp(s, out=s)
-        sum_e = e.sum(axis=1, keepdims=True)
-        loss = xp.log(sum_e[:, 0]) - s_label
-        backprop = xp.divide(e, sum_e, out=e)
-        backprop[rows, labels] -= 1
+        if xp is np and logits.size >= _XENT_BLOCKED_ELEMENTS:
+            loss = np.empty(n, logits.dtype)
+            backprop = np.empty_like(logits)
+
+            def rows(a, b):
+                for r0 in range(a, b, _XENT_BLOCK_ROWS):
+                    _sparse_xent_rows(xp, logits, labels, loss, backprop, r0,
+                                      min(b, r0 + _XENT_BLOCK_ROWS))
+            from ..runtime.threads import parallel_blocks
+            parallel_blocks(rows, n, min_rows=_XENT_BLOCK_ROWS)
+            return loss, backprop
+        loss = xp.empty(n, logits.dtype)
+        backprop = xp.empty_like(logits)
+        _sparse_xent_rows(xp, logits, labels, loss, backprop, 0, n)
         return loss, backprop
     return sparse_xent
+
+
+#: Logits from which the sparse cross-entropy runs in blocks of rows, on the intra-op threads:
+#: each block's passes (max, subtract, exp, sum, divide) then run over data in the core's
+#: cache. W6's [400, 10000] float32 (median of 30, 2 cores, quiet): 5.0-5.8 ms in one piece,
+#: 4.6-4.7 in 64-row blocks on one thread, 3.2 on two (the same values, bit for bit).
+_XENT_BLOCKED_ELEMENTS = 1 << 20
+_XENT_BLOCK_ROWS = 64
+
+
+def _sparse_xent_rows(xp, logits, labels, loss, backprop, r0, r1):
+    """Rows r0:r1 of the loss and backprop, in the backprop's own buffer (s, exp(s) and the
+    backprop are one array: two fewer allocations and passes than three)."""
+    s = backprop[r0:r1]
+    lg = logits[r0:r1]
+    xp.subtract(lg, lg.max(axis=1, keepdims=True), out=s)
+    rows = xp.arange(r1 - r0)
+    lb = labels[r0:r1]
+    s_label = s[rows, lb]
+    xp.exp(s, out=s)
+    sum_e = s.sum(axis=1, keepdims=True)
+    loss[r0:r1] = xp.log(sum_e[:, 0]) - s_label
+    xp.divide(s, sum_e, out=s)
+    s[rows, lb] -= 1
 
 
 def _sparse_xent_grad(op, g_loss, g_backprop):

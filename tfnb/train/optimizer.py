@@ -36,8 +36,22 @@ def _apply_gd_kernel(op, ctx):
         return apply_gradient_descent_locked
 
     def apply_gradient_descent(h, lr, delta):
-        return h.write(h.read() - lr * delta)
+        cur = h.read()
+        if isinstance(cur, np.ndarray) and cur.size >= _GD_IN_SPARE_ELEMENTS and \
+                cur.dtype == delta.dtype == getattr(lr, "dtype", None) and \
+                cur.shape == delta.shape:
+            out = h.spare()
+            if out is not None:
+                # The same two roundings as below, into the buffer the update before this one
+                # left: no fresh 8 MB arrays per step for W6's softmax weights.
+                np.multiply(lr, delta, out=out)
+                return h.write(np.subtract(cur, out, out=out))
+        return h.write(cur - lr * delta)
     return apply_gradient_descent
+
+
+#: Variables from which the dense SGD update writes into the variable's spare buffer.
+_GD_IN_SPARE_ELEMENTS = 1 << 16
 
 
 #: Use the numba kernel ``sum_rows`` (``ops/sparse_kernels.py``) when numba is installed.

@@ -420,23 +420,20 @@ def _patch_rows_per_block(k, itemsize):
 
 
 def _patch_forward(kernels, x, w, s, d, geo):
-    import numba
     n, _, _, c = x.shape
     kh, kw, _, o = w.shape
     ho, wo, ph, pw = geo
     x = np.ascontiguousarray(x)
     w2 = np.ascontiguousarray(w.reshape(kh * kw * c, o), dtype=x.dtype)
     y = np.empty((n, ho, wo, o), x.dtype)
-    from ..runtime.threads import on_one_blas_thread
-    on_one_blas_thread(
+    winograd.run_fused(
         kernels.forward, x, w2, y, kh, kw, s[0], s[1], d[0], d[1], ph[0], pw[0],
         _patch_rows_per_block(kh * kw * c, x.itemsize), winograd._gemm(x.dtype),
-        numba.get_num_threads(), x.dtype.type(1))
+        winograd.fused_parts(), x.dtype.type(1), np.zeros(1, np.int64))
     return y
 
 
 def _patch_filter_grad(kernels, x, w_shape, dy, s, d, geo):
-    import numba
     n, _, _, c = x.shape
     kh, kw, _, o = w_shape
     ho, wo, ph, pw = geo
@@ -444,10 +441,9 @@ def _patch_filter_grad(kernels, x, w_shape, dy, s, d, geo):
     dy = np.ascontiguousarray(dy, dtype=x.dtype)
     k = kh * kw * c
     bt = _patch_rows_per_block(k, x.itemsize)
-    parts = max(1, min(numba.get_num_threads(), -(-n * ho * wo // bt)))
+    parts = max(1, min(winograd.fused_parts(), -(-n * ho * wo // bt)))
     acc = np.zeros((parts, k, o), np.float64)
-    from ..runtime.threads import on_one_blas_thread
-    on_one_blas_thread(
+    winograd.run_fused(
         kernels.filter_grad, x, dy, acc, kh, kw, s[0], s[1], d[0], d[1], ph[0], pw[0], bt,
         winograd._gemm(x.dtype), x.dtype.type(1))
     return acc.sum(axis=0).astype(x.dtype).reshape(w_shape)

@@ -13,7 +13,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["gemm", "gemm_address"]
+__all__ = ["gemm", "gemm_address", "claim"]
 
 
 def gemm_address(dtype):
@@ -61,5 +61,21 @@ def gemm(typingctx, fn, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
                               int_slot(lda_, i32), data(b_), int_slot(ldb_, i32),
                               slot(flt, be), data(c_), int_slot(ldc_, i32)])
         return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def claim(typingctx, counter):
+    """Atomically ``counter[0] += 1``; returns the value before: the next block of work for
+    the calling thread (threads that run slower, e.g. on a core another process holds, claim
+    fewer blocks; numba's own prange schedule is static)."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+    sig = types.int64(counter)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.atomic_rmw("add", ary.data, ir.Constant(ir.IntType(64), 1), "monotonic")
 
     return sig, codegen

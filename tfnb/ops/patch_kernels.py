@@ -23,7 +23,7 @@ Not imported as ``tfnb.ops.patch_kernels``: loaded from a copy in the kernel cac
 import numpy as np
 from numba import njit, prange
 
-from tfnb.ops.numba_blas import gemm
+from tfnb.ops.numba_blas import claim, gemm
 
 _JIT = dict(parallel=True, fastmath=False, error_model="numpy", cache=True, nogil=True)
 
@@ -77,7 +77,7 @@ def _patch_rows(x, a, t0, bn, ho, wo, kh, kw, sh, sw, dh, dw, pt, pl):
 
 
 @njit(**_JIT)
-def forward(x, w2, y, kh, kw, sh, sw, dh, dw, pt, pl, bt, gemm_fn, threads, one):
+def forward(x, w2, y, kh, kw, sh, sw, dh, dw, pt, pl, bt, gemm_fn, threads, one, counter):
     n = x.shape[0]
     ho, wo, o = y.shape[1], y.shape[2], y.shape[3]
     k = w2.shape[0]
@@ -88,7 +88,10 @@ def forward(x, w2, y, kh, kw, sh, sw, dh, dw, pt, pl, bt, gemm_fn, threads, one)
     item = y.itemsize
     for p in prange(parts):
         a = np.empty((bt, k), x.dtype)
-        for blk in range(p, nblk, parts):
+        while True:   # blocks claimed one at a time: a slower thread takes fewer
+            blk = claim(counter)
+            if blk >= nblk:
+                break
             t0 = blk * bt
             bn = min(bt, total - t0)
             _patch_rows(x, a, t0, bn, ho, wo, kh, kw, sh, sw, dh, dw, pt, pl)

@@ -223,7 +223,7 @@ def _np_output_transform(mx, mat, y, n0, th, tw):
 _lock = threading.Lock()
 _kernels = {}
 #: Bumped when the generated source changes meaning.
-_FORMAT = 6
+_FORMAT = 7
 
 
 def _const(v, dt):
@@ -416,17 +416,23 @@ def _tile_block(src, size, mat, nch, limit_h, limit_w, dst, dt):
     return [" " * 16 + ln for ln in lines]
 
 
-def _input_tiles(buffers, work_rows, m, s, bt_mat, dt):
+def _input_tiles(buffers, work_rows, m, s, bt_mat, dt, dynamic):
     """The per-thread loop of a fused kernel up to the input tiles' transform into ``V``:
     thread ``p`` allocates its buffers (``V``, ``buffers``, the work array ``W``) and takes
-    blocks p, p + parts, ...; in each, tile ``t0 + b`` of x goes into ``V[:, b, :]``."""
+    blocks p, p + parts, ... -- or, ``dynamic``, claims the next block from ``counter`` until
+    none is left (forward kernels: a block's outputs do not depend on who computes it) --; in
+    each, tile ``t0 + b`` of x goes into ``V[:, b, :]``."""
     a2 = len(bt_mat) * len(bt_mat)
     lines = ["    for p in prange(parts):",
              "        V = np.zeros((%d, bt, c), x.dtype)" % a2]
     lines += ["        " + ln for ln in buffers]
-    lines += ["        W = np.zeros((%d, %d), x.dtype)" % (work_rows, _CHUNK),
-              "        for blk in range(p, nblk, parts):",
-              "            t0 = blk * bt",
+    lines += ["        W = np.zeros((%d, %d), x.dtype)" % (work_rows, _CHUNK)]
+    lines += (["        while True:",
+               "            blk = claim(counter)",
+               "            if blk >= nblk:",
+               "                break"] if dynamic else
+              ["        for blk in range(p, nblk, parts):"])
+    lines += ["            t0 = blk * bt",
               "            bn = min(bt, total - t0)",
               "            for b in range(bn):"]
     lines += _tile_position(m, " - pt", " - pl")
@@ -440,10 +446,10 @@ def _fused_forward_source(name, bt_mat, at_mat, dt):
     a, s = len(bt_mat), len(bt_mat[0])
     m = len(at_mat)
     a2 = a * a
-    lines = _fused_header(name, "x, u, y, pt, pl, th, tw, bt, gemm_fn, threads", "y",
+    lines = _fused_header(name, "x, u, y, pt, pl, th, tw, bt, gemm_fn, threads, counter", "y",
                           "max(1, min(threads, nblk))")
     lines += _input_tiles(["M = np.empty((%d, bt, o), x.dtype)" % a2],
-                          max(s * s + a2, a2 + m * m), m, s, bt_mat, dt)
+                          max(s * s + a2, a2 + m * m), m, s, bt_mat, dt, True)
     lines += [
         "            for k in range(%d):" % a2,
         "                gemm(gemm_fn, 78, 78, o, bn, c, %s(1), u[k].ctypes.data, o,"
@@ -464,7 +470,7 @@ def _fused_filter_source(name, bt_mat, g_mat, dt):
     lines = _fused_header(name, "x, dy, acc, pt, pl, th, tw, bt, gemm_fn", "dy", "acc.shape[0]")
     lines += _input_tiles(["D = np.zeros((%d, bt, o), x.dtype)" % a2,
                            "P = np.empty((c, o), x.dtype)"],
-                          max(s * s, m * m) + a2, m, s, bt_mat, dt)
+                          max(s * s, m * m) + a2, m, s, bt_mat, dt, False)
     lines += [" " * 16 + "y0 += pt", " " * 16 + "x0 += pl"]
     lines += _tile_block("dy", m, g_mat, "no", "ho", "wo", "D", dt)
     lines += [
@@ -505,7 +511,7 @@ def _kernel(kind, mats, dtype):
         name = "winograd_" + digest
         lines = _SOURCES[kind](name, *mats, np.dtype(dtype).name)
         src = "\n".join(["import numba", "import numpy as np", "from numba import njit, prange",
-                          "from tfnb.ops.numba_blas import gemm",
+                          "from tfnb.ops.numba_blas import claim, gemm",
                          "from numpy import float32, float64", "", "",
                          "@njit(parallel=True, fastmath=False, error_model='numpy', cache=True,"
                          " nogil=True)"] + lines) + "\n"
@@ -608,8 +614,16 @@ def _block_tiles(c, o, itemsize, blocks=1):
     return int(min(256, max(8, bt - bt % 8)))
 
 
-def _on_one_blas_thread(fn, *args):
-    """The fused kernels' GEMMs run one per numba thread, each on one BLAS thread."""
+def fused_parts(per_thread=1):
+    """How many parts (``prange`` iterations: one per thread) a fused kernel's work is split
+    into. numba's OpenMP schedule is static (its ``parallel_chunksize`` did not change that
+    here), so the forward kernels balance their blocks themselves (``numba_blas.claim``)."""
+    import numba
+    return per_thread * numba.get_num_threads()
+
+
+def run_fused(fn, *args):
+    """Runs the fused kernel ``fn``, its GEMMs each on one BLAS thread (one per numba thread)."""
     from ..runtime import threads
     return threads.on_one_blas_thread(fn, *args)
 
@@ -629,10 +643,9 @@ def conv2d(x, w, pads, ho, wo):
     tiles = th * tw
     y = np.empty((n, ho, wo, o), x.dtype)
     if _fused():
-        import numba
-        _on_one_blas_thread(_kernel("forward", (bt, at), x.dtype), x, u, y, pads[0], pads[1],
-                            th, tw, _block_tiles(c, o, x.itemsize), _gemm(x.dtype),
-                            numba.get_num_threads())
+        run_fused(_kernel("forward", (bt, at), x.dtype), x, u, y, pads[0], pads[1], th, tw,
+                  _block_tiles(c, o, x.itemsize), _gemm(x.dtype), fused_parts(),
+                  np.zeros(1, np.int64))
         return y if _finite(y) else None
     blocks, nb = _blocks(n, tiles * a * a * (c + o) * x.itemsize)
     vbuf = np.empty((nb * tiles, a * a, c), x.dtype)
@@ -658,10 +671,11 @@ def conv2d_backprop_filter(x, dy, r, pads):
     th, tw = -(-ho // m), -(-wo // m)
     tiles = th * tw
     if _fused():
-        import numba
-        parts = max(1, min(numba.get_num_threads(), -(-n * tiles // 8)))
+        # One part per thread, blocks assigned statically: each part sums its blocks into its
+        # own float64 [alpha^2, C, O], so the result does not depend on thread timing.
+        parts = max(1, min(fused_parts(), -(-n * tiles // 8)))
         accs = np.zeros((parts, a * a, c, o), np.float64)
-        _on_one_blas_thread(_kernel("filter", (bt, g), x.dtype), x, dy, accs, pads[0],
+        run_fused(_kernel("filter", (bt, g), x.dtype), x, dy, accs, pads[0],
                             pads[1], th, tw, _block_tiles(c, o, x.itemsize, 2),
                             _gemm(x.dtype))
         acc = accs.sum(axis=0)

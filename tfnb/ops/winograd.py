@@ -67,10 +67,8 @@ filter gradient 25 -> 14 ms; its GEMMs alone run at ~190 GFLOP/s in 32-row block
 gradient is also more accurate (per-block float32 partial sums: 1.0e-6 vs 2.6e-6 of max |dW|).
 """
 import functools
-import hashlib
 import math
 import os
-import threading
 from fractions import Fraction
 
 import numpy as np
@@ -220,8 +218,6 @@ def _np_output_transform(mx, mat, y, n0, th, tw):
 
 
 # --- numba kernels, generated from the matrices --------------------------------------------------
-_lock = threading.Lock()
-_kernels = {}
 #: Bumped when the generated source changes meaning.
 _FORMAT = 7
 
@@ -496,29 +492,18 @@ _SOURCES = {"tile": _tile_source, "output": _output_source,
 def _kernel(kind, mats, dtype):
     """The numba kernel ``kind`` (a key of ``_SOURCES``) for the transform matrices ``mats``
     (one or two) and ``dtype``."""
+    from ..runtime.passes import fusion_codegen
     mats = tuple(_exact(mat) for mat in mats)
-    key = (kind, mats, np.dtype(dtype).name)
-    fn = _kernels.get(key)
-    if fn is not None:
-        return fn
-    with _lock:
-        fn = _kernels.get(key)
-        if fn is not None:
-            return fn
-        from ..runtime.passes import fusion_codegen
-        fusion_codegen._passive_openmp()
-        digest = hashlib.sha1(repr((_FORMAT, key)).encode()).hexdigest()[:20]
-        name = "winograd_" + digest
-        lines = _SOURCES[kind](name, *mats, np.dtype(dtype).name)
-        src = "\n".join(["import numba", "import numpy as np", "from numba import njit, prange",
+    dt = np.dtype(dtype).name
+
+    def source(name):
+        lines = _SOURCES[kind](name, *mats, dt)
+        return "\n".join(["import numba", "import numpy as np", "from numba import njit, prange",
                           "from tfnb.ops.numba_blas import claim, gemm",
-                         "from numpy import float32, float64", "", "",
-                         "@njit(parallel=True, fastmath=False, error_model='numpy', cache=True,"
-                         " nogil=True)"] + lines) + "\n"
-        module = fusion_codegen.import_cached("tfnb_" + name, src)
-        fn = getattr(module, name)
-        _kernels[key] = fn
-        return fn
+                          "from numpy import float32, float64", "", "",
+                          "@njit(parallel=True, fastmath=False, error_model='numpy', cache=True,"
+                          " nogil=True)"] + lines) + "\n"
+    return fusion_codegen.compile_kernel((_FORMAT, kind, mats, dt), source, prefix="winograd")
 
 
 def _view(buf, rows, cols):

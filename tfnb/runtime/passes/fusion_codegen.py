@@ -182,11 +182,13 @@ _lock = threading.Lock()
 _FORMAT = 2
 
 
-def compile_kernel(key, source_fn):
+def compile_kernel(key, source_fn, prefix="fused"):
     """The compiled kernel for structural ``key`` (generating it with ``source_fn(name)``).
 
     The source is written once to the cache directory and imported as a module; numba's
-    ``cache=True`` keeps the machine code beside it. Returns the numba dispatcher."""
+    ``cache=True`` keeps the machine code beside it. Returns the numba dispatcher. ``prefix``
+    starts the kernel's (and its file's) name: what generated it."""
+    key = (prefix, key)
     fn = _kernels.get(key)
     if fn is not None:
         return fn
@@ -195,8 +197,9 @@ def compile_kernel(key, source_fn):
         if fn is not None:
             return fn
         _passive_openmp()
-        digest = hashlib.sha1(repr((_FORMAT, key)).encode()).hexdigest()[:20]
-        name = "fused_" + digest
+        digest = hashlib.sha1(repr((_FORMAT,) + key[1:] if prefix == "fused" else
+                                   (_FORMAT, key)).encode()).hexdigest()[:20]
+        name = "%s_%s" % (prefix, digest)
         fn = getattr(import_cached("tfnb_" + name, source_fn(name)), name)
         _kernels[key] = fn
         return fn

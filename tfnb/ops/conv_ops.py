@@ -398,7 +398,7 @@ _PATCH_BLOCK_BYTES = 256 << 10
 def _patch_kernels(xp, dtype):
     """The fused patch-GEMM kernels where they apply (NumPy float32/float64 arrays, numba and
     SciPy's BLAS installed), else None: im2col then runs."""
-    if xp is not np or np.dtype(dtype) not in (np.float32, np.float64) or not winograd._fused():
+    if xp is not np or np.dtype(dtype) not in (np.float32, np.float64) or not winograd.fused_available():
         return None
     from ..runtime.passes import fusion_codegen
     return fusion_codegen.kernel_module("patch_kernels.py")
@@ -428,7 +428,7 @@ def _patch_forward(kernels, x, w, s, d, geo):
     y = np.empty((n, ho, wo, o), x.dtype)
     winograd.run_fused(
         kernels.forward, x, w2, y, kh, kw, s[0], s[1], d[0], d[1], ph[0], pw[0],
-        _patch_rows_per_block(kh * kw * c, x.itemsize), winograd._gemm(x.dtype),
+        _patch_rows_per_block(kh * kw * c, x.itemsize), winograd.gemm_fn(x.dtype),
         winograd.fused_parts(), x.dtype.type(1), np.zeros(1, np.int64))
     return y
 
@@ -445,7 +445,7 @@ def _patch_filter_grad(kernels, x, w_shape, dy, s, d, geo):
     acc = np.zeros((parts, k, o), np.float64)
     winograd.run_fused(
         kernels.filter_grad, x, dy, acc, kh, kw, s[0], s[1], d[0], d[1], ph[0], pw[0], bt,
-        winograd._gemm(x.dtype), x.dtype.type(1))
+        winograd.gemm_fn(x.dtype), x.dtype.type(1))
     return acc.sum(axis=0).astype(x.dtype).reshape(w_shape)
 
 

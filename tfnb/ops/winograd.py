@@ -299,16 +299,8 @@ def _tile_source(name, mat, dt):
         "            t = q * tw + tx",
         "            x0 = tx * step - pl",
         "            for c0 in range(zero, nch, chunk):",
-        "                cn = min(chunk, nch - c0)",
-        "                for i in range(%d):" % s,
-        "                    for j in range(%d):" % s,
-        "                        k = i * %d + j" % s,
-        "                        if 0 <= y0 + i < h and 0 <= x0 + j < w:",
-        "                            for cc in range(cn):",
-        "                                W[k, cc] = x[n, y0 + i, x0 + j, c0 + cc]",
-        "                        else:",
-        "                            for cc in range(cn):",
-        "                                W[k, cc] = 0"]
+        "                cn = min(chunk, nch - c0)"]
+    lines += _gather_lines("x", s, "y0", "x0", "n", "h", "w", 16)
     lines += [" " * 16 + ln for ln in _chunk_lines(s, a, mat, dt)]
     lines += [
         "                for k in range(%d):" % (a * a),
@@ -563,7 +555,7 @@ _USE_FUSED = None
 _GEMM = {}
 
 
-def _gemm(dtype):
+def gemm_fn(dtype):
     """The address of SciPy's GEMM for ``dtype`` (float32 or float64), passed to the kernels."""
     name = np.dtype(dtype).name
     fn = _GEMM.get(name)
@@ -573,7 +565,7 @@ def _gemm(dtype):
     return fn
 
 
-def _fused():
+def fused_available():
     """Whether the fused kernels run: numba, and SciPy's BLAS (the kernels call its GEMM
     through :mod:`tfnb.ops.numba_blas`)."""
     global _USE_FUSED
@@ -581,7 +573,7 @@ def _fused():
         return False
     if _USE_FUSED is None:
         try:
-            _gemm(np.float32)
+            gemm_fn(np.float32)
         except Exception:  # noqa: BLE001 - no SciPy (or no cython_blas): the unfused path
             _USE_FUSED = False
         else:
@@ -627,9 +619,9 @@ def conv2d(x, w, pads, ho, wo):
     th, tw = -(-ho // m), -(-wo // m)
     tiles = th * tw
     y = np.empty((n, ho, wo, o), x.dtype)
-    if _fused():
+    if fused_available():
         run_fused(_kernel("forward", (bt, at), x.dtype), x, u, y, pads[0], pads[1], th, tw,
-                  _block_tiles(c, o, x.itemsize), _gemm(x.dtype), fused_parts(),
+                  _block_tiles(c, o, x.itemsize), gemm_fn(x.dtype), fused_parts(),
                   np.zeros(1, np.int64))
         return y if _finite(y) else None
     blocks, nb = _blocks(n, tiles * a * a * (c + o) * x.itemsize)
@@ -655,14 +647,14 @@ def conv2d_backprop_filter(x, dy, r, pads):
     at, g, bt = matrices(r, m, "A")
     th, tw = -(-ho // m), -(-wo // m)
     tiles = th * tw
-    if _fused():
+    if fused_available():
         # One part per thread, blocks assigned statically: each part sums its blocks into its
         # own float64 [alpha^2, C, O], so the result does not depend on thread timing.
         parts = max(1, min(fused_parts(), -(-n * tiles // 8)))
         accs = np.zeros((parts, a * a, c, o), np.float64)
         run_fused(_kernel("filter", (bt, g), x.dtype), x, dy, accs, pads[0],
                             pads[1], th, tw, _block_tiles(c, o, x.itemsize, 2),
-                            _gemm(x.dtype))
+                            gemm_fn(x.dtype))
         acc = accs.sum(axis=0)
     else:
         blocks, nb = _blocks(n, tiles * a * a * (c + o) * x.itemsize)

@@ -10,6 +10,7 @@ import tfnb as tf
 from gradcheck import check_gradients
 from tfnb.core.protobuf.rewriter_config_pb2 import RewriterConfig
 from tfnb.framework import errors
+from tfnb.ops import core
 from tfnb.runtime.passes import fusion
 from tfnb.runtime.passes import fusion_codegen as cg
 
@@ -82,6 +83,11 @@ CASES = [
      [_specials((N, C), np.float64), _specials((C,), np.float64), np.float64(-1.5)], True),
     ("other_broadcast", lambda x, y: [tf.nn.relu(x + y) * y],
      [_specials((8, 12, C)), _specials((8, 1, C))], True),
+    # One op alone whose NumPy kernel makes several passes (fusion.MULTI_PASS): a group of one.
+    ("lone_relu_grad", lambda g, y: [core.out("ReluGrad", [g, y])],
+     [_specials((N, C)), _specials((N, C))], True),
+    ("lone_squared_difference", lambda a, b: [tf.math.squared_difference(a, b)],
+     [_specials((N, C)), _specials((N, C))], True),
 ]
 
 
@@ -98,6 +104,8 @@ def test_fused_values_equal_unfused(name, build, inputs, exact):
     assert "fusion" not in plan_off.rewrites
     assert plan_on.rewrites.get("fusion", 0) >= 1
     assert any(e[0].type == fusion.FUSED_TYPE for e in plan_on.body)
+    if name.startswith("lone_"):
+        assert [len(e[0].ops) for e in plan_on.body if e[0].type == fusion.FUSED_TYPE] == [1]
     for a, b in zip(off, on):
         _same(a, b, exact)
 

@@ -11,6 +11,8 @@ public names are re-exported here (``tf.math``, ``from tfnb.ops.math_ops import 
 reductions and scans (``reduction_ops``), matrix products (``matmul_ops``) and
 special functions (``special_math_ops``).
 """
+import functools
+
 import numpy as np
 
 from ..framework import dtypes, errors
@@ -683,14 +685,53 @@ def accumulate_n(inputs, shape=None, tensor_dtype=None, name=None):
 # ----------------------------------------------------------------------------------------------
 # Broadcast helpers used by gradients (sum back to an input's shape, and the reverse)
 # ----------------------------------------------------------------------------------------------
+#: Row width (elements) that a large sum over leading axes folds its rows into. NumPy sums a
+#: C-contiguous [R, C] over axis 0 one row after another, and short rows make that slow: a bias
+#: gradient of W4's conv1 ([50,28,28,32] to [32]) took 0.63 ms as [39200, 32] rows and 0.11 ms
+#: as [1225, 1024] rows summed and then folded ([32, 32] to [32]); fewer terms in each running
+#: sum, too (1225 + 32 instead of 39200).
+FOLD_WIDTH = 1024
+_FOLD_MIN_ELEMENTS = 1 << 15
+
+
+@functools.lru_cache(maxsize=256)
+def _fold_factor(rows, cols):
+    """The most rows (at least 2) of ``cols`` values that fit in :data:`FOLD_WIDTH` and divide
+    ``rows``; 1 when none does."""
+    for k in range(min(rows, FOLD_WIDTH // max(cols, 1)), 1, -1):
+        if rows % k == 0:
+            return k
+    return 1
+
+
+def sum_leading_axes(xp, x, n_axes, dtype):
+    """``x`` summed over its first ``n_axes`` axes in rows folded to :data:`FOLD_WIDTH`, or
+    None where that does not apply (small, not C-contiguous, no fold factor): sum it as usual."""
+    if x.size < _FOLD_MIN_ELEMENTS or not x.flags.c_contiguous or not 0 < n_axes < x.ndim:
+        return None
+    rest = x.shape[n_axes:]
+    cols = int(np.prod(rest, dtype=np.int64))
+    rows = x.size // cols
+    k = _fold_factor(rows, cols)
+    if k < 2:
+        return None
+    wide = xp.sum(x.reshape(rows // k, k * cols), axis=0, dtype=dtype)
+    return xp.sum(wide.reshape(k, cols), axis=0, dtype=dtype).reshape(rest)
+
+
 def _sum_to(xp, g, shape):
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, d in enumerate(shape)
                                       if d == 1 and g.shape[i + lead] != 1)
-    s = xp.sum(g, axis=axes, keepdims=True, dtype=g.dtype) if axes else g
-    return s.reshape(shape)
+    if not axes:
+        return g.reshape(shape)
+    if axes == tuple(range(len(axes))):
+        s = sum_leading_axes(xp, g, len(axes), g.dtype)
+        if s is not None:
+            return s.reshape(shape)
+    return xp.sum(g, axis=axes, keepdims=True, dtype=g.dtype).reshape(shape)
 
 
 register_op("SumToShapeOf",

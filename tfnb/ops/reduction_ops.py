@@ -16,7 +16,7 @@ from ..framework.tensor_shape import TensorShape, unknown_shape
 from . import core
 from .core import convert_to_tensor, out
 from .math_ops import (cast, conj, div_no_nan, equal, exp, is_finite, log, not_equal,
-                       ones_like_t, sqrt, square, where, zeros_like_t)
+                       ones_like_t, sqrt, square, sum_leading_axes, where, zeros_like_t)
 from .shape_rules import BOOL, HALF, NUMERIC, REAL, check_dtype, normalize_axes, reduced_shape
 
 __all__ = [
@@ -72,7 +72,11 @@ def _reduce_kernel(fn_name, initial=None):
             kw["dtype"] = x_dt.np
         if initial is not None and xp is np:
             kw["initial"] = initial(x_dt)
-        if len(op._inputs) == 1:
+        axes = op._attrs["axis"] if len(op._inputs) == 1 else None
+        if fn_name == "sum" and axes and axes == tuple(range(len(axes))) \
+                and x_dt not in HALF:
+            fn = _leading_sum(xp, f, axes, keep, x_dt.np, kw)
+        elif len(op._inputs) == 1:
             fn = functools.partial(f, axis=op._attrs["axis"], keepdims=keep, **kw)
         else:
             def fn(x, axis):
@@ -83,6 +87,19 @@ def _reduce_kernel(fn_name, initial=None):
             return _half_reduction(fn, x_dt.np)
         return fn
     return make
+
+
+def _leading_sum(xp, f, axes, keep, npd, kw):
+    """A sum over the leading axes (bias gradients): folded rows (``math_ops.sum_leading_axes``)
+    where that applies."""
+    n = len(axes)
+
+    def sum_leading(x):
+        s = sum_leading_axes(xp, x, n, npd)
+        if s is None:
+            return f(x, axis=axes, keepdims=keep, **kw)
+        return s.reshape((1,) * n + s.shape) if keep else s
+    return sum_leading
 
 
 def _half_reduction(fn, npd):

@@ -1,7 +1,7 @@
 """Benchmark runner: each (workload, framework) runs in its own subprocess so peak RSS is per framework.
 
     python bench/run.py [W1 W2 W3 ...] [--frameworks tfnb,tf,torch,numpy] [--threads N] [--steps N]
-                        [--warmup N] [--json PATH] [--busy N]
+                        [--warmup N] [--json PATH] [--busy N] [--rounds R]
 
 Every framework is held to the same core count (``--threads``, default: the cores this process may
 use): the subprocess runs on that many cores (CPU affinity), with OpenMP/OpenBLAS/MKL limited by
@@ -13,6 +13,11 @@ uses), PyTorch's intra- and inter-op threads set with ``torch.set_num_threads`` 
 ``--busy N`` runs N competing busy processes (a Python spin loop each, bounded in time and
 killed by pid when the run ends) beside every measurement: the "under load" figures of
 ../shared/BENCHMARKS.md. The report quotes the load average before and after the run.
+
+``--rounds R`` runs each (workload, framework) R times, the frameworks taking turns (order reversed
+every other round), and pools the timed steps of all rounds: on a host whose speed drifts over
+seconds to minutes, every framework then samples the same stretches of it instead of whichever
+stretch its one turn fell in.
 """
 import argparse
 import importlib
@@ -114,7 +119,7 @@ def child(wid, framework, steps, warmup, threads):
             scale = 1e6 if mod.UNIT == "us" else 1e3
             times = [t * scale for t in out["times"]]
             res.update(median=statistics.median(times), min=min(times), max=max(times), steps=len(times),
-                       final_loss=out["losses"][-1])
+                       final_loss=out["losses"][-1], times=times)
         except Exception as e:  # report, never abort the whole run
             res["error"] = f"{type(e).__name__}: {e}"
     res["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -200,6 +205,19 @@ def table(results):
     return "\n".join(line + "  " + notes[i] if i in notes else line.rstrip() for i, line in enumerate(lines))
 
 
+def pooled(rounds):
+    """One result from the results of several rounds of a (workload, framework): the median, min and
+    max of all their timed steps, the largest peak RSS, the last round's final loss."""
+    ok = [r for r in rounds if "times" in r]
+    if len(ok) < len(rounds):
+        return next(r for r in rounds if "times" not in r)  # a failure or skip is reported as it is
+    times = [t for r in ok for t in r["times"]]
+    res = dict(ok[-1], median=statistics.median(times), min=min(times), max=max(times),
+               steps=len(times), rss_mb=max(r["rss_mb"] for r in ok), times=times,
+               round_medians=[r["median"] for r in ok])
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("workloads", nargs="*", help=f"ids among {', '.join(WORKLOADS)} (default: all)")
@@ -212,12 +230,17 @@ def main():
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     ap.add_argument("--busy", type=int, default=0, metavar="N",
                     help="competing busy processes beside every measurement (default 0)")
+    ap.add_argument("--rounds", type=int, default=1, metavar="R",
+                    help="run every (workload, framework) R times, frameworks taking turns, and pool "
+                         "the steps (default 1)")
     ap.add_argument("--child", nargs=2, metavar=("WORKLOAD", "FRAMEWORK"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.threads < 1:
         ap.error("--threads must be at least 1")
     if a.busy < 0:
         ap.error("--busy must be at least 0")
+    if a.rounds < 1:
+        ap.error("--rounds must be at least 1")
     if a.child:
         pin_cores(a.threads)
         return child(*a.child, a.steps, a.warmup, a.threads)
@@ -239,15 +262,23 @@ def main():
     busy = start_busy(a.busy)
     try:
         for wid in wids:
-            for f in fws:
-                print(f"running {wid} on {f} ...", file=sys.stderr, flush=True)
-                results.append(spawn(wid, f, a.steps, a.warmup, a.threads))
+            runs = {f: [] for f in fws}
+            for r in range(a.rounds):
+                for f in (fws if r % 2 == 0 else fws[::-1]):
+                    turn = f" (round {r + 1} of {a.rounds})" if a.rounds > 1 else ""
+                    print(f"running {wid} on {f}{turn} ...", file=sys.stderr, flush=True)
+                    runs[f].append(spawn(wid, f, a.steps, a.warmup, a.threads))
+            results.extend(pooled(runs[f]) for f in fws)
     finally:
         stop_busy(busy)
     print(header(a.threads, results))
     print(f"load average (1, 5, 15 min) before: {load_before}; after: {load_average()}; "
-          f"competing busy processes: {a.busy}")
+          f"competing busy processes: {a.busy}" + (f"; rounds: {a.rounds} (steps pooled)" if a.rounds > 1 else ""))
     print(table(results))
+    for r in results:
+        if len(r.get("round_medians", ())) > 1:
+            print(f"{r['workload']} {r['framework']} medians per round: "
+                  + " / ".join(fmt(m) for m in r["round_medians"]))
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(results, fh, indent=1)

@@ -98,54 +98,161 @@ def avg_pool(x, y, counts, kh, kw, sh, sw, pt, pl, fi, fj):
 @njit(**_JIT)
 def max_pool_grad(x, y, g, dx, zero, kh, kw, sh, sw, pt, pl, nchunk, tiles):
     """``dx`` (input-shaped, uninitialized) receives the gradient; ``zero`` is 0 in its
-    dtype; ``tiles``: every pixel lies in exactly one window (written, not accumulated)."""
+    dtype; ``tiles``: every pixel lies in exactly one window (written, not accumulated).
+
+    Outputs are visited last to first, each window in row-major order: an input pixel then
+    receives its parts in window position order (a later output's window holds the pixel at
+    an earlier position), the order of the NumPy kernel's sums. Flat arrays and unsigned
+    offsets in the channel loops: numba then skips its negative-index wraparound and LLVM
+    vectorizes them."""
     n, h, w, c = x.shape
     ho, wo = y.shape[1], y.shape[2]
+    xf, yf, gf, df = x.reshape(-1), y.reshape(-1), g.reshape(-1), dx.reshape(-1)
     cs = (c + nchunk - 1) // nchunk
+    u0 = np.uint64(0)
     for task in prange(n * nchunk):
         b = task // nchunk
         c0 = (task - b * nchunk) * cs
-        c1 = min(c, c0 + cs)
-        cc = c1 - c0
+        ucc = np.uint64(min(c, c0 + cs) - c0)
         if not tiles:
-            for ih in range(h):
-                for iw in range(w):
-                    dr = dx[b, ih, iw, c0:c1]
-                    for ch in range(cc):
-                        dr[ch] = zero
-        rest = np.empty((ho, wo, cc), dtype=dx.dtype)
-        for oh in range(ho):
-            for ow in range(wo):
-                gr = g[b, oh, ow, c0:c1]
-                rr = rest[oh, ow]
-                for ch in range(cc):
-                    rr[ch] = gr[ch]
-        for i in range(kh):
-            for j in range(kw):
-                for oh in range(ho):
-                    ih = oh * sh - pt + i
-                    if ih < 0 or ih >= h:
+            for p in range(h * w):
+                base = np.uint64((b * h * w + p) * c + c0)
+                for ch in range(u0, ucc):
+                    df[base + ch] = zero
+        rest = np.empty(min(c, c0 + cs) - c0, dtype=dx.dtype)
+        for oq in range(ho * wo):
+            oq2 = ho * wo - 1 - oq
+            oh = oq2 // wo
+            ow = oq2 - oh * wo
+            ob = np.uint64(((b * ho + oh) * wo + ow) * c + c0)
+            for ch in range(u0, ucc):
+                rest[ch] = gf[ob + ch]
+            for i in range(kh):
+                ih = oh * sh - pt + i
+                if ih < 0 or ih >= h:
+                    continue
+                for j in range(kw):
+                    iw = ow * sw - pl + j
+                    if iw < 0 or iw >= w:
                         continue
-                    for ow in range(wo):
-                        iw = ow * sw - pl + j
-                        if iw < 0 or iw >= w:
-                            continue
-                        xr = x[b, ih, iw, c0:c1]
-                        yr = y[b, oh, ow, c0:c1]
-                        dr = dx[b, ih, iw, c0:c1]
-                        rr = rest[oh, ow]
-                        if tiles:
-                            for ch in range(cc):
-                                r = rr[ch]
-                                part = r if xr[ch] == yr[ch] else r * zero
-                                dr[ch] = part
-                                rr[ch] = r - part
-                        else:
-                            for ch in range(cc):
-                                r = rr[ch]
-                                part = r if xr[ch] == yr[ch] else r * zero
-                                dr[ch] += part
-                                rr[ch] = r - part
+                    ib = np.uint64(((b * h + ih) * w + iw) * c + c0)
+                    if tiles:
+                        for ch in range(u0, ucc):
+                            r = rest[ch]
+                            part = r if xf[ib + ch] == yf[ob + ch] else r * zero
+                            df[ib + ch] = part
+                            rest[ch] = r - part
+                    else:
+                        for ch in range(u0, ucc):
+                            r = rest[ch]
+                            part = r if xf[ib + ch] == yf[ob + ch] else r * zero
+                            df[ib + ch] += part
+                            rest[ch] = r - part
+
+
+#: ``first`` of a window whose maximum is NaN (no pixel equals it): no position is hit.
+NO_MAX = 255
+
+
+@njit(**_JIT)
+def max_pool_first(x, y, first, kh, kw, sh, sw, pt, pl, fi, fj):
+    """``max_pool`` that also records, per output, the row-major window position
+    (``i * kw + j``) of the first input pixel equal to the maximum, or :data:`NO_MAX` when none
+    is (a NaN maximum): what ``max_pool_grad`` finds by comparing, for ``max_pool_grad_first``.
+    The maximum is computed as ``max_pool`` computes it; the positions in a second look at the
+    window (still in the core's cache), last to first so that the first equal one stays."""
+    n, h, w, c = x.shape
+    ho, wo = y.shape[1], y.shape[2]
+    xf, yf, ff = x.reshape(-1), y.reshape(-1), first.reshape(-1)
+    u0 = np.uint64(0)
+    uc = np.uint64(c)
+    none = first.dtype.type(NO_MAX)
+    for task in prange(n * ho):
+        b = task // ho
+        oh = task - b * ho
+        r0 = oh * sh - pt
+        for ow in range(wo):
+            c0 = ow * sw - pl
+            ob = np.uint64(((b * ho + oh) * wo + ow) * c)
+            ib = np.uint64(((b * h + r0 + fi) * w + c0 + fj) * c)
+            for ch in range(u0, uc):
+                yf[ob + ch] = xf[ib + ch]
+                ff[ob + ch] = none
+            for i in range(kh):
+                ih = r0 + i
+                if ih < 0 or ih >= h:
+                    continue
+                for j in range(kw):
+                    iw = c0 + j
+                    if iw < 0 or iw >= w or (i == fi and j == fj):
+                        continue
+                    ib = np.uint64(((b * h + ih) * w + iw) * c)
+                    for ch in range(u0, uc):
+                        a = yf[ob + ch]
+                        v = xf[ib + ch]
+                        yf[ob + ch] = a if (a >= v or a != a) else v
+            for i in range(kh - 1, -1, -1):
+                ih = r0 + i
+                if ih < 0 or ih >= h:
+                    continue
+                for j in range(kw - 1, -1, -1):
+                    iw = c0 + j
+                    if iw < 0 or iw >= w:
+                        continue
+                    ib = np.uint64(((b * h + ih) * w + iw) * c)
+                    p = first.dtype.type(i * kw + j)
+                    for ch in range(u0, uc):
+                        ff[ob + ch] = p if xf[ib + ch] == yf[ob + ch] else ff[ob + ch]
+
+
+@njit(**_JIT)
+def max_pool_grad_first(first, g, dx, zero, kh, kw, sh, sw, pt, pl, nchunk, tiles):
+    """``max_pool_grad`` from the positions ``max_pool_first`` recorded, without reading the
+    input again: the same parts (a hit is the recorded position) in the same order."""
+    n, h, w, c = dx.shape
+    ho, wo = g.shape[1], g.shape[2]
+    ff, gf, df = first.reshape(-1), g.reshape(-1), dx.reshape(-1)
+    cs = (c + nchunk - 1) // nchunk
+    u0 = np.uint64(0)
+    for task in prange(n * nchunk):
+        b = task // nchunk
+        c0 = (task - b * nchunk) * cs
+        ucc = np.uint64(min(c, c0 + cs) - c0)
+        if not tiles:
+            for p in range(h * w):
+                base = np.uint64((b * h * w + p) * c + c0)
+                for ch in range(u0, ucc):
+                    df[base + ch] = zero
+        rest = np.empty(min(c, c0 + cs) - c0, dtype=dx.dtype)
+        for oq in range(ho * wo):
+            oq2 = ho * wo - 1 - oq
+            oh = oq2 // wo
+            ow = oq2 - oh * wo
+            ob = np.uint64(((b * ho + oh) * wo + ow) * c + c0)
+            for ch in range(u0, ucc):
+                rest[ch] = gf[ob + ch]
+            for i in range(kh):
+                ih = oh * sh - pt + i
+                if ih < 0 or ih >= h:
+                    continue
+                for j in range(kw):
+                    iw = ow * sw - pl + j
+                    if iw < 0 or iw >= w:
+                        continue
+                    ib = np.uint64(((b * h + ih) * w + iw) * c + c0)
+                    p = first.dtype.type(i * kw + j)
+                    if tiles:
+                        for ch in range(u0, ucc):
+                            r = rest[ch]
+                            part = r if ff[ob + ch] == p else r * zero
+                            df[ib + ch] = part
+                            rest[ch] = r - part
+                    else:
+                        for ch in range(u0, ucc):
+                            r = rest[ch]
+                            part = r if ff[ob + ch] == p else r * zero
+                            df[ib + ch] += part
+                            rest[ch] = r - part
 
 
 @njit(**_JIT)

@@ -183,6 +183,60 @@ def _numba_avg_pool_grad(nk, x_shape, g, k, s, padding):
     return dx
 
 
+def _to_nhwc_view(a, fmt):
+    return a if fmt == "NHWC" else a.transpose(0, 2, 3, 1)
+
+
+def _from_nhwc_view(a, fmt):
+    return a if fmt == "NHWC" else a.transpose(0, 3, 1, 2)
+
+
+def first_max_kernels(op, link):
+    """MaxPool's and MaxPoolGrad's kernels for the ``first_max`` plan pass
+    (:mod:`tfnb.runtime.passes.first_max`): ``forward(own)`` wraps MaxPool's kernel ``own`` so it
+    also records each window's first maximum in ``link`` (``link.put(y, first)``);
+    ``gradient(own)`` wraps MaxPoolGrad's so it routes by them (``link.get(y)``) instead of
+    comparing the input with ``y`` again. Both fall back to ``own`` wherever the numba kernels
+    do not apply or nothing was recorded for ``y``."""
+    k, s, padding, fmt = _pool_window(op)
+
+    def forward(own):
+        def max_pool_recording_first(x):
+            nk = _numba_for(np, x) if isinstance(x, np.ndarray) and x.ndim == 4 else None
+            if nk is None:
+                return own(x)
+            xn, = _writable(_to_nhwc_view(x, fmt))
+            ho, wo, pt, pl, (fi, fj), _, _ = _numba_setup(xn.shape, k, s, padding)
+            y = np.empty((xn.shape[0], ho, wo, xn.shape[3]), dtype=xn.dtype)
+            first = np.empty(y.shape, np.uint8)
+            nk.max_pool_first(xn, y, first, k[0], k[1], s[0], s[1], pt, pl, fi, fj)
+            y = _from_nhwc_view(y, fmt)
+            link.put(y, first)
+            return y
+        return max_pool_recording_first
+
+    def gradient(own):
+        def max_pool_grad_by_first(x, y, g):
+            first = link.get(y)
+            if first is None or not isinstance(g, np.ndarray) or g.shape != y.shape or \
+                    g.dtype != y.dtype or x.dtype != y.dtype:
+                return own(x, y, g)
+            nk = _pool_kernels()
+            xs = _to_nhwc_view(x, fmt).shape
+            gn, = _writable(_to_nhwc_view(g, fmt))
+            _, _, pt, pl, _, tiles, nchunk = _numba_setup(xs, k, s, padding)
+            dx = np.empty(xs, dtype=gn.dtype)
+            nk.max_pool_grad_first(first, gn, dx, gn.dtype.type(0), k[0], k[1], s[0], s[1],
+                                   pt, pl, nchunk, tiles)
+            return _from_nhwc_view(dx, fmt)
+        return max_pool_grad_by_first
+    return forward, gradient
+
+
+#: Window positions a ``first`` byte can name (``pool_kernels.NO_MAX`` = 255 is "none").
+FIRST_MAX_POSITIONS = 255
+
+
 # ----------------------------------------------------------------------------------------------
 # NumPy kernels (any dtype, any array module)
 # ----------------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ pass                 runs unless
 ``dead_code``        ``rewrite_options.disable_model_pruning=True``
 ``fusion``           ``rewrite_options.remapping=OFF`` (TF's remapper fuses ops too); it
                      needs numba (``tfnb[fast]``), else the ops run unfused
+``first_max``        ``rewrite_options.remapping=OFF`` (a MaxPool's gradient routes by the
+                     maxima its forward kernel recorded; same bits; needs numba)
 ===================  ========================================================================
 
 As in TF1, ``opt_level=L1`` (the default) turns CSE and constant folding on whatever the
@@ -188,7 +190,7 @@ class GraphOptions(_Options):
 _CLASSES = {"OptimizerOptions": OptimizerOptions, "RewriterConfig": RewriterConfig}
 
 _ALL_PASSES = ("shape_folding", "arithmetic", "cse", "identity", "dead_code", "sum_of_products",
-               "fusion")
+               "fusion", "first_max")
 
 
 def enabled_passes(graph_options):
@@ -215,10 +217,12 @@ def enabled_passes(graph_options):
         if not rw.disable_model_pruning:
             on.add("dead_code")
         if rw.remapping != RewriterConfig.OFF:
-            on.add("fusion")
+            on.update(("fusion", "first_max"))
         if rw.optimizers:
             named = {GRAPPLER_OPTIMIZERS[n] for n in rw.optimizers}
             if "arithmetic" in named:
                 named.add("sum_of_products")
+            if "fusion" in named:
+                named.add("first_max")
             on = {p for p in on if p in named or p == "cse"}
     return tuple(p for p in _ALL_PASSES if p in on)

@@ -114,3 +114,32 @@ def test_a_pooling_without_its_gradient_is_left_alone():
         with tf.Session() as sess:
             assert sess.run(y).shape == (2, 4, 4, 3)
             assert "first_max" not in (sess._last_plan.rewrites or {})
+
+
+@pytest.mark.parametrize("k,s,fmt", [(2, 2, "NHWC"), (3, 2, "NHWC"), (3, 2, "NCHW")])
+def test_the_relu_gradient_below_a_pool_is_computed_by_the_pool_gradient(k, s, fmt):
+    shape = (4, 12, 12, 6) if fmt == "NHWC" else (4, 6, 12, 12)
+    xv = _specials(shape, np.float32, 5)
+    out = {}
+    for on in (False, True):
+        with tf.Graph().as_default():
+            x = tf.placeholder(tf.float32, shape)
+            b = tf.constant(np.linspace(-1, 1, 6, dtype=np.float32))
+            h = tf.nn.relu(tf.nn.bias_add(x * 0.5, b, data_format=fmt))
+            ks = [1, 1, k, k] if fmt == "NCHW" else [1, k, k, 1]
+            ss = [1, 1, s, s] if fmt == "NCHW" else [1, s, s, 1]
+            y = tf.nn.max_pool(h, ks, ss, "SAME", data_format=fmt)
+            loss = tf.reduce_sum(y * tf.constant(np.float32(1.5)) - tf.square(y))
+            dx, db = tf.gradients(loss, [x, b])
+            with tf.Session(config=_config(on)) as sess, np.errstate(all="ignore"):
+                out[on] = sess.run([dx, db], {x: xv})
+                plan = sess._last_plan
+        if on:
+            assert plan.rewrites.get("first_max") == 3  # MaxPool, MaxPoolGrad, the ReluGrad
+            assert not any(e[0].type == "ReluGrad" for e in plan.body)
+    (dx_off, db_off), (dx_on, db_on) = out[False], out[True]
+    np.testing.assert_array_equal(dx_on, dx_off)
+    assert np.array_equal(np.signbit(dx_on), np.signbit(dx_off))
+    # The bias gradient sums the same values; in NCHW their memory order (an NHWC array's view
+    # either way, but another one) may change the order of the sum.
+    np.testing.assert_allclose(db_on, db_off, rtol=1e-6)

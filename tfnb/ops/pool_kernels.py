@@ -206,12 +206,17 @@ def max_pool_first(x, y, first, kh, kw, sh, sw, pt, pl, fi, fj):
 
 
 @njit(**_JIT)
-def max_pool_grad_first(first, g, dx, zero, kh, kw, sh, sw, pt, pl, nchunk, tiles):
+def max_pool_grad_first(first, g, dx, zero, kh, kw, sh, sw, pt, pl, nchunk, tiles, relu_out,
+                        one, relu):
     """``max_pool_grad`` from the positions ``max_pool_first`` recorded, without reading the
-    input again: the same parts (a hit is the recorded position) in the same order."""
+    input again: the same parts (a hit is the recorded position) in the same order.
+
+    ``relu``: the result is also taken through ReluGrad with ``relu_out`` (the pooling's input,
+    a ReLU's output; input-shaped): ``dx * (1 if relu_out > 0 else 0)`` as ReluGrad computes it,
+    while each image's values are still in the core's cache."""
     n, h, w, c = dx.shape
     ho, wo = g.shape[1], g.shape[2]
-    ff, gf, df = first.reshape(-1), g.reshape(-1), dx.reshape(-1)
+    ff, gf, df, mf = first.reshape(-1), g.reshape(-1), dx.reshape(-1), relu_out.reshape(-1)
     cs = (c + nchunk - 1) // nchunk
     u0 = np.uint64(0)
     for task in prange(n * nchunk):
@@ -241,7 +246,13 @@ def max_pool_grad_first(first, g, dx, zero, kh, kw, sh, sw, pt, pl, nchunk, tile
                         continue
                     ib = np.uint64(((b * h + ih) * w + iw) * c + c0)
                     p = first.dtype.type(i * kw + j)
-                    if tiles:
+                    if tiles and relu:
+                        for ch in range(u0, ucc):
+                            r = rest[ch]
+                            part = r if ff[ob + ch] == p else r * zero
+                            df[ib + ch] = part * (one if mf[ib + ch] > zero else zero)
+                            rest[ch] = r - part
+                    elif tiles:
                         for ch in range(u0, ucc):
                             r = rest[ch]
                             part = r if ff[ob + ch] == p else r * zero
@@ -253,6 +264,11 @@ def max_pool_grad_first(first, g, dx, zero, kh, kw, sh, sw, pt, pl, nchunk, tile
                             part = r if ff[ob + ch] == p else r * zero
                             df[ib + ch] += part
                             rest[ch] = r - part
+        if relu and not tiles:
+            for p in range(h * w):
+                base = np.uint64((b * h * w + p) * c + c0)
+                for ch in range(u0, ucc):
+                    df[base + ch] = df[base + ch] * (one if mf[base + ch] > zero else zero)
 
 
 @njit(**_JIT)

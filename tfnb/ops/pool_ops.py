@@ -215,19 +215,24 @@ def first_max_kernels(op, link):
             return y
         return max_pool_recording_first
 
-    def gradient(own):
+    def gradient(own, relu_grad=None):
+        """``relu_grad``: the kernel of a ReluGrad(MaxPoolGrad(x, y, g), x) the result also
+        goes through (the pass leaves that op out), or None."""
         def max_pool_grad_by_first(x, y, g):
             first = link.get(y)
             if first is None or not isinstance(g, np.ndarray) or g.shape != y.shape or \
                     g.dtype != y.dtype or x.dtype != y.dtype:
-                return own(x, y, g)
+                dx = own(x, y, g)
+                return dx if relu_grad is None else relu_grad(dx, x)
             nk = _pool_kernels()
-            xs = _to_nhwc_view(x, fmt).shape
+            xn = _to_nhwc_view(x, fmt)
             gn, = _writable(_to_nhwc_view(g, fmt))
-            _, _, pt, pl, _, tiles, nchunk = _numba_setup(xs, k, s, padding)
-            dx = np.empty(xs, dtype=gn.dtype)
+            _, _, pt, pl, _, tiles, nchunk = _numba_setup(xn.shape, k, s, padding)
+            dx = np.empty(xn.shape, dtype=gn.dtype)
+            mask = _writable(xn)[0] if relu_grad is not None else dx  # (unread without relu)
             nk.max_pool_grad_first(first, gn, dx, gn.dtype.type(0), k[0], k[1], s[0], s[1],
-                                   pt, pl, nchunk, tiles)
+                                   pt, pl, nchunk, tiles, mask, gn.dtype.type(1),
+                                   relu_grad is not None)
             return _from_nhwc_view(dx, fmt)
         return max_pool_grad_by_first
     return forward, gradient

@@ -41,8 +41,8 @@ register_pass("identity", identity.run)
 register_pass("cse", cse.run)
 register_pass("dead_code", dead_code.run)
 register_pass("sum_of_products", sum_of_products.run)
-register_pass("fusion", fusion.run)
 register_pass("first_max", first_max.run)
+register_pass("fusion", fusion.run)
 
 
 class PlanGraph:

@@ -17,7 +17,8 @@ pass                 runs unless
 ``fusion``           ``rewrite_options.remapping=OFF`` (TF's remapper fuses ops too); it
                      needs numba (``tfnb[fast]``), else the ops run unfused
 ``first_max``        ``rewrite_options.remapping=OFF`` (a MaxPool's gradient routes by the
-                     maxima its forward kernel recorded; same bits; needs numba)
+                     maxima its forward kernel recorded, and computes the ReluGrad below
+                     it; same bits; needs numba)
 ===================  ========================================================================
 
 As in TF1, ``opt_level=L1`` (the default) turns CSE and constant folding on whatever the
@@ -190,7 +191,7 @@ class GraphOptions(_Options):
 _CLASSES = {"OptimizerOptions": OptimizerOptions, "RewriterConfig": RewriterConfig}
 
 _ALL_PASSES = ("shape_folding", "arithmetic", "cse", "identity", "dead_code", "sum_of_products",
-               "fusion", "first_max")
+               "first_max", "fusion")
 
 
 def enabled_passes(graph_options):
@@ -217,7 +218,7 @@ def enabled_passes(graph_options):
         if not rw.disable_model_pruning:
             on.add("dead_code")
         if rw.remapping != RewriterConfig.OFF:
-            on.update(("fusion", "first_max"))
+            on.update(("first_max", "fusion"))
         if rw.optimizers:
             named = {GRAPPLER_OPTIMIZERS[n] for n in rw.optimizers}
             if "arithmetic" in named:

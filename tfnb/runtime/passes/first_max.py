@@ -10,6 +10,10 @@ first input equal to the maximum (one byte; ``pool_kernels.max_pool_first``) and
 a kernel that routes by those positions (``max_pool_grad_first``): the same parts, added in
 the same order, so the same bits (NaN windows and non-finite gradients included), without
 reading ``x``. TensorFlow's oneDNN pooling keeps such a workspace of indices for the same reason.
+Where the pooled value was a ReLU's output (conv, bias, ReLU, pool: every CNN of the tutorials)
+and the MaxPoolGrad's result is read only by ``ReluGrad(result, x)``, the MaxPoolGrad's kernel
+computes that too, as ReluGrad does, while each image is in the core's cache; the ReluGrad is
+left out of the plan.
 
 The positions go from one kernel to the other through a :class:`FirstMaxima` table keyed by
 the pooled array itself (its identity, checked through a weak reference, so an entry lives as
@@ -18,7 +22,8 @@ as before. Runs with ``fusion`` (``rewrite_options.remapping``); needs numba (wi
 kernels fall back to the NumPy ones, which compare). Measured (float32, 2 threads): W5's
 first pool, [128,24,24,64] 3x3/2 SAME, kernels alone (min of 20): forward 1.3 -> 1.6 ms,
 gradient 4.0 (comparing) -> 1.5 ms; in W5's training step (bench/profile_ops.py-style trace, 9
-steps) its two MaxPools and two MaxPoolGrads 8.9 -> 5.9 ms; W4's 3.7 -> 2.8 ms.
+steps) its two MaxPools and two MaxPoolGrads 8.9 -> 5.9 ms; W4's 3.7 -> 2.8 ms; with the
+ReluGrads, W5's pooling and ReluGrads 13.3 -> 5.7 ms (another trace).
 """
 import threading
 import weakref
@@ -60,14 +65,32 @@ def _window_key(op):
     return (tuple(a["ksize"]), tuple(a["strides"]), a["padding"], a["data_format"])
 
 
+def _relu_grad_of(pg, grad, x, readers):
+    """The ReluGrad(grad's output, x) that alone reads ``grad``'s output, if the pass may leave
+    it out (the MaxPoolGrad's kernel then computes it too), else None."""
+    t = grad._outputs[0]
+    rs = readers.get(t, [])
+    if len(rs) != 1 or t in pg.fetch_set or t in pg.feed_set:
+        return None
+    r = rs[0]
+    if r._op_def.name != "ReluGrad" or not pg.removable(r) or not pg.same_device(r, grad):
+        return None
+    g_in, relu_out = pg.inputs(r)
+    return r if g_in is t and relu_out is x else None
+
+
 def run(pg):
     from ...ops import pool_ops
     from . import fusion_codegen
     if not pool_ops.USE_NUMBA or not fusion_codegen.available():
         return
-    grads = {}
+    grads, readers = {}, {}
     for op in pg.ops:
-        if op._op_def.name == "MaxPoolGrad" and op not in pg.removed and pg.on_host(op):
+        if op in pg.removed:
+            continue
+        for t in pg.inputs(op):
+            readers.setdefault(t, []).append(op)
+        if op._op_def.name == "MaxPoolGrad" and pg.on_host(op):
             x, y, _ = pg.inputs(op)
             grads.setdefault(y, []).append((op, x))
     for op in pg.ops:
@@ -87,4 +110,10 @@ def run(pg):
         forward, gradient = pool_ops.first_max_kernels(op, FirstMaxima())
         pg.compile_kernel(op, lambda op_, ctx, own, f=forward: f(own))
         for g in mine:
-            pg.compile_kernel(g, lambda op_, ctx, own, f=gradient: f(own))
+            relu = _relu_grad_of(pg, g, x, readers)
+            if relu is None:
+                pg.compile_kernel(g, lambda op_, ctx, own, f=gradient: f(own))
+                continue
+            pg.replace(relu, [g._outputs[0]])
+            pg.compile_kernel(g, lambda op_, ctx, own, f=gradient, r=relu: f(
+                own, r._op_def.kernel(r, ctx)))

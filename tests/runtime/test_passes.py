@@ -46,7 +46,8 @@ def _compare(fetches, feed=None, setup=None, config_on=None, **tol):
 # --- options -----------------------------------------------------------------------------
 def test_default_options_enable_every_pass():
     assert enabled_passes(None) == ("shape_folding", "arithmetic", "cse", "identity", "dead_code",
-                                    "sum_of_products", "first_max", "fusion")
+                                    "sum_of_products", "conv_bias_relu", "first_max",
+                                    "fusion")
     assert enabled_passes(tf.GraphOptions()) == enabled_passes(None)
 
 
@@ -64,11 +65,12 @@ def test_tf1_switches_map_to_passes():
     g = tf.GraphOptions(rewrite_options=RewriterConfig(arithmetic_optimization=OFF,
                                                        dependency_optimization=OFF,
                                                        disable_model_pruning=True))
-    assert enabled_passes(g) == ("shape_folding", "cse", "first_max", "fusion")
+    assert enabled_passes(g) == ("shape_folding", "cse", "conv_bias_relu", "first_max",
+                                 "fusion")
     g = tf.GraphOptions(rewrite_options=RewriterConfig(optimizers=["arithmetic"]))
     assert enabled_passes(g) == ("arithmetic", "cse", "sum_of_products")
     g = tf.GraphOptions(rewrite_options=RewriterConfig(optimizers=["remap"]))
-    assert enabled_passes(g) == ("cse", "first_max", "fusion")
+    assert enabled_passes(g) == ("cse", "conv_bias_relu", "first_max", "fusion")
 
 
 def test_invalid_options_are_clear_errors():

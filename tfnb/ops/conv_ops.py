@@ -419,7 +419,9 @@ def _patch_rows_per_block(k, itemsize):
     return int(max(16, min(2048, _PATCH_BLOCK_BYTES // max(1, k * itemsize))))
 
 
-def _patch_forward(kernels, x, w, s, d, geo):
+def _patch_forward(kernels, x, w, s, d, geo, bias=None):
+    """``bias``: the result is ``relu(conv + bias)``, computed block by block (see
+    :func:`conv2d_bias_relu`)."""
     n, _, _, c = x.shape
     kh, kw, _, o = w.shape
     ho, wo, ph, pw = geo
@@ -429,8 +431,45 @@ def _patch_forward(kernels, x, w, s, d, geo):
     winograd.run_fused(
         kernels.forward, x, w2, y, kh, kw, s[0], s[1], d[0], d[1], ph[0], pw[0],
         _patch_rows_per_block(kh * kw * c, x.itemsize), winograd.gemm_fn(x.dtype),
-        winograd.fused_parts(), x.dtype.type(1), np.zeros(1, np.int64))
+        winograd.fused_parts(), x.dtype.type(1), np.zeros(1, np.int64),
+        np.zeros(1, x.dtype) if bias is None else bias, bias is not None)
     return y
+
+
+#: Output rows per task of the in-place bias + ReLU (``patch_kernels.bias_relu_rows``).
+_BIAS_RELU_ROWS = 256
+
+
+def conv2d_bias_relu(x, w, bias, s, d, padding, explicit):
+    """``relu(conv2d(x, w) + bias)`` for NHWC NumPy arrays -- the values of the three ops, with
+    the bias add and ReLU done as the fused elementwise kernel does them (``v`` if ``v >= 0``
+    or NaN, else 0) -- in one pass over the output: inside the patch-GEMM kernel where that
+    path computes the convolution, else in place right after it. For the ``conv_bias_relu``
+    plan pass; needs the patch kernels (numba and SciPy: :func:`bias_relu_available`)."""
+    kernels = _patch_kernels(np, x.dtype)
+    n, h, wd, c = x.shape
+    kh, kw, _, o = w.shape
+    bias = np.ascontiguousarray(bias, dtype=x.dtype)
+    if bias.shape != (o,):
+        raise ValueError("bias of shape %s for a convolution with %d output channels"
+                         % (list(bias.shape), o))
+    groups = _check_depths(c, w.shape)
+    geo = _geometry(h, wd, (kh, kw), s, d, padding, explicit)
+    if groups == 1 and not winograd.usable(np, x.dtype, w.shape, s, d) and \
+            _patch_gemm_pays(x.shape, w.shape, s):
+        return _patch_forward(kernels, x, w, s, d, geo, bias)
+    y = np.ascontiguousarray(_conv_forward(np, x, w, s, d, padding, explicit))
+    if y.size:
+        from ..runtime import threads
+        rows = y.size // o
+        threads.numba_threads(1 if y.size < (1 << 16) else None)
+        kernels.bias_relu_rows(y.reshape(rows, o), bias, _BIAS_RELU_ROWS)
+    return y
+
+
+def bias_relu_available(dtype):
+    """Whether :func:`conv2d_bias_relu` can run for ``dtype`` here."""
+    return np.dtype(dtype) in (np.float32, np.float64) and _patch_kernels(np, dtype) is not None
 
 
 def _patch_filter_grad(kernels, x, w_shape, dy, s, d, geo):

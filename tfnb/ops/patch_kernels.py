@@ -77,7 +77,11 @@ def _patch_rows(x, a, t0, bn, ho, wo, kh, kw, sh, sw, dh, dw, pt, pl):
 
 
 @njit(**_JIT)
-def forward(x, w2, y, kh, kw, sh, sw, dh, dw, pt, pl, bt, gemm_fn, threads, one, counter):
+def forward(x, w2, y, kh, kw, sh, sw, dh, dw, pt, pl, bt, gemm_fn, threads, one, counter,
+            bias, relu):
+    """``relu``: each block of outputs, still in the core's cache, becomes ``relu(y + bias)``
+    (``bias`` [O]; ``bias_relu_rows``' arithmetic) -- a convolution, bias add and ReLU in one
+    pass over the output."""
     n = x.shape[0]
     ho, wo, o = y.shape[1], y.shape[2], y.shape[3]
     k = w2.shape[0]
@@ -98,6 +102,35 @@ def forward(x, w2, y, kh, kw, sh, sw, dh, dw, pt, pl, bt, gemm_fn, threads, one,
             # column-major: y[t0:t0+bn]^T (o x bn) = w2^T (o x k) @ a^T (k x bn)
             gemm(gemm_fn, 78, 78, o, bn, k, one, w2.ctypes.data, o, a.ctypes.data, k, zero,
                  y.ctypes.data + np.uint64(t0 * o * item), o)
+            if relu:
+                _bias_relu(y.reshape(-1), bias, t0, bn, o)
+    return 0
+
+
+@njit(inline="always")
+def _bias_relu(yf, bias, r0, rows, o):
+    """yf[(r0 + r) * o + j] = relu(yf[...] + bias[j]) for rows r0 .. r0+rows-1: the fused
+    elementwise kernel's arithmetic (``v if v >= 0 or v != v else 0``: NaN stays NaN, -0.0
+    stays -0.0)."""
+    zero = bias.dtype.type(0)
+    uo = np.uint64(o)
+    u0 = np.uint64(0)
+    for r in range(rows):
+        base = np.uint64((r0 + r) * o)
+        for j in range(u0, uo):
+            v = yf[base + j] + bias[j]
+            yf[base + j] = v if (v >= zero or v != v) else zero
+
+
+@njit(**_JIT)
+def bias_relu_rows(y2, bias, rows_per_task):
+    """In place: every row of ``y2`` [M, O] becomes ``relu(row + bias)`` (as ``_bias_relu``)."""
+    m, o = y2.shape
+    yf = y2.reshape(-1)
+    tasks = (m + rows_per_task - 1) // rows_per_task
+    for t in prange(tasks):
+        r0 = t * rows_per_task
+        _bias_relu(yf, bias, r0, min(rows_per_task, m - r0), o)
     return 0
 
 

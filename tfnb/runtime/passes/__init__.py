@@ -19,8 +19,8 @@ ops as before (a merged op's error names the op that was kept).
 Passes run in the order of :data:`PASSES`; which run is decided by the session's
 ``ConfigProto.graph_options`` (see :mod:`.config`).
 """
-from . import (arithmetic, cse, dead_code, first_max, fusion, identity, shape_folding,
-               sum_of_products)
+from . import (arithmetic, conv_bias_relu, cse, dead_code, first_max, fusion, identity,
+               shape_folding, sum_of_products)
 from .config import GraphOptions, OptimizerOptions, RewriterConfig, enabled_passes
 
 __all__ = ["PlanGraph", "PASSES", "register_pass", "run_passes", "GraphOptions",
@@ -41,6 +41,7 @@ register_pass("identity", identity.run)
 register_pass("cse", cse.run)
 register_pass("dead_code", dead_code.run)
 register_pass("sum_of_products", sum_of_products.run)
+register_pass("conv_bias_relu", conv_bias_relu.run)
 register_pass("first_max", first_max.run)
 register_pass("fusion", fusion.run)
 

@@ -16,6 +16,8 @@ pass                 runs unless
 ``dead_code``        ``rewrite_options.disable_model_pruning=True``
 ``fusion``           ``rewrite_options.remapping=OFF`` (TF's remapper fuses ops too); it
                      needs numba (``tfnb[fast]``), else the ops run unfused
+``conv_bias_relu``   ``rewrite_options.remapping=OFF`` (Conv2D, bias add and Relu as one
+                     kernel, as TF's ``_FusedConv2D``; needs numba and SciPy)
 ``first_max``        ``rewrite_options.remapping=OFF`` (a MaxPool's gradient routes by the
                      maxima its forward kernel recorded, and computes the ReluGrad below
                      it; same bits; needs numba)
@@ -191,7 +193,7 @@ class GraphOptions(_Options):
 _CLASSES = {"OptimizerOptions": OptimizerOptions, "RewriterConfig": RewriterConfig}
 
 _ALL_PASSES = ("shape_folding", "arithmetic", "cse", "identity", "dead_code", "sum_of_products",
-               "first_max", "fusion")
+               "conv_bias_relu", "first_max", "fusion")
 
 
 def enabled_passes(graph_options):
@@ -218,12 +220,12 @@ def enabled_passes(graph_options):
         if not rw.disable_model_pruning:
             on.add("dead_code")
         if rw.remapping != RewriterConfig.OFF:
-            on.update(("first_max", "fusion"))
+            on.update(("conv_bias_relu", "first_max", "fusion"))
         if rw.optimizers:
             named = {GRAPPLER_OPTIMIZERS[n] for n in rw.optimizers}
             if "arithmetic" in named:
                 named.add("sum_of_products")
             if "fusion" in named:
-                named.add("first_max")
+                named.update(("conv_bias_relu", "first_max"))
             on = {p for p in on if p in named or p == "cse"}
     return tuple(p for p in _ALL_PASSES if p in on)

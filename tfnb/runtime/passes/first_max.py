@@ -76,6 +76,8 @@ def _relu_grad_of(pg, grad, x, readers):
     if r._op_def.name != "ReluGrad" or not pg.removable(r) or not pg.same_device(r, grad):
         return None
     g_in, relu_out = pg.inputs(r)
+    if any(not pg.same_device(c, grad) for c in readers.get(r._outputs[0], ())):
+        return None  # they would read its value under the MaxPoolGrad's name on another device
     return r if g_in is t and relu_out is x else None
 
 

@@ -333,8 +333,8 @@ def run(pg):
             static.update(op._outputs)
             continue
         if op in pg.removed or op._control_inputs or not pg.on_host(op) \
-                or len(op._outputs) != 1 or not _dtype_ok(op):
-            continue
+                or len(op._outputs) != 1 or not _dtype_ok(op) or op in pg.kernels:
+            continue  # (an op given another kernel by an earlier pass keeps it)
         if any(c in pg.members for c in op._control_outputs) or op in pg.targets:
             continue
         t = op._outputs[0]

@@ -48,14 +48,17 @@ def _compile(verbose):
         losses = []
         for k in (3, 5):  # the two Winograd filter sizes: forward, input and filter gradients
             w = tf.Variable(rng.random((k, k, 8, 8), dtype=np.float32))
-            y = tf.nn.relu(tf.nn.conv2d(x * w[0, 0, 0, 0], w, [1, 1, 1, 1], "SAME"))
+            b = tf.Variable(np.zeros(8, np.float32))  # conv + bias + ReLU: one kernel
+            y = tf.nn.relu(tf.nn.conv2d(x * w[0, 0, 0, 0], w, [1, 1, 1, 1], "SAME") + b)
             y = tf.nn.max_pool(y, [1, 3, 3, 1], [1, 2, 2, 1], "SAME") + \
                 tf.nn.avg_pool(y, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
             losses.append(tf.reduce_sum(y))
         # An input layer (5x5 over 3 channels: 75-value patch rows): the patch-GEMM kernels.
         w_in = tf.Variable(rng.random((5, 5, 3, 8), dtype=np.float32))
         x_in = tf.constant(rng.random((2, 9, 9, 3), dtype=np.float32))
-        losses.append(tf.reduce_sum(tf.nn.conv2d(x_in, w_in, [1, 1, 1, 1], "SAME")))
+        y_in = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x_in, w_in, [1, 1, 1, 1], "SAME"),
+                                         tf.Variable(np.zeros(8, np.float32))))
+        losses.append(tf.reduce_sum(tf.nn.max_pool(y_in, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")))
         emb = tf.Variable(rng.random((64, 8), dtype=np.float32))
         w_nce = tf.Variable(rng.random((64, 8), dtype=np.float32))
         b_nce = tf.Variable(np.zeros(64, np.float32))

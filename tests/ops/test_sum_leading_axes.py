@@ -49,3 +49,14 @@ def test_reduce_sum_and_bias_gradient_use_it_with_the_right_numbers():
     assert si.dtype == np.int32 and np.array_equal(si, iv.sum(0))
     np.testing.assert_allclose(gb, x64.sum((0, 1, 2)), rtol=1e-5, atol=1e-3)
     np.testing.assert_allclose(gba, x64.sum((0, 1, 2)), rtol=1e-5, atol=1e-3)
+
+
+def test_large_sums_split_in_fixed_parts_give_the_same_bits_on_any_thread_count(monkeypatch):
+    from tfnb.runtime import threads
+    x = np.random.default_rng(2).standard_normal((64, 24, 24, 64)).astype(np.float32)
+    out = []
+    for n in (1, 2, 3):
+        monkeypatch.setattr(threads, "active_threads", lambda n=n: n)
+        out.append(math_ops.sum_leading_axes(np, x, 3, np.float32))
+    assert all(np.array_equal(o.view(np.int32), out[0].view(np.int32)) for o in out)
+    np.testing.assert_allclose(out[0], x.astype(np.float64).sum((0, 1, 2)), rtol=1e-5, atol=1e-3)

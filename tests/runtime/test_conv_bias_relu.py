@@ -71,3 +71,32 @@ def test_a_convolution_read_elsewhere_is_left_alone():
             assert sess.run(tf.nn.relu(c * 2.0 + b)).shape == (2, 8, 8, 8)
             assert "conv_bias_relu" not in sess._last_plan.rewrites  # not a bias add's Relu
     np.testing.assert_allclose(hv, np.maximum(cv + 1, 0), rtol=1e-6)
+
+
+def test_parts_of_the_chain_on_two_devices_give_the_same_values():
+    """Variables on one device, the layer on another (towers): the passes must not make an op
+    read a value under a name its device does not receive."""
+    rng = np.random.default_rng(13)
+    xv = rng.standard_normal((4, 12, 12, 3)).astype(np.float32)
+    wv = rng.standard_normal((5, 5, 3, 8)).astype(np.float32) * 0.2
+    out = {}
+    for on in (False, True):
+        with tf.Graph().as_default():
+            with tf.device("/cpu:0"):
+                w = tf.Variable(wv)
+                b = tf.Variable(np.linspace(-0.5, 0.5, 8, dtype=np.float32))
+            with tf.device("/cpu:1"):
+                x = tf.placeholder(tf.float32, [None, 12, 12, 3])
+                h = tf.nn.relu(tf.nn.conv2d(x, w, [1, 1, 1, 1], "SAME") + b)
+                y = tf.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
+                loss = tf.reduce_sum(y * y)
+            grads = tf.gradients(loss, [w, b])
+            cfg = _config(on)
+            cfg.device_count = {"CPU": 2}
+            with tf.Session(config=cfg) as sess:
+                sess.run(tf.global_variables_initializer())
+                out[on] = sess.run([y] + grads, {x: xv})
+                if on:  # the MaxPool and its gradient run on one device: that pass applies
+                    assert sess._last_plan.rewrites.get("first_max", 0) >= 2
+    for a, b_ in zip(out[False], out[True]):
+        np.testing.assert_array_equal(a, b_)

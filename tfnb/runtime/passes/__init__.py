@@ -105,6 +105,16 @@ class PlanGraph:
             return True  # a fed value: every partition reads the feeds
         return where[a] is where[b]
 
+    def readers(self):
+        """{Tensor: [ops reading it]} among the ops the plan still runs, inputs after the
+        rewrites so far (computed now: later rewrites do not update it)."""
+        readers = {}
+        for op in self.ops:
+            if op not in self.removed:
+                for t in self.inputs(op):
+                    readers.setdefault(t, []).append(op)
+        return readers
+
     def constant_value(self, t):
         """The compile-time value of ``t`` (resolved), or None."""
         t = self.resolve(t)

@@ -70,12 +70,8 @@ def run(pg):
     from . import fusion_codegen
     if not fusion_codegen.available():
         return
-    readers = {}
+    readers = pg.readers()
     pos = {op: i for i, op in enumerate(pg.ops)}
-    for op in pg.ops:
-        if op not in pg.removed:
-            for t in pg.inputs(op):
-                readers.setdefault(t, []).append(op)
     for conv in pg.ops:
         if conv._op_def.name != "Conv2D" or conv in pg.removed or not pg.on_host(conv) or \
                 conv._attrs["data_format"] != "NHWC" or not pg.removable(conv):

@@ -86,13 +86,9 @@ def run(pg):
     from . import fusion_codegen
     if not pool_ops.USE_NUMBA or not fusion_codegen.available():
         return
-    grads, readers = {}, {}
+    grads, readers = {}, pg.readers()
     for op in pg.ops:
-        if op in pg.removed:
-            continue
-        for t in pg.inputs(op):
-            readers.setdefault(t, []).append(op)
-        if op._op_def.name == "MaxPoolGrad" and pg.on_host(op):
+        if op._op_def.name == "MaxPoolGrad" and op not in pg.removed and pg.on_host(op):
             x, y, _ = pg.inputs(op)
             grads.setdefault(y, []).append((op, x))
     for op in pg.ops:

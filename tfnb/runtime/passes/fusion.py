@@ -343,13 +343,7 @@ def run(pg):
         candidates.add(op)
     if not candidates:
         return
-    # Readers of each tensor among the ops the plan runs.
-    readers = {}
-    for op in pg.ops:
-        if op in pg.removed:
-            continue
-        for x in pg.inputs(op):
-            readers.setdefault(x, []).append(op)
+    readers = pg.readers()
     # Grow groups in plan order: an op joins the groups of its fusible producers (on its
     # device) when no op outside them reads their values before it (the group runs where its
     # last op runs, so such a reader would find no value yet).

@@ -129,11 +129,7 @@ def run(pg):
                 op._outputs[0].dtype.name not in _FLOATS:
             continue
         if readers is None:
-            readers = {}
-            for r in pg.ops:
-                if r not in pg.removed:
-                    for x in pg.inputs(r):
-                        readers.setdefault(x, []).append(r)
+            readers = pg.readers()
         producers = [_term(pg, t, op, readers) for t in ins]
         if any(p is None for p in producers):
             continue
